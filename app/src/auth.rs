@@ -1,0 +1,202 @@
+//! Logging in and out, the current user, and the app layout that needs one.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::{Outlet, A}, hooks::use_query_map};
+use switchyard_core::model::User;
+
+use crate::AppError;
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! Server-side helpers for the server functions (and the REST API, which shares them).
+
+    use leptos::prelude::*;
+    use switchyard_core::{
+        managers::{Caller, Switchyard},
+        model::User,
+        store::USER_ID_KEY,
+        Error,
+    };
+    use tower_sessions::Session;
+
+    use crate::AppError;
+
+    pub fn sy() -> Switchyard {
+        expect_context::<Switchyard>()
+    }
+
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>()
+            .await
+            .map_err(|e| AppError::from(Error::Internal(format!("no session layer: {e}"))))
+    }
+
+    /// Start a logged-in session under a fresh id (a session planted before login is void).
+    pub async fn start_session(session: &Session, user: &User) -> Result<(), Error> {
+        session.cycle_id().await.map_err(|e| Error::Internal(e.to_string()))?;
+        session.insert(USER_ID_KEY, &user.id).await.map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// The user a session belongs to, read afresh; the session of a deleted user is ended.
+    pub async fn session_caller(sy: &Switchyard, session: &Session) -> Result<Option<Caller>, Error> {
+        let user_id: Option<String> =
+            session.get(USER_ID_KEY).await.map_err(|e| Error::Internal(e.to_string()))?;
+        let Some(user_id) = user_id else { return Ok(None) };
+        match sy.users.caller(&user_id).await? {
+            Some(caller) => Ok(Some(caller)),
+            None => {
+                let _ = session.flush().await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The logged-in caller of a server function.
+    pub async fn caller() -> Result<Caller, AppError> {
+        let session = session().await?;
+        session_caller(&sy(), &session)
+            .await?
+            .ok_or_else(|| Error::Unauthenticated("your session has ended; log in again".into()).into())
+    }
+}
+
+/// Only same-site paths, so a crafted link cannot send someone elsewhere after login.
+pub fn safe_next(next: Option<String>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        _ => "/".into(),
+    }
+}
+
+#[server]
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let sy = ssr::sy();
+    let user = sy.users.login(&username, &password).await?;
+    ssr::start_session(&ssr::session().await?, &user).await?;
+    leptos_axum::redirect(&safe_next(next));
+    Ok(())
+}
+
+#[server]
+pub async fn logout() -> Result<(), AppError> {
+    let session = ssr::session().await?;
+    session.flush().await.map_err(|e| AppError::from(switchyard_core::Error::Internal(e.to_string())))?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server]
+pub async fn current_user() -> Result<Option<User>, AppError> {
+    let session = ssr::session().await?;
+    Ok(ssr::session_caller(&ssr::sy(), &session).await?.map(|c| c.user))
+}
+
+/// Load a page from the server, dropping all client state (after logging in or out).
+fn reload_at(path: &str) {
+    #[cfg(feature = "hydrate")]
+    let _ = window().location().set_href(path);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let expired = move || query.read().get("expired").is_some();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = action.value().get() {
+            reload_at(&safe_next(Some(next())));
+        }
+    });
+    view! {
+        <Title text="Log in"/>
+        <main class="login">
+            <div class="card login-card">
+                <h1 class="brand-large">"Switchyard"</h1>
+                <p class="muted">"Log in to run and connect your services."</p>
+                {move || expired().then(|| view! { <p class="notice" role="status">"Your session has ended. Log in again."</p> })}
+                <ActionForm action=action attr:class="stack">
+                    <input type="hidden" name="next" prop:value=next/>
+                    <label>
+                        "Username"
+                        <input name="username" autocomplete="username" required autofocus/>
+                    </label>
+                    <label>
+                        "Password"
+                        <input type="password" name="password" autocomplete="current-password" required/>
+                    </label>
+                    {move || action.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+                    <button type="submit" class="primary" disabled=move || action.pending().get()>
+                        {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
+                    </button>
+                </ActionForm>
+            </div>
+        </main>
+    }
+}
+
+/// The current user, provided by [`Layout`] to every page inside it.
+#[derive(Clone, Copy)]
+pub struct UserContext(pub Resource<Result<Option<User>, AppError>>);
+
+/// Is the current user an administrator? (False while unknown.)
+pub fn is_admin() -> Signal<bool> {
+    let UserContext(user) = expect_context::<UserContext>();
+    Signal::derive(move || matches!(user.get(), Some(Ok(Some(u))) if u.admin))
+}
+
+#[component]
+pub fn Layout() -> impl IntoView {
+    let user = Resource::new(|| (), |_| current_user());
+    provide_context(UserContext(user));
+    let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            reload_at("/login");
+        }
+    });
+    view! {
+        <div class="shell">
+            <header class="topbar">
+                <A href="/" attr:class="brand">"Switchyard"</A>
+                <nav class="mainnav" aria-label="main">
+                    <A href="/services">"Services"</A>
+                    <A href="/processes">"Processes"</A>
+                    <A href="/connections">"Connections"</A>
+                    <A href="/nodes">"Nodes"</A>
+                    <A href="/pending-changes">"Pending changes"</A>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            matches!(user.await, Ok(Some(u)) if u.admin)
+                                .then(|| view! { <A href="/users">"Users"</A> })
+                        })}
+                    </Transition>
+                </nav>
+                <div class="me">
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match user.await {
+                                Ok(Some(u)) => Some(view! {
+                                    <A href="/account" attr:class="whoami" attr:title="My account">
+                                        {u.username.clone()}
+                                        {u.admin.then(|| view! { <span class="badge">"admin"</span> })}
+                                    </A>
+                                }),
+                                _ => None,
+                            }
+                        })}
+                    </Transition>
+                    <ActionForm action=logout attr:class="inline">
+                        <button type="submit" class="link">"Log out"</button>
+                    </ActionForm>
+                </div>
+            </header>
+            <main class="content">
+                <Outlet/>
+            </main>
+        </div>
+    }
+}

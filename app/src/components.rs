@@ -1,0 +1,94 @@
+//! Small pieces every page uses: error messages, field errors, paging, empty states.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::AppError;
+
+/// An error from a server function, shown as a page or form would. An ended session sends the
+/// browser to the login page.
+#[component]
+pub fn ErrorMessage(error: AppError) -> impl IntoView {
+    if error.is_unauthenticated() {
+        #[cfg(feature = "hydrate")]
+        {
+            let here = window().location().pathname().unwrap_or_default();
+            if here != "/login" {
+                let _ = window().location().set_href(&format!("/login?expired=1&next={here}"));
+            }
+        }
+    }
+    view! { <p class="error" role="alert">{error.message}</p> }
+}
+
+/// The error of a form's last submission if it is not about one field.
+#[component]
+pub fn FormError<T: Clone + Send + Sync + 'static>(result: Signal<Option<Result<T, AppError>>>) -> impl IntoView {
+    move || match result.get() {
+        Some(Err(e)) if e.field.is_none() => Some(view! { <ErrorMessage error=e/> }),
+        _ => None,
+    }
+}
+
+/// The error of a form's last submission about `field`, shown under that field.
+#[component]
+pub fn FieldError<T: Clone + Send + Sync + 'static>(
+    result: Signal<Option<Result<T, AppError>>>,
+    field: &'static str,
+) -> impl IntoView {
+    move || {
+        result.get().and_then(|r| r.err()).and_then(|e| e.for_field(field)).map(|message| {
+            view! { <span class="field-error" role="alert" data-field=field>{message}</span> }
+        })
+    }
+}
+
+/// "Previous / page n of m / Next" links that keep the other query parameters.
+#[component]
+pub fn Pager(base: String, page: u64, pages: u64, total: u64) -> impl IntoView {
+    let sep = if base.contains('?') { "&" } else { "?" };
+    let link = move |p: u64| format!("{base}{sep}page={p}");
+    view! {
+        <nav class="pager" aria-label="pages">
+            <span class="muted">{format!("{total} in all")}</span>
+            {(page > 1).then(|| view! { <A href=link(page - 1)>"← Previous"</A> })}
+            <span>{format!("page {page} of {pages}")}</span>
+            {(page < pages).then(|| view! { <A href=link(page + 1)>"Next →"</A> })}
+        </nav>
+    }
+}
+
+#[component]
+pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class="empty">
+            <h2>{title}</h2>
+            <div class="muted">{children()}</div>
+        </div>
+    }
+}
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="muted loading">"Loading…"</p> }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="content">
+            <EmptyState title="Page not found">
+                "There is nothing at this address. " <A href="/">"Go to the overview"</A>
+            </EmptyState>
+        </main>
+    }
+}
+
+/// Format a timestamp for people, in UTC.
+pub fn when(t: &switchyard_core::model::Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

@@ -1,0 +1,69 @@
+//! Switchyard's web UI: server-rendered by the `server` crate and hydrated in the browser by
+//! the `frontend` crate. Each feature module holds its types, its server functions and its
+//! components together; server functions call the managers in `switchyard-core` directly, so
+//! the UI obeys exactly the rules of the REST API.
+
+pub mod account;
+pub mod auth;
+pub mod components;
+pub mod error;
+pub mod nodes;
+pub mod overview;
+pub mod pending_changes;
+pub mod users;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+pub use error::AppError;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Cpath d='M1 4h14M1 12h14M4 4l8 8' stroke='%232563eb' stroke-width='2' fill='none'/%3E%3C/svg%3E"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/switchyard.css"/>
+        <Title formatter=|text: String| if text.is_empty() { "Switchyard".to_string() } else { format!("{text} · Switchyard") }/>
+        <Router>
+            <Routes fallback=|| view! { <components::NotFound/> }>
+                <Route path=path!("/login") view=auth::LoginPage/>
+                <ParentRoute path=path!("") view=auth::Layout>
+                    <Route path=path!("") view=overview::Overview/>
+                    <Route path=path!("/services") view=overview::ServicesPage/>
+                    <Route path=path!("/processes") view=overview::ProcessesPage/>
+                    <Route path=path!("/connections") view=overview::ConnectionsPage/>
+                    <Route path=path!("/nodes") view=nodes::NodesPage/>
+                    <Route path=path!("/pending-changes") view=pending_changes::PendingChangesPage/>
+                    <Route path=path!("/users") view=users::UsersPage/>
+                    <Route path=path!("/users/new") view=users::NewUserPage/>
+                    <Route path=path!("/users/:id") view=users::EditUserPage/>
+                    <Route path=path!("/account") view=account::AccountPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

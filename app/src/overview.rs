@@ -1,0 +1,54 @@
+//! The overview and the pages whose content arrives with the process and connection managers.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::components::EmptyState;
+
+#[component]
+pub fn Overview() -> impl IntoView {
+    view! {
+        <Title text="Overview"/>
+        <div class="page-head"><h1>"Overview"</h1></div>
+        <div class="tiles">
+            <A href="/services" attr:class="tile"><h2>"Services"</h2><p class="muted">"The catalogue of service images in the registry."</p></A>
+            <A href="/processes" attr:class="tile"><h2>"Processes"</h2><p class="muted">"Your running instances of services."</p></A>
+            <A href="/connections" attr:class="tile"><h2>"Connections"</h2><p class="muted">"Links between the interfaces of your processes."</p></A>
+            <A href="/nodes" attr:class="tile"><h2>"Nodes"</h2><p class="muted">"The hosts of the swarm and their pools."</p></A>
+        </div>
+    }
+}
+
+#[component]
+pub fn ServicesPage() -> impl IntoView {
+    view! {
+        <Title text="Services"/>
+        <div class="page-head"><h1>"Services"</h1></div>
+        <EmptyState title="The service catalogue is not available in this version">
+            "Switchyard will list the service images of its registry here, with their versions, interfaces and parameters."
+        </EmptyState>
+    }
+}
+
+#[component]
+pub fn ProcessesPage() -> impl IntoView {
+    view! {
+        <Title text="Processes"/>
+        <div class="page-head"><h1>"Processes"</h1></div>
+        <EmptyState title="Deploying processes is not available in this version">
+            "Switchyard will show your processes here, with their state, configuration and logs."
+        </EmptyState>
+    }
+}
+
+#[component]
+pub fn ConnectionsPage() -> impl IntoView {
+    view! {
+        <Title text="Connections"/>
+        <div class="page-head"><h1>"Connections"</h1></div>
+        <EmptyState title="Connecting processes is not available in this version">
+            "Switchyard will draw your processes and their connections here, and connect compatible interfaces."
+        </EmptyState>
+    }
+}

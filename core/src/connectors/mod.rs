@@ -1,0 +1,3 @@
+//! Connectors talk to the outside world; managers use them and nothing else does.
+
+pub mod docker;

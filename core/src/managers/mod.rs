@@ -1,0 +1,70 @@
+//! The managers hold Switchyard's logic. Each takes the [`Caller`] and decides what that caller
+//! may do, so the REST API and the web UI obey the same rules by construction. A manager never
+//! speaks HTTP or Docker itself: it uses the store and the connectors.
+
+mod listing;
+mod nodes;
+mod pending_changes;
+mod users;
+
+pub use listing::ListParams;
+pub use nodes::{NewNodePool, NodeManager, NodePoolUpdate};
+pub use pending_changes::PendingChangeManager;
+pub use users::{NewUser, UserManager, UserUpdate};
+
+use crate::{
+    connectors::docker::DockerConnector,
+    error::{Error, Result},
+    model::User,
+    store::Store,
+};
+
+/// Who is asking: a logged-in user, re-read from the store on every request so that a demotion
+/// or deletion takes effect at once.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user: User,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.user.admin
+    }
+    pub fn require_admin(&self) -> Result<()> {
+        if self.user.admin {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("only administrators may do this".into()))
+        }
+    }
+    /// The caller is `user_id` or an administrator.
+    pub fn require_self_or_admin(&self, user_id: &str) -> Result<()> {
+        if self.user.admin || self.user.id == user_id {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("you may only do this for your own account".into()))
+        }
+    }
+}
+
+/// Everything a request handler needs, built once at start-up.
+#[derive(Clone)]
+pub struct Switchyard {
+    pub store: Store,
+    pub users: UserManager,
+    pub nodes: NodeManager,
+    pub pending_changes: PendingChangeManager,
+    pub docker: DockerConnector,
+}
+
+impl Switchyard {
+    pub fn new(store: Store, docker: DockerConnector, initial_password_file: Option<std::path::PathBuf>) -> Self {
+        Self {
+            users: UserManager::new(store.clone(), initial_password_file),
+            nodes: NodeManager::new(store.clone()),
+            pending_changes: PendingChangeManager::new(store.clone()),
+            store,
+            docker,
+        }
+    }
+}

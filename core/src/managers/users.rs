@@ -1,0 +1,330 @@
+//! Users, their passwords, sessions and API tokens.
+
+use std::{path::PathBuf, sync::Arc};
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::{Caller, ListParams};
+use crate::{
+    auth::{self, LoginThrottle},
+    error::{Error, Result},
+    model::{ApiToken, NewApiToken, Page, User},
+    store::{new_id, ApiTokenRecord, Query, Store, UserRecord},
+    validate,
+};
+
+/// What an administrator gives to create a user.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// A change to a user; absent fields stay as they are. `revision` is the one the change is based on.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    pub revision: u64,
+    /// A new address, or an empty string to remove it.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Only administrators may change this.
+    #[serde(default)]
+    pub admin: Option<bool>,
+}
+
+#[derive(Clone)]
+pub struct UserManager {
+    store: Store,
+    throttle: Arc<LoginThrottle>,
+    /// Where the generated first password was written, removed once it is changed.
+    initial_password_file: Option<PathBuf>,
+}
+
+const SORTABLE: &[&str] = &["username", "email", "admin", "created", "updated"];
+
+impl UserManager {
+    pub fn new(store: Store, initial_password_file: Option<PathBuf>) -> Self {
+        Self { store, throttle: Arc::new(LoginThrottle::default()), initial_password_file }
+    }
+
+    /// On the first start (no users at all), create the administrator `admin`. Returns the
+    /// password when it was generated here, so it can be shown once.
+    pub async fn ensure_first_admin(&self, configured_password: Option<String>) -> Result<Option<String>> {
+        if self.store.count::<UserRecord>(Query::all()).await? > 0 {
+            return Ok(None);
+        }
+        let (password, generated) = match configured_password {
+            Some(p) => {
+                validate::password("SWITCHYARD_ADMIN_PASSWORD", &p)?;
+                (p, false)
+            }
+            None => (auth::generate_password(), true),
+        };
+        self.insert("admin".into(), password.clone(), None, true).await?;
+        if generated {
+            if let Some(file) = &self.initial_password_file {
+                write_private(file, &format!("{password}\n"))
+                    .map_err(|e| Error::Internal(format!("writing {}: {e}", file.display())))?;
+            }
+        }
+        Ok(generated.then_some(password))
+    }
+
+    async fn insert(&self, username: String, password: String, email: Option<String>, admin: bool) -> Result<User> {
+        let now = Utc::now();
+        let record = UserRecord {
+            user: User { id: new_id(), username, email, admin, created: now, updated: now, revision: 0 },
+            password_hash: auth::hash_password(password).await?,
+        };
+        Ok(self.store.insert(&record).await?.user)
+    }
+
+    /// Check a username and password. Failures say only that the pair is wrong, and repeated
+    /// failures for one username are slowed down.
+    pub async fn login(&self, username: &str, password: &str) -> Result<User> {
+        let key = username.trim().to_lowercase();
+        self.throttle.check(&key)?;
+        let record = self.store.find_one::<UserRecord>("username", key.as_str()).await?;
+        let ok = match &record {
+            Some(r) if !password.is_empty() => {
+                auth::verify_password(password.to_string(), r.password_hash.clone()).await
+            }
+            _ => {
+                auth::dummy_verify(password.to_string()).await;
+                false
+            }
+        };
+        match record {
+            Some(r) if ok => {
+                self.throttle.succeeded(&key);
+                Ok(r.user)
+            }
+            _ => {
+                self.throttle.failed(&key);
+                Err(Error::Unauthenticated("wrong username or password".into()))
+            }
+        }
+    }
+
+    /// The user a session or token names, if they still exist.
+    pub async fn caller(&self, user_id: &str) -> Result<Option<Caller>> {
+        Ok(self.store.get::<UserRecord>(user_id).await?.map(|r| Caller { user: r.user }))
+    }
+
+    /// The user an API token secret belongs to.
+    pub async fn authenticate_token(&self, secret: &str) -> Result<Caller> {
+        let invalid = || Error::Unauthenticated("the API token is not valid (revoked, or never issued)".into());
+        if !secret.starts_with(auth::TOKEN_PREFIX) {
+            return Err(invalid());
+        }
+        let hash = auth::hash_token_secret(secret);
+        let record = self.store.find_one::<ApiTokenRecord>("secret_hash", hash).await?.ok_or_else(invalid)?;
+        let caller = self.caller(&record.token.user_id).await?.ok_or_else(invalid)?;
+        // Record use at minute resolution: enough to spot stale tokens, without a write per call.
+        let now = Utc::now();
+        if record.token.last_used.is_none_or(|t| (now - t).num_seconds() >= 60) {
+            let mut updated = record.clone();
+            updated.token.last_used = Some(now);
+            let _ = self.store.update(&updated).await;
+        }
+        Ok(caller)
+    }
+
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        params: &ListParams,
+        search: Option<&str>,
+        admin: Option<bool>,
+    ) -> Result<Page<User>> {
+        caller.require_admin()?;
+        let (mut query, page, per_page) = params.to_query(SORTABLE, "username")?;
+        if let Some(s) = search.filter(|s| !s.is_empty()) {
+            query = query.contains("username", s);
+        }
+        if let Some(a) = admin {
+            query = query.eq("admin", a);
+        }
+        let (records, total) = self.store.list::<UserRecord>(&query).await?;
+        Ok(Page { items: records.into_iter().map(|r| r.user).collect(), total, page, per_page })
+    }
+
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<User> {
+        validate::id("user", id)?;
+        caller.require_self_or_admin(id)?;
+        Ok(self.store.fetch::<UserRecord>(id).await?.user)
+    }
+
+    pub async fn create(&self, caller: &Caller, new: NewUser) -> Result<User> {
+        caller.require_admin()?;
+        validate::username(&new.username)?;
+        validate::password("password", &new.password)?;
+        let email = normalise_email(new.email)?;
+        self.insert(new.username, new.password, email, new.admin).await
+    }
+
+    pub async fn update(&self, caller: &Caller, id: &str, change: UserUpdate) -> Result<User> {
+        validate::id("user", id)?;
+        caller.require_self_or_admin(id)?;
+        if change.admin.is_some() && !caller.is_admin() {
+            return Err(Error::Forbidden("only administrators may grant or revoke administrator rights".into()));
+        }
+        let email = change.email.clone().map(|e| normalise_email(Some(e))).transpose()?;
+        let mut record = self.store.fetch::<UserRecord>(id).await?;
+        if record.user.revision != change.revision {
+            return Err(Error::StaleRevision(format!(
+                "user '{}' was changed by someone else (it is at revision {}, the change was based on {}); reload it and try again",
+                record.user.username, record.user.revision, change.revision
+            )));
+        }
+        if change.admin == Some(false) && record.user.admin {
+            self.ensure_not_last_admin(&record.user, "remove administrator rights from").await?;
+        }
+        if let Some(email) = email {
+            record.user.email = email;
+        }
+        if let Some(admin) = change.admin {
+            record.user.admin = admin;
+        }
+        record.user.updated = Utc::now();
+        Ok(self.store.update(&record).await?.user)
+    }
+
+    async fn ensure_not_last_admin(&self, user: &User, action: &str) -> Result<()> {
+        let admins = self.store.count::<UserRecord>(Query::all().eq("admin", true)).await?;
+        if user.admin && admins <= 1 {
+            return Err(Error::Conflict(format!(
+                "cannot {action} '{}': it is the only administrator",
+                user.username
+            )));
+        }
+        Ok(())
+    }
+
+    /// Delete a user with their tokens and sessions. `revision`, when given, must be current.
+    pub async fn delete(&self, caller: &Caller, id: &str, revision: Option<u64>) -> Result<()> {
+        validate::id("user", id)?;
+        caller.require_admin()?;
+        if caller.user.id == id {
+            return Err(Error::Conflict("you cannot delete your own account".into()));
+        }
+        let record = self.store.fetch::<UserRecord>(id).await?;
+        self.ensure_not_last_admin(&record.user, "delete").await?;
+        if !self.store.delete::<UserRecord>(id, revision).await? {
+            return Err(Error::NotFound(format!("no user with id '{id}'")));
+        }
+        self.store.end_sessions_of(id).await?;
+        let (tokens, _) = self.store.list::<ApiTokenRecord>(&Query::all().eq("user_id", id)).await?;
+        for t in tokens {
+            self.store.delete::<ApiTokenRecord>(&t.token.id, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Change a password. Users changing their own must give the current one; an administrator
+    /// resetting someone else's need not, and that user's sessions end.
+    pub async fn set_password(
+        &self,
+        caller: &Caller,
+        id: &str,
+        current: Option<&str>,
+        new_password: &str,
+    ) -> Result<()> {
+        validate::id("user", id)?;
+        caller.require_self_or_admin(id)?;
+        validate::password("new_password", new_password)?;
+        let own = caller.user.id == id;
+        let record = self.store.fetch::<UserRecord>(id).await?;
+        if own {
+            let current = current.unwrap_or("");
+            if current.is_empty() {
+                return Err(Error::invalid("current_password", "give your current password"));
+            }
+            if !auth::verify_password(current.to_string(), record.password_hash.clone()).await {
+                return Err(Error::invalid("current_password", "the current password is wrong"));
+            }
+        }
+        let hash = auth::hash_password(new_password.to_string()).await?;
+        self.store
+            .modify::<UserRecord>(id, |r| {
+                r.password_hash = hash.clone();
+                r.user.updated = Utc::now();
+                Ok(())
+            })
+            .await?;
+        if !own {
+            self.store.end_sessions_of(id).await?;
+        }
+        if record.user.username == "admin" {
+            if let Some(file) = &self.initial_password_file {
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn list_tokens(&self, caller: &Caller) -> Result<Vec<ApiToken>> {
+        let query = Query::all().eq("user_id", caller.user.id.as_str()).sort("created", false);
+        let (records, _) = self.store.list::<ApiTokenRecord>(&query).await?;
+        Ok(records.into_iter().map(|r| r.token).collect())
+    }
+
+    pub async fn create_token(&self, caller: &Caller, name: &str) -> Result<NewApiToken> {
+        validate::name("name", name)?;
+        let secret = auth::new_token_secret();
+        let record = ApiTokenRecord {
+            token: ApiToken {
+                id: new_id(),
+                user_id: caller.user.id.clone(),
+                name: name.trim().to_string(),
+                prefix: secret.chars().take(8).collect(),
+                created: Utc::now(),
+                last_used: None,
+                revision: 0,
+            },
+            secret_hash: auth::hash_token_secret(&secret),
+        };
+        let stored = self.store.insert(&record).await?;
+        Ok(NewApiToken { token: stored.token, secret })
+    }
+
+    /// Revoke one of the caller's tokens (administrators may revoke anyone's).
+    pub async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<()> {
+        validate::id("API token", id)?;
+        let record = self.store.fetch::<ApiTokenRecord>(id).await?;
+        caller.require_self_or_admin(&record.token.user_id)?;
+        self.store.delete::<ApiTokenRecord>(id, None).await?;
+        Ok(())
+    }
+}
+
+fn normalise_email(email: Option<String>) -> Result<Option<String>> {
+    match email.map(|e| e.trim().to_string()) {
+        None => Ok(None),
+        Some(e) if e.is_empty() => Ok(None),
+        Some(e) => {
+            validate::email(&e)?;
+            Ok(Some(e))
+        }
+    }
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(content.as_bytes())
+}

@@ -1,0 +1,122 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use chrono::{DateTime, Utc};
+
+/// Processor architecture of a node or of an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Architecture {
+    X86_64,
+    /// 32-bit ARM (`armv7l`, the original's `-arm` tags).
+    Arm,
+    Arm64,
+    Unknown,
+}
+
+impl Architecture {
+    /// From Docker's or an OCI platform's spelling (`x86_64`, `amd64`, `aarch64`, `arm64`, `armv7l`, `arm`).
+    pub fn from_docker(text: &str) -> Self {
+        match text.to_ascii_lowercase().as_str() {
+            "x86_64" | "amd64" => Self::X86_64,
+            "aarch64" | "arm64" | "arm64/v8" => Self::Arm64,
+            t if t.starts_with("arm") => Self::Arm,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// A service: a repository of container images in the registry, at one version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Service {
+    /// Repository name without the registry's service prefix, e.g. `echo`.
+    pub id: String,
+    /// `org.flexiblepower.serviceName`.
+    pub name: String,
+    /// The tag group, e.g. `1.2.0` or `latest`.
+    pub version: String,
+    pub created: Option<DateTime<Utc>>,
+    pub interfaces: Vec<Interface>,
+    pub parameters: Vec<Parameter>,
+    /// The tag to pull for each architecture this version has an image for.
+    pub tags: BTreeMap<Architecture, String>,
+}
+
+/// An interface of a service; two interfaces fit when some pair of their versions mirror.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Interface {
+    /// `<serviceId>/<interface id>` as the original code generator writes it.
+    pub id: String,
+    pub name: String,
+    pub service_id: String,
+    pub interface_versions: Vec<InterfaceVersion>,
+    pub allow_multiple: bool,
+    pub auto_connect: bool,
+}
+
+/// One version of an interface: the hashes of the message sets it sends and receives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InterfaceVersion {
+    pub version_name: String,
+    pub receives_hash: String,
+    pub sends_hash: String,
+}
+
+impl InterfaceVersion {
+    /// The original's rule: each side sends exactly what the other receives.
+    pub fn is_compatible_with(&self, other: &InterfaceVersion) -> bool {
+        self.sends_hash == other.receives_hash && self.receives_hash == other.sends_hash
+    }
+}
+
+impl Interface {
+    pub fn is_compatible_with(&self, other: &Interface) -> bool {
+        self.interface_versions
+            .iter()
+            .any(|a| other.interface_versions.iter().any(|b| a.is_compatible_with(b)))
+    }
+}
+
+/// The declared type of a service parameter (`org.flexiblepower.parameters`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ParameterType {
+    Boolean,
+    Byte,
+    Character,
+    Short,
+    Integer,
+    Long,
+    Float,
+    Double,
+    String,
+}
+
+/// A typed parameter a service declares; a process's configuration is validated against these.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Parameter {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ParameterType,
+    #[serde(default)]
+    pub is_array: bool,
+    #[serde(default)]
+    pub is_optional: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+}

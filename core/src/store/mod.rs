@@ -1,0 +1,304 @@
+//! The database connector: one interface, two backends.
+//!
+//! * [`embedded`] — a file-backed, transactional store (redb). The default: Switchyard runs with
+//!   nothing else installed, and a committed write survives a crash.
+//! * [`mongo`] — MongoDB through the official driver, chosen by a `mongodb://` URL.
+//!
+//! Both store JSON documents with a string `id` and a `revision`. Every update names the
+//! revision it read and is refused with [`Error::StaleRevision`] if the record moved on, so a
+//! concurrent change is never silently overwritten. Fields named in a collection's `unique` list
+//! are unique (when present) and a duplicate is refused with [`Error::Conflict`].
+//!
+//! The conformance suite in `tests/store_conformance.rs` runs the same checks against both.
+
+pub mod embedded;
+pub mod mongo;
+mod records;
+mod sessions;
+
+use std::{cmp::Ordering, sync::Arc};
+
+use async_trait::async_trait;
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+pub use records::*;
+pub use sessions::{SessionStore, USER_ID_KEY};
+
+/// A collection of documents of one kind.
+#[derive(Debug)]
+pub struct CollectionSpec {
+    pub name: &'static str,
+    /// The word for one document, used in messages ("user", "node pool").
+    pub noun: &'static str,
+    /// Top-level string fields that no two documents may share.
+    pub unique: &'static [&'static str],
+}
+
+/// A type stored in a collection. Its JSON form must have top-level `id` and `revision` fields.
+pub trait Entity: Serialize + DeserializeOwned + Send + Sync + 'static {
+    const COLLECTION: CollectionSpec;
+}
+
+/// A condition on a top-level field.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Filter {
+    Eq(String, Value),
+    /// Case-insensitive substring match on a string field.
+    Contains(String, String),
+    /// The field is less than the value (numbers or strings).
+    Lt(String, Value),
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Query {
+    pub filters: Vec<Filter>,
+    /// Field to sort by and whether descending; ties are broken by id. Default: by id.
+    pub sort: Option<(String, bool)>,
+    pub offset: u64,
+    pub limit: Option<u64>,
+}
+
+impl Query {
+    pub fn all() -> Self {
+        Self::default()
+    }
+    pub fn eq(mut self, field: &str, value: impl Into<Value>) -> Self {
+        self.filters.push(Filter::Eq(field.to_string(), value.into()));
+        self
+    }
+    pub fn contains(mut self, field: &str, text: &str) -> Self {
+        self.filters.push(Filter::Contains(field.to_string(), text.to_string()));
+        self
+    }
+    pub fn lt(mut self, field: &str, value: impl Into<Value>) -> Self {
+        self.filters.push(Filter::Lt(field.to_string(), value.into()));
+        self
+    }
+    pub fn sort(mut self, field: &str, descending: bool) -> Self {
+        self.sort = Some((field.to_string(), descending));
+        self
+    }
+    pub fn page(mut self, offset: u64, limit: u64) -> Self {
+        self.offset = offset;
+        self.limit = Some(limit);
+        self
+    }
+}
+
+/// What a backend does, on JSON documents. Use [`Store`], its typed face.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Insert a new document; `Conflict` if its id or a unique field is taken.
+    async fn insert(&self, coll: &'static CollectionSpec, doc: Value) -> Result<()>;
+    async fn get(&self, coll: &'static CollectionSpec, id: &str) -> Result<Option<Value>>;
+    /// Replace the document with `doc`'s id if its stored revision is `expected`.
+    async fn replace(&self, coll: &'static CollectionSpec, doc: Value, expected: u64) -> Result<()>;
+    /// Delete by id (and revision, when given). `Ok(false)` if there was nothing to delete.
+    async fn delete(&self, coll: &'static CollectionSpec, id: &str, expected: Option<u64>) -> Result<bool>;
+    /// Matching documents (after offset and limit) and how many match in all.
+    async fn list(&self, coll: &'static CollectionSpec, query: &Query) -> Result<(Vec<Value>, u64)>;
+    /// Whether the backend answers.
+    async fn ping(&self) -> Result<()>;
+    fn kind(&self) -> &'static str;
+}
+
+/// The typed store every manager uses.
+#[derive(Clone)]
+pub struct Store(Arc<dyn Backend>);
+
+impl Store {
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Store(backend)
+    }
+
+    /// Open the backend a location names: a `mongodb://` or `mongodb+srv://` URL, or else the
+    /// directory of the embedded store.
+    pub async fn open(location: &str) -> Result<Store> {
+        if location.starts_with("mongodb://") || location.starts_with("mongodb+srv://") {
+            Ok(Store(Arc::new(mongo::MongoBackend::connect(location).await?)))
+        } else {
+            Ok(Store(Arc::new(embedded::EmbeddedBackend::open(location)?)))
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        self.0.ping().await
+    }
+
+    /// Store a new entity at revision 1 and return it as stored.
+    pub async fn insert<T: Entity>(&self, entity: &T) -> Result<T> {
+        let mut doc = to_doc(entity)?;
+        doc["revision"] = Value::from(1u64);
+        self.0.insert(&T::COLLECTION, doc.clone()).await?;
+        from_doc(doc)
+    }
+
+    pub async fn get<T: Entity>(&self, id: &str) -> Result<Option<T>> {
+        self.0.get(&T::COLLECTION, id).await?.map(from_doc).transpose()
+    }
+
+    /// Like [`Store::get`], with a `NotFound` naming the noun when it is absent.
+    pub async fn fetch<T: Entity>(&self, id: &str) -> Result<T> {
+        self.get(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no {} with id '{id}'", T::COLLECTION.noun)))
+    }
+
+    /// Write `entity` over the stored one if nobody changed it since `entity.revision` was read;
+    /// returns it at its new revision.
+    pub async fn update<T: Entity>(&self, entity: &T) -> Result<T> {
+        let mut doc = to_doc(entity)?;
+        let expected = doc["revision"].as_u64().ok_or_else(|| Error::Internal("entity without revision".into()))?;
+        doc["revision"] = Value::from(expected + 1);
+        self.0.replace(&T::COLLECTION, doc.clone(), expected).await?;
+        from_doc(doc)
+    }
+
+    /// Read, change and write back, re-reading and trying again when a concurrent writer got
+    /// there first. `change` may run more than once, so it must only look at its argument.
+    pub async fn modify<T: Entity>(&self, id: &str, mut change: impl FnMut(&mut T) -> Result<()>) -> Result<T> {
+        for _ in 0..20 {
+            let mut current: T = self.fetch(id).await?;
+            change(&mut current)?;
+            match self.update(&current).await {
+                Err(Error::StaleRevision(_)) => continue,
+                other => return other,
+            }
+        }
+        Err(Error::Conflict(format!("{} '{id}' is changing too often; try again", T::COLLECTION.noun)))
+    }
+
+    pub async fn delete<T: Entity>(&self, id: &str, expected: Option<u64>) -> Result<bool> {
+        self.0.delete(&T::COLLECTION, id, expected).await
+    }
+
+    pub async fn list<T: Entity>(&self, query: &Query) -> Result<(Vec<T>, u64)> {
+        let (docs, total) = self.0.list(&T::COLLECTION, query).await?;
+        Ok((docs.into_iter().map(from_doc).collect::<Result<_>>()?, total))
+    }
+
+    pub async fn find_one<T: Entity>(&self, field: &str, value: impl Into<Value>) -> Result<Option<T>> {
+        let (mut docs, _) = self.list::<T>(&Query::all().eq(field, value).page(0, 1)).await?;
+        Ok(docs.pop())
+    }
+
+    pub async fn count<T: Entity>(&self, query: Query) -> Result<u64> {
+        Ok(self.0.list(&T::COLLECTION, &query.page(0, 0)).await?.1)
+    }
+}
+
+fn to_doc<T: Serialize>(entity: &T) -> Result<Value> {
+    let doc = serde_json::to_value(entity).map_err(|e| Error::Internal(format!("serialising: {e}")))?;
+    if !doc.get("id").is_some_and(Value::is_string) {
+        return Err(Error::Internal("entity without a string id".into()));
+    }
+    Ok(doc)
+}
+
+fn from_doc<T: DeserializeOwned>(doc: Value) -> Result<T> {
+    serde_json::from_value(doc).map_err(|e| Error::Internal(format!("stored document does not parse: {e}")))
+}
+
+/// A new opaque id: 24 lower-case hex characters, time-ordered like a MongoDB ObjectId (which
+/// keeps ids familiar to dEF-Pi processes, whose protocol compares them).
+pub fn new_id() -> String {
+    use rand::RngCore;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let secs = chrono::Utc::now().timestamp() as u32;
+    let mut random = [0u8; 5];
+    rand::thread_rng().fill_bytes(&mut random);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed) & 0x00ff_ffff;
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&secs.to_be_bytes());
+    bytes[4..9].copy_from_slice(&random);
+    bytes[9..].copy_from_slice(&count.to_be_bytes()[1..]);
+    hex::encode(bytes)
+}
+
+// --- query evaluation shared by backends that filter in memory -------------------------------
+
+pub(crate) fn matches(doc: &Value, filters: &[Filter]) -> bool {
+    filters.iter().all(|f| match f {
+        Filter::Eq(field, value) => doc.get(field).unwrap_or(&Value::Null) == value,
+        Filter::Contains(field, text) => doc
+            .get(field)
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.to_lowercase().contains(&text.to_lowercase())),
+        Filter::Lt(field, value) => {
+            doc.get(field).is_some_and(|v| compare(v, value) == Ordering::Less && !v.is_null())
+        }
+    })
+}
+
+/// A total order on JSON values: null < bool < number < string < others, nulls last when sorting.
+pub(crate) fn compare(a: &Value, b: &Value) -> Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Number(_) => 2,
+            Value::String(_) => 3,
+            _ => 4,
+        }
+    }
+    match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(Ordering::Equal)
+        }
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+pub(crate) fn sort_and_page(mut docs: Vec<Value>, query: &Query) -> (Vec<Value>, u64) {
+    let total = docs.len() as u64;
+    let id = |d: &Value| d.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    match &query.sort {
+        Some((field, descending)) if field != "id" => docs.sort_by(|a, b| {
+            let (va, vb) = (a.get(field).unwrap_or(&Value::Null), b.get(field).unwrap_or(&Value::Null));
+            // Nulls last in either direction.
+            let ord = match (va.is_null(), vb.is_null()) {
+                (true, false) => return Ordering::Greater,
+                (false, true) => return Ordering::Less,
+                _ => compare(va, vb),
+            };
+            let ord = if *descending { ord.reverse() } else { ord };
+            ord.then_with(|| id(a).cmp(&id(b)))
+        }),
+        Some((_, true)) => docs.sort_by_key(|d| std::cmp::Reverse(id(d))),
+        _ => docs.sort_by_key(id),
+    }
+    let offset = query.offset.min(total) as usize;
+    let docs = match query.limit {
+        Some(limit) => docs.into_iter().skip(offset).take(limit as usize).collect(),
+        None => docs.into_iter().skip(offset).collect(),
+    };
+    (docs, total)
+}
+
+pub(crate) fn doc_id(doc: &Value) -> Result<&str> {
+    doc.get("id").and_then(Value::as_str).ok_or_else(|| Error::Internal("document without id".into()))
+}
+
+pub(crate) fn duplicate(coll: &CollectionSpec, field: &str, value: &str) -> Error {
+    Error::Conflict(format!("a {} with {field} '{value}' already exists", coll.noun))
+}
+
+pub(crate) fn stale(coll: &CollectionSpec, id: &str, stored: u64, expected: u64) -> Error {
+    Error::StaleRevision(format!(
+        "{} '{id}' was changed by someone else (it is at revision {stored}, the change was based on {expected}); reload it and try again",
+        coll.noun
+    ))
+}
+
+pub(crate) fn not_found(coll: &CollectionSpec, id: &str) -> Error {
+    Error::NotFound(format!("no {} with id '{id}'", coll.noun))
+}

@@ -1,0 +1,58 @@
+//! What is stored, collection by collection. Records that hold secrets wrap the public model
+//! type, so a secret cannot reach an API response by accident: handlers only ever get the inner
+//! type.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CollectionSpec, Entity};
+use crate::model::{ApiToken, NodePool, PendingChange, User};
+
+/// A user with the argon2id hash of their password (a PHC string).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UserRecord {
+    #[serde(flatten)]
+    pub user: User,
+    pub password_hash: String,
+}
+
+impl Entity for UserRecord {
+    const COLLECTION: CollectionSpec = CollectionSpec { name: "users", noun: "user", unique: &["username"] };
+}
+
+/// An API token with the SHA-256 of its secret (the secret is random, so a fast hash is enough).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ApiTokenRecord {
+    #[serde(flatten)]
+    pub token: ApiToken,
+    pub secret_hash: String,
+}
+
+impl Entity for ApiTokenRecord {
+    const COLLECTION: CollectionSpec =
+        CollectionSpec { name: "api_tokens", noun: "API token", unique: &["secret_hash"] };
+}
+
+/// A login session (tower-sessions' record), with its user lifted out so that all sessions of a
+/// user can be ended at once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub id: String,
+    pub user_id: Option<String>,
+    pub data: serde_json::Map<String, serde_json::Value>,
+    /// Unix seconds after which the session is void.
+    pub expires: i64,
+    pub revision: u64,
+}
+
+impl Entity for SessionRecord {
+    const COLLECTION: CollectionSpec = CollectionSpec { name: "sessions", noun: "session", unique: &[] };
+}
+
+impl Entity for NodePool {
+    const COLLECTION: CollectionSpec = CollectionSpec { name: "node_pools", noun: "node pool", unique: &["name"] };
+}
+
+impl Entity for PendingChange {
+    const COLLECTION: CollectionSpec =
+        CollectionSpec { name: "pending_changes", noun: "pending change", unique: &[] };
+}

@@ -1,0 +1,75 @@
+//! Configuration: every setting is a flag and an environment variable (`switchyard --help`).
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::Parser;
+
+#[derive(Clone, Debug, Parser)]
+#[command(name = "switchyard", version, about = "Switchyard: an orchestrator for networks of small interconnected services")]
+pub struct Config {
+    /// Address and port to serve the web UI and the REST API on.
+    #[arg(long, env = "SWITCHYARD_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory of the embedded store (used unless --database-url is given).
+    #[arg(long, env = "SWITCHYARD_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// A mongodb:// URL to keep the data in MongoDB instead of the embedded store.
+    #[arg(long, env = "SWITCHYARD_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Password of the first administrator, `admin`, created on the first start. When unset, one
+    /// is generated, printed once and written to <data dir>/initial-admin-password.
+    #[arg(long, env = "SWITCHYARD_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// The Docker registry that holds the services.
+    #[arg(long, env = "SWITCHYARD_REGISTRY_URL", default_value = "http://127.0.0.1:5000")]
+    pub registry_url: String,
+
+    /// The Docker Engine API of a swarm manager (unix://, tcp:// or http://). Defaults to
+    /// DOCKER_HOST, else the local socket.
+    #[arg(long, env = "SWITCHYARD_DOCKER_HOST")]
+    pub docker_host: Option<String>,
+
+    /// Log out a session after this many seconds without a request.
+    #[arg(long, env = "SWITCHYARD_SESSION_IDLE_SECS", default_value_t = 8 * 3600)]
+    pub session_idle_secs: u64,
+
+    /// The URL people open Switchyard at. When it is https://, cookies are marked Secure.
+    #[arg(long, env = "SWITCHYARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Where the built site (WASM, JS, CSS) is; cargo-leptos puts it in target/site.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "SWITCHYARD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "SWITCHYARD_LOG_JSON", default_value_t = false)]
+    pub log_json: bool,
+}
+
+impl Config {
+    pub fn store_location(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => self.data_dir.to_string_lossy().into_owned(),
+        }
+    }
+
+    pub fn docker_endpoint(&self) -> String {
+        self.docker_host
+            .clone()
+            .or_else(|| std::env::var("DOCKER_HOST").ok())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}

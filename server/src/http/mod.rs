@@ -1,0 +1,109 @@
+//! The REST API under `/api/v1`: one module per resource, each exposing `router()`, merged by
+//! [`api_router`] together with the OpenAPI document generated from the handlers' annotations.
+
+pub mod error;
+pub mod extract;
+
+mod auth;
+mod health;
+mod node_pools;
+mod pending_changes;
+mod tokens;
+mod users;
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use serde::Serialize;
+use switchyard_core::model::Page;
+use utoipa::{
+    openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use error::{ApiError, ApiResult, ErrorBody};
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchyard API",
+        description = "Run networks of small interconnected services on a Docker swarm. \
+Authenticate with the session cookie from `POST /api/v1/auth/login`, or with an API token \
+(create one under My account) sent as `Authorization: Bearer <token>`. Lists take `page` \
+(from 1), `per_page` (1–1000, default 50) and `sort` (a field, `-field` for descending) and \
+return the number of matching items in `X-Total-Count`. Errors are JSON: \
+`{\"error\":{\"code\":…,\"message\":…,\"details\":…}}`.",
+    ),
+    modifiers(&Security),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "auth", description = "Logging in and out"),
+        (name = "users", description = "Accounts; administrators manage them"),
+        (name = "tokens", description = "API tokens of the calling user"),
+        (name = "node-pools", description = "Named groups of public nodes"),
+        (name = "pending-changes", description = "Changes to the outside world that are still to be made"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::SESSION_COOKIE))),
+        );
+        components.add_security_scheme("token", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The API routes, `/healthz`, `/readyz`, the OpenAPI document and its browsable page.
+pub fn api_router() -> Router<AppState> {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(
+            "/api/v1",
+            OpenApiRouter::new()
+                .merge(auth::router())
+                .merge(users::router())
+                .merge(tokens::router())
+                .merge(node_pools::router())
+                .merge(pending_changes::router()),
+        )
+        .merge(health::router())
+        .split_for_parts();
+    let json = doc.clone();
+    router
+        .route("/api/v1/openapi.json", get(move || async move { axum::Json(json) }))
+        .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", doc))
+        .nest("/api/v1", Router::new().fallback(unknown_endpoint))
+}
+
+async fn unknown_endpoint() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/v1/docs")
+}
+
+/// A list response: the items as a JSON array and their total in `X-Total-Count`.
+pub fn paged<T: Serialize>(page: Page<T>) -> Response {
+    let mut response = axum::Json(page.items).into_response();
+    response.headers_mut().insert("x-total-count", HeaderValue::from(page.total));
+    response
+}
+
+/// A 201 with the new resource and where it lives.
+pub fn created<T: Serialize>(location: String, body: T) -> Response {
+    let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}

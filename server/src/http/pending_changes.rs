@@ -1,0 +1,62 @@
+//! Pending changes: their owners (and administrators) watch them.
+
+use axum::{extract::State, response::Response};
+use serde::Deserialize;
+use switchyard_core::{managers::ListParams, model::PendingChange};
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    extract::{AuthUser, Path, Query},
+    paged, ApiResult, ErrorBody,
+};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_changes)).routes(routes!(get_change))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChangeListQuery {
+    page: Option<u64>,
+    per_page: Option<u64>,
+    /// `created`, `run_at`, `state` or `kind`; prefix `-` for descending.
+    sort: Option<String>,
+}
+
+/// Your pending changes; administrators see everyone's.
+#[utoipa::path(get, path = "/pending-changes", tag = "pending-changes", params(ChangeListQuery),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = [PendingChange], headers(("X-Total-Count" = u64))),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
+pub async fn list_changes(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Query(q): Query<ChangeListQuery>,
+) -> ApiResult<Response> {
+    let params = ListParams { page: q.page, per_page: q.per_page, sort: q.sort };
+    Ok(paged(s.sy.pending_changes.list(&caller, &params).await?))
+}
+
+/// Read one pending change.
+#[utoipa::path(get, path = "/pending-changes/{id}", tag = "pending-changes", params(("id" = String, Path)),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = PendingChange),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn get_change(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<PendingChange>> {
+    Ok(axum::Json(s.sy.pending_changes.get(&caller, &id).await?))
+}

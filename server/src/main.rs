@@ -1,0 +1,121 @@
+//! The Switchyard server: reads its configuration, opens the store, connects to Docker, and
+//! serves the REST API (`http`) and the web UI (`web`) from one axum router.
+
+mod config;
+mod http;
+mod state;
+mod web;
+
+use std::time::Duration;
+
+use axum::Router;
+use clap::Parser;
+use leptos::config::LeptosOptions;
+use switchyard_core::{connectors::docker::DockerConnector, managers::Switchyard, store::{SessionStore, Store}};
+use axum::extract::DefaultBodyLimit;
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+use tower_sessions::{cookie::SameSite, ExpiredDeletion, Expiry, SessionManagerLayer};
+use tracing_subscriber::EnvFilter;
+
+use crate::{config::Config, state::AppState};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "switchyard_session";
+
+#[tokio::main]
+async fn main() {
+    let config = Config::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn"));
+    if config.log_json {
+        tracing_subscriber::fmt().with_env_filter(filter).json().init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    if let Err(message) = run(config).await {
+        tracing::error!("{message}");
+        eprintln!("switchyard: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(config: Config) -> Result<(), String> {
+    let store = Store::open(&config.store_location())
+        .await
+        .map_err(|e| format!("cannot open the store at {}: {e}", config.store_location()))?;
+    tracing::info!(backend = store.kind(), location = %config.store_location(), "store open");
+
+    let docker = DockerConnector::connect(&config.docker_endpoint()).map_err(|e| e.to_string())?.negotiate().await;
+    if let Err(e) = docker.ready().await {
+        tracing::warn!("{e}; /readyz reports not ready until it is");
+    }
+
+    let password_file = config.database_url.is_none().then(|| config.data_dir.join("initial-admin-password"));
+    let sy = Switchyard::new(store.clone(), docker, password_file.clone());
+    match sy.users.ensure_first_admin(config.admin_password.clone()).await {
+        Ok(Some(password)) => {
+            let where_ = password_file.map(|f| format!(" (also in {})", f.display())).unwrap_or_default();
+            println!("Created the administrator 'admin' with password {password}{where_}; change it after logging in.");
+        }
+        Ok(None) => {}
+        Err(e) => return Err(format!("cannot create the first administrator: {e}")),
+    }
+
+    let sessions = SessionStore::new(store);
+    let sweeper = sessions.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            if let Err(e) = sweeper.delete_expired().await {
+                tracing::warn!("removing expired sessions: {e}");
+            }
+        }
+    });
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies())
+        .with_always_save(true)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::seconds(
+            config.session_idle_secs as i64,
+        )));
+
+    let leptos = LeptosOptions::builder()
+        .output_name("switchyard")
+        .site_root(config.site_root.clone())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .build();
+    let state = AppState { sy, leptos };
+
+    let app: Router = http::api_router()
+        .merge(web::router(&state))
+        .layer(session_layer)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    tracing::info!("Switchyard listens on http://{}", config.listen);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.map_err(|e| e.to_string())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

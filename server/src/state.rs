@@ -1,0 +1,17 @@
+//! What every request handler reaches: the managers and the Leptos options.
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use switchyard_core::managers::Switchyard;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub sy: Switchyard,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
