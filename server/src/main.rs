@@ -22,9 +22,20 @@ use crate::{config::Config, state::AppState};
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "switchyard_session";
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    return_big_allocations_to_the_os();
     let config = Config::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(serve(config)),
+        Err(e) => {
+            eprintln!("switchyard: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn serve(config: Config) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn"));
     if config.log_json {
         tracing_subscriber::fmt().with_env_filter(filter).json().init();
@@ -102,6 +113,19 @@ async fn run(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     tracing::info!("Switchyard listens on http://{}", config.listen);
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.map_err(|e| e.to_string())
+}
+
+/// Every password hash takes a 19 MiB argon2 buffer. glibc's malloc raises its mmap threshold
+/// after the first such buffer is freed and then keeps later ones on its heaps for good, so a
+/// burst of logins would leave the server at hundreds of MiB. A fixed threshold makes large
+/// buffers always mmap'd and returned on free; two arenas keep per-thread heaps few.
+fn return_big_allocations_to_the_os() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it runs before any other thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 async fn shutdown() {

@@ -42,7 +42,12 @@ impl EmbeddedBackend {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Unavailable(format!("cannot create data directory {}: {e}", dir.display())))?;
-        let db = Database::create(dir.join("switchyard.redb")).map_err(db_err)?;
+        // redb's default page cache is 1 GiB; Switchyard's data is small and an idle server
+        // should stay small too.
+        let db = Database::builder()
+            .set_cache_size(16 * 1024 * 1024)
+            .create(dir.join("switchyard.redb"))
+            .map_err(db_err)?;
         Ok(Self { db: Arc::new(db) })
     }
 
@@ -189,6 +194,23 @@ impl Backend for EmbeddedBackend {
                 }
             }
             Ok(sort_and_page(docs, &query))
+        })
+        .await
+    }
+
+    async fn find_unique(&self, coll: &'static CollectionSpec, field: &str, value: &str) -> Result<Option<Value>> {
+        let (name, value) = (index_name(coll, field), value.to_string());
+        self.blocking(move |db| {
+            let tx = db.begin_read().map_err(db_err)?;
+            let index = match tx.open_table(TableDefinition::<&str, &str>::new(&name)) {
+                Ok(t) => t,
+                Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+                Err(e) => return Err(db_err(e)),
+            };
+            let Some(id) = index.get(value.as_str()).map_err(db_err)? else { return Ok(None) };
+            let table = tx.open_table(docs_table(coll)).map_err(db_err)?;
+            let found = table.get(id.value()).map_err(db_err)?;
+            found.map(|v| parse(v.value())).transpose()
         })
         .await
     }

@@ -99,6 +99,11 @@ pub trait Backend: Send + Sync {
     async fn delete(&self, coll: &'static CollectionSpec, id: &str, expected: Option<u64>) -> Result<bool>;
     /// Matching documents (after offset and limit) and how many match in all.
     async fn list(&self, coll: &'static CollectionSpec, query: &Query) -> Result<(Vec<Value>, u64)>;
+    /// The document whose unique `field` has `value`. Backends with an index for it override this.
+    async fn find_unique(&self, coll: &'static CollectionSpec, field: &str, value: &str) -> Result<Option<Value>> {
+        let query = Query::all().eq(field, value).page(0, 1);
+        Ok(self.list(coll, &query).await?.0.pop())
+    }
     /// Whether the backend answers.
     async fn ping(&self) -> Result<()>;
     fn kind(&self) -> &'static str;
@@ -183,7 +188,12 @@ impl Store {
         Ok((docs.into_iter().map(from_doc).collect::<Result<_>>()?, total))
     }
 
+    /// The first entity whose `field` equals `value`; an index lookup for unique fields.
     pub async fn find_one<T: Entity>(&self, field: &str, value: impl Into<Value>) -> Result<Option<T>> {
+        let value = value.into();
+        if let (true, Some(text)) = (T::COLLECTION.unique.contains(&field), value.as_str()) {
+            return self.0.find_unique(&T::COLLECTION, field, text).await?.map(from_doc).transpose();
+        }
         let (mut docs, _) = self.list::<T>(&Query::all().eq(field, value).page(0, 1)).await?;
         Ok(docs.pop())
     }
