@@ -133,7 +133,7 @@ pub fn NewUserPage() -> impl IntoView {
                 <FieldError result field="password"/>
             </label>
             <label>
-                "Email " <span class="muted">"(optional)"</span>
+                <span>"Email " <span class="muted">"(optional)"</span></span>
                 <input type="email" name="email" autocomplete="off"/>
                 <FieldError result field="email"/>
             </label>
