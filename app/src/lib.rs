@@ -10,6 +10,7 @@ pub mod error;
 pub mod nodes;
 pub mod overview;
 pub mod pending_changes;
+pub mod services;
 pub mod users;
 
 use leptos::prelude::*;
@@ -53,7 +54,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=auth::LoginPage/>
                 <ParentRoute path=path!("") view=auth::Layout>
                     <Route path=path!("") view=overview::Overview/>
-                    <Route path=path!("/services") view=overview::ServicesPage/>
+                    <Route path=path!("/services") view=services::ServicesPage/>
+                    <Route path=path!("/services/:id") view=services::ServicePage/>
                     <Route path=path!("/processes") view=overview::ProcessesPage/>
                     <Route path=path!("/connections") view=overview::ConnectionsPage/>
                     <Route path=path!("/nodes") view=nodes::NodesPage/>

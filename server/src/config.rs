@@ -28,6 +28,21 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_REGISTRY_URL", default_value = "http://127.0.0.1:5000")]
     pub registry_url: String,
 
+    /// Repository prefix under which the registry holds services.
+    #[arg(long, env = "SWITCHYARD_REGISTRY_PREFIX", default_value = "services/")]
+    pub registry_prefix: String,
+
+    /// User name for the registry (basic auth), with SWITCHYARD_REGISTRY_PASSWORD.
+    #[arg(long, env = "SWITCHYARD_REGISTRY_USERNAME")]
+    pub registry_username: Option<String>,
+
+    #[arg(long, env = "SWITCHYARD_REGISTRY_PASSWORD", hide_env_values = true)]
+    pub registry_password: Option<String>,
+
+    /// A bearer token for the registry, instead of a user name and password.
+    #[arg(long, env = "SWITCHYARD_REGISTRY_TOKEN", hide_env_values = true)]
+    pub registry_token: Option<String>,
+
     /// The Docker Engine API of a swarm manager (unix://, tcp:// or http://). Defaults to
     /// DOCKER_HOST, else the local socket.
     #[arg(long, env = "SWITCHYARD_DOCKER_HOST")]

@@ -11,7 +11,14 @@ use std::time::Duration;
 use axum::Router;
 use clap::Parser;
 use leptos::config::LeptosOptions;
-use switchyard_core::{connectors::docker::DockerConnector, managers::Switchyard, store::{SessionStore, Store}};
+use switchyard_core::{
+    connectors::{
+        docker::DockerConnector,
+        registry::{RegistryAuth, RegistryConnector},
+    },
+    managers::Switchyard,
+    store::{SessionStore, Store},
+};
 use axum::extract::DefaultBodyLimit;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 use tower_sessions::{cookie::SameSite, ExpiredDeletion, Expiry, SessionManagerLayer};
@@ -60,8 +67,22 @@ async fn run(config: Config) -> Result<(), String> {
         tracing::warn!("{e}; /readyz reports not ready until it is");
     }
 
+    let registry_auth = match (&config.registry_token, &config.registry_username) {
+        (Some(token), _) => RegistryAuth::Bearer(token.clone()),
+        (None, Some(user)) => RegistryAuth::Basic {
+            username: user.clone(),
+            password: config.registry_password.clone().unwrap_or_default(),
+        },
+        (None, None) => RegistryAuth::None,
+    };
+    let registry = RegistryConnector::new(&config.registry_url, &config.registry_prefix, registry_auth)
+        .map_err(|e| e.to_string())?;
+
     let password_file = config.database_url.is_none().then(|| config.data_dir.join("initial-admin-password"));
-    let sy = Switchyard::new(store.clone(), docker, password_file.clone());
+    let sy = Switchyard::new(store.clone(), docker, registry, password_file.clone());
+    // Read the catalogue now, so the first visitor does not wait for it.
+    let services = sy.services.clone();
+    tokio::spawn(async move { services.refresh().await });
     match sy.users.ensure_first_admin(config.admin_password.clone()).await {
         Ok(Some(password)) => {
             let where_ = password_file.map(|f| format!(" (also in {})", f.display())).unwrap_or_default();

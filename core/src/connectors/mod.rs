@@ -1,3 +1,4 @@
 //! Connectors talk to the outside world; managers use them and nothing else does.
 
 pub mod docker;
+pub mod registry;

@@ -5,15 +5,17 @@
 mod listing;
 mod nodes;
 mod pending_changes;
+mod services;
 mod users;
 
 pub use listing::ListParams;
 pub use nodes::{NewNodePool, NodeManager, NodePoolUpdate};
 pub use pending_changes::PendingChangeManager;
+pub use services::{compare_versions, CatalogueStatus, ServiceManager};
 pub use users::{NewUser, UserManager, UserUpdate};
 
 use crate::{
-    connectors::docker::DockerConnector,
+    connectors::{docker::DockerConnector, registry::RegistryConnector},
     error::{Error, Result},
     model::User,
     store::Store,
@@ -54,12 +56,19 @@ pub struct Switchyard {
     pub users: UserManager,
     pub nodes: NodeManager,
     pub pending_changes: PendingChangeManager,
+    pub services: ServiceManager,
     pub docker: DockerConnector,
 }
 
 impl Switchyard {
-    pub fn new(store: Store, docker: DockerConnector, initial_password_file: Option<std::path::PathBuf>) -> Self {
+    pub fn new(
+        store: Store,
+        docker: DockerConnector,
+        registry: RegistryConnector,
+        initial_password_file: Option<std::path::PathBuf>,
+    ) -> Self {
         Self {
+            services: ServiceManager::new(registry, std::time::Duration::from_secs(30)),
             users: UserManager::new(store.clone(), initial_password_file),
             nodes: NodeManager::new(store.clone()),
             pending_changes: PendingChangeManager::new(store.clone()),

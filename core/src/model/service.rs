@@ -43,6 +43,11 @@ pub struct Service {
     pub parameters: Vec<Parameter>,
     /// The tag to pull for each architecture this version has an image for.
     pub tags: BTreeMap<Architecture, String>,
+    /// The manifest digest of each architecture's image, so a process is pinned to exactly
+    /// the image it was created from even if the tag moves.
+    pub digests: BTreeMap<Architecture, String>,
+    /// What is wrong with this version's labels, if anything (it is listed all the same).
+    pub problems: Vec<String>,
 }
 
 /// An interface of a service; two interfaces fit when some pair of their versions mirror.

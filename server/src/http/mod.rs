@@ -8,6 +8,7 @@ mod auth;
 mod health;
 mod node_pools;
 mod pending_changes;
+mod services;
 mod tokens;
 mod users;
 
@@ -47,6 +48,7 @@ return the number of matching items in `X-Total-Count`. Errors are JSON: \
         (name = "auth", description = "Logging in and out"),
         (name = "users", description = "Accounts; administrators manage them"),
         (name = "tokens", description = "API tokens of the calling user"),
+        (name = "services", description = "The service catalogue, read from the registry"),
         (name = "node-pools", description = "Named groups of public nodes"),
         (name = "pending-changes", description = "Changes to the outside world that are still to be made"),
         (name = "health", description = "Liveness and readiness"),
@@ -77,7 +79,8 @@ pub fn api_router() -> Router<AppState> {
                 .merge(users::router())
                 .merge(tokens::router())
                 .merge(node_pools::router())
-                .merge(pending_changes::router()),
+                .merge(pending_changes::router())
+                .merge(services::router()),
         )
         .merge(health::router())
         .split_for_parts();
