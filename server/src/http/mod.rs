@@ -95,6 +95,15 @@ async fn unknown_endpoint() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/v1/docs")
 }
 
+/// `?revision=N` on a delete: delete only if the record is still at that revision.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RevisionQuery {
+    /// When given, delete only if the record is still at this revision (else 409 `stale_revision`).
+    pub revision: Option<u64>,
+}
+
 /// A list response: the items as a JSON array and their total in `X-Total-Count`.
 pub fn paged<T: Serialize>(page: Page<T>) -> Response {
     let mut response = axum::Json(page.items).into_response();

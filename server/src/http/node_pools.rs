@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     created,
     extract::{AuthUser, Json, Path, Query},
-    paged, ApiResult, ErrorBody,
+    paged, ApiResult, ErrorBody, RevisionQuery,
 };
 use crate::state::AppState;
 
@@ -104,16 +104,8 @@ pub async fn rename_pool(
     Ok(axum::Json(s.sy.nodes.rename_pool(&caller, &id, change).await?))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DeleteQuery {
-    /// When given, delete only if the pool is still at this revision.
-    revision: Option<u64>,
-}
-
 /// Delete a node pool that no node is in (administrators only).
-#[utoipa::path(delete, path = "/node-pools/{id}", tag = "node-pools", params(("id" = String, Path), DeleteQuery),
+#[utoipa::path(delete, path = "/node-pools/{id}", tag = "node-pools", params(("id" = String, Path), RevisionQuery),
     security(("session" = []), ("token" = [])),
     responses(
         (status = 204, description = "Deleted"),
@@ -127,7 +119,7 @@ pub async fn delete_pool(
     State(s): State<AppState>,
     AuthUser(caller): AuthUser,
     Path(id): Path<String>,
-    Query(q): Query<DeleteQuery>,
+    Query(q): Query<RevisionQuery>,
 ) -> ApiResult<StatusCode> {
     s.sy.nodes.delete_pool(&caller, &id, q.revision).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -13,7 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     created,
     extract::{AuthUser, Json, Path, Query},
-    paged, ApiResult, ErrorBody,
+    paged, ApiResult, ErrorBody, RevisionQuery,
 };
 use crate::state::AppState;
 
@@ -117,17 +117,9 @@ pub async fn update_user(
     Ok(axum::Json(s.sy.users.update(&caller, &id, change).await?))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DeleteQuery {
-    /// When given, delete only if the record is still at this revision.
-    revision: Option<u64>,
-}
-
 /// Delete a user with their sessions and API tokens (administrators only; not yourself, not
 /// the last administrator).
-#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = String, Path), DeleteQuery),
+#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = String, Path), RevisionQuery),
     security(("session" = []), ("token" = [])),
     responses(
         (status = 204, description = "Deleted"),
@@ -141,7 +133,7 @@ pub async fn delete_user(
     State(s): State<AppState>,
     AuthUser(caller): AuthUser,
     Path(id): Path<String>,
-    Query(q): Query<DeleteQuery>,
+    Query(q): Query<RevisionQuery>,
 ) -> ApiResult<StatusCode> {
     s.sy.users.delete(&caller, &id, q.revision).await?;
     Ok(StatusCode::NO_CONTENT)
