@@ -287,7 +287,8 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/me", "/api/v1/users", "/api/v1/users/{id}",
         "/api/v1/users/{id}/password", "/api/v1/tokens", "/api/v1/tokens/{id}", "/api/v1/node-pools",
         "/api/v1/node-pools/{id}", "/api/v1/pending-changes", "/api/v1/pending-changes/{id}", "/api/v1/services",
-        "/api/v1/services/{id}", "/api/v1/services/{id}/versions", "/healthz", "/readyz",
+        "/api/v1/services/{id}", "/api/v1/services/{id}/versions", "/api/v1/nodes", "/api/v1/nodes/{id}",
+        "/api/v1/nodes/{id}/assignment", "/healthz", "/readyz",
     ] {
         assert!(paths.contains_key(p), "{p} is documented");
     }
@@ -332,4 +333,70 @@ async fn health_and_readiness() {
         assert_eq!(status, 503, "{body}");
         assert_ne!(body["docker"], "ok");
     }
+}
+
+fn swarm_manager_here() -> bool {
+    std::process::Command::new("docker")
+        .args(["info", "--format", "{{.Swarm.ControlAvailable}}"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "true")
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn nodes_of_the_real_swarm_are_onboarded_by_admins() {
+    if !swarm_manager_here() {
+        eprintln!("SKIPPED: node onboarding test: no Docker swarm manager answers here (scripts/test starts one)");
+        return;
+    }
+    let (server, _dir) = server().await;
+    let admin = server.client();
+    admin.login_ok("admin", ADMIN_PASSWORD).await;
+    let nodes: Vec<serde_json::Value> = admin.get("/api/v1/nodes").await.json().await.unwrap();
+    let node = nodes.iter().find(|n| n["manager"] == true).expect("the swarm manager is listed").clone();
+    assert_eq!(node["kind"], "unidentified", "a node that joined is unidentified: {node}");
+    assert_eq!(node["status"], "READY");
+    assert_ne!(node["architecture"], "UNKNOWN");
+    let id = node["id"].as_str().unwrap().to_string();
+
+    let pool: serde_json::Value = admin.post("/api/v1/node-pools", json!({ "name": "lab" })).await.json().await.unwrap();
+    let pool_id = pool["id"].as_str().unwrap();
+    let user: serde_json::Value =
+        admin.post("/api/v1/users", json!({ "username": "nina", "password": "nina-password" })).await.json().await.unwrap();
+    let nina = server.client();
+    nina.login_ok("nina", "nina-password").await;
+    assert_eq!(nina.get("/api/v1/nodes").await.headers()["x-total-count"], "0", "users do not see unidentified nodes");
+    expect_error(nina.get(&format!("/api/v1/nodes/{id}")).await, 404, "not_found").await;
+
+    let path = format!("/api/v1/nodes/{id}/assignment");
+    let assign = |body: serde_json::Value| admin.put(&path, body);
+    let e = expect_error(assign(json!({ "revision": node["revision"], "kind": "public" })).await, 422, "validation_failed").await;
+    assert_eq!(e["details"]["field"], "node_pool_id");
+    expect_error(assign(json!({ "revision": node["revision"], "kind": "public", "node_pool_id": "0123456789abcdef01234567" })).await, 422, "validation_failed").await;
+    expect_error(
+        nina.put(&format!("/api/v1/nodes/{id}/assignment"), json!({ "revision": node["revision"], "kind": "public", "node_pool_id": pool_id })).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let public: serde_json::Value =
+        assign(json!({ "revision": node["revision"], "kind": "public", "node_pool_id": pool_id, "name": "lab-1" })).await.json().await.unwrap();
+    assert_eq!((public["kind"].as_str(), public["name"].as_str()), (Some("public"), Some("lab-1")));
+    expect_error(assign(json!({ "revision": node["revision"], "kind": "unidentified" })).await, 409, "stale_revision").await;
+    let seen: Vec<serde_json::Value> = nina.get("/api/v1/nodes").await.json().await.unwrap();
+    assert_eq!(seen.len(), 1, "users see public nodes");
+    let e = expect_error(admin.delete(&format!("/api/v1/node-pools/{pool_id}")).await, 409, "conflict").await;
+    assert!(e["message"].as_str().unwrap().contains("still has 1 node"));
+
+    let user_id = user["id"].as_str().unwrap();
+    let private: serde_json::Value =
+        assign(json!({ "revision": public["revision"], "kind": "private", "user_id": user_id })).await.json().await.unwrap();
+    assert_eq!((private["kind"].as_str(), private["node_pool_id"].as_str()), (Some("private"), None));
+    assert_eq!(nina.get(&format!("/api/v1/nodes/{id}")).await.status(), 200, "the owner sees a private node");
+    assert_eq!(admin.delete(&format!("/api/v1/node-pools/{pool_id}")).await.status(), 204, "an empty pool can go");
+
+    // Deleting the owner hands the node back to the administrators.
+    assert_eq!(admin.delete(&format!("/api/v1/users/{user_id}")).await.status(), 204);
+    let back: serde_json::Value = admin.get(&format!("/api/v1/nodes/{id}")).await.json().await.unwrap();
+    assert_eq!((back["kind"].as_str(), back["user_id"].as_str()), (Some("unidentified"), None));
 }

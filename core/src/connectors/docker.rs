@@ -2,7 +2,20 @@
 
 use bollard::Docker;
 
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    model::{Architecture, NodeStatus},
+};
+
+/// A node as the swarm describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SwarmNode {
+    pub docker_id: String,
+    pub hostname: String,
+    pub architecture: Architecture,
+    pub status: NodeStatus,
+    pub manager: bool,
+}
 
 #[derive(Clone)]
 pub struct DockerConnector {
@@ -54,5 +67,39 @@ impl DockerConnector {
             )));
         }
         Ok(())
+    }
+
+    /// Every node of the swarm.
+    pub async fn nodes(&self) -> Result<Vec<SwarmNode>> {
+        use bollard::models::{NodeSpecRoleEnum, NodeState};
+        let nodes = self
+            .docker
+            .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
+            .await
+            .map_err(|e| Error::Unavailable(format!("listing the swarm's nodes: {e}")))?;
+        Ok(nodes
+            .into_iter()
+            .filter_map(|n| {
+                let docker_id = n.id?;
+                let description = n.description.unwrap_or_default();
+                let status = match n.status.and_then(|s| s.state) {
+                    Some(NodeState::READY) => NodeStatus::Ready,
+                    Some(NodeState::DOWN) => NodeStatus::Down,
+                    Some(NodeState::DISCONNECTED) => NodeStatus::Disconnected,
+                    _ => NodeStatus::Unknown,
+                };
+                Some(SwarmNode {
+                    docker_id,
+                    hostname: description.hostname.unwrap_or_default(),
+                    architecture: description
+                        .platform
+                        .and_then(|p| p.architecture)
+                        .map(|a| Architecture::from_docker(&a))
+                        .unwrap_or(Architecture::Unknown),
+                    status,
+                    manager: n.spec.and_then(|s| s.role) == Some(NodeSpecRoleEnum::MANAGER),
+                })
+            })
+            .collect())
     }
 }

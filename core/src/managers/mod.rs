@@ -9,7 +9,7 @@ mod services;
 mod users;
 
 pub use listing::ListParams;
-pub use nodes::{NewNodePool, NodeManager, NodePoolUpdate};
+pub use nodes::{NewNodePool, NodeAssignment, NodeManager, NodePoolUpdate};
 pub use pending_changes::PendingChangeManager;
 pub use services::{compare_versions, CatalogueStatus, ServiceManager};
 pub use users::{NewUser, UserManager, UserUpdate};
@@ -70,7 +70,7 @@ impl Switchyard {
         Self {
             services: ServiceManager::new(registry, std::time::Duration::from_secs(30)),
             users: UserManager::new(store.clone(), initial_password_file),
-            nodes: NodeManager::new(store.clone()),
+            nodes: NodeManager::new(store.clone(), docker.clone()),
             pending_changes: PendingChangeManager::new(store.clone()),
             store,
             docker,

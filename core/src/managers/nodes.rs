@@ -1,16 +1,43 @@
-//! Nodes and node pools. (Swarm nodes themselves arrive with the processes issue; pools are
-//! plain records and are complete here.)
+//! Nodes and node pools. Swarm nodes are read from Docker and kept as records: a node that
+//! joins appears as unidentified; administrators make it public (in a pool) or private (one
+//! user's) and back. Users see the public nodes and their own private ones.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
 
 use super::{Caller, ListParams};
 use crate::{
+    connectors::docker::DockerConnector,
     error::{Error, Result},
-    model::{NodePool, Page},
-    store::{new_id, Store},
+    model::{Node, NodeKind, NodePool, NodeStatus, Page},
+    store::{new_id, Query, Store, UserRecord},
     validate,
 };
+
+/// What an administrator makes of a node.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NodeAssignment {
+    /// The revision of the node this change is based on.
+    pub revision: u64,
+    pub kind: NodeKind,
+    /// Required for `public`.
+    #[serde(default)]
+    pub node_pool_id: Option<String>,
+    /// Required for `private`.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// A new display name; the hostname when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -30,11 +57,153 @@ pub struct NodePoolUpdate {
 #[derive(Clone)]
 pub struct NodeManager {
     store: Store,
+    docker: DockerConnector,
+    last_sync: Arc<Mutex<Option<Instant>>>,
 }
 
+/// How old the node records may be when someone looks at them.
+const SYNC_MAX_AGE: Duration = Duration::from_secs(5);
+
 impl NodeManager {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, docker: DockerConnector) -> Self {
+        Self { store, docker, last_sync: Arc::default() }
+    }
+
+    /// Bring the node records in line with the swarm: new swarm nodes become unidentified
+    /// nodes, known ones get their status, hostname and architecture, and nodes that left are
+    /// marked missing (never deleted: processes may still name them).
+    pub async fn sync(&self) -> Result<()> {
+        let mut last = self.last_sync.lock().await;
+        let swarm = self.docker.nodes().await?;
+        let now = Utc::now();
+        let (known, _) = self.store.list::<Node>(&Query::all()).await?;
+        for s in &swarm {
+            match known.iter().find(|n| n.docker_id == s.docker_id) {
+                None => {
+                    let node = Node {
+                        id: new_id(),
+                        name: s.hostname.clone(),
+                        kind: NodeKind::Unidentified,
+                        node_pool_id: None,
+                        user_id: None,
+                        docker_id: s.docker_id.clone(),
+                        hostname: s.hostname.clone(),
+                        architecture: s.architecture,
+                        status: s.status,
+                        manager: s.manager,
+                        last_seen: Some(now),
+                        revision: 0,
+                    };
+                    match self.store.insert(&node).await {
+                        // Another sync got there first.
+                        Ok(_) | Err(Error::Conflict(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Some(n) => {
+                    self.store
+                        .modify::<Node>(&n.id, |n| {
+                            n.hostname = s.hostname.clone();
+                            n.architecture = s.architecture;
+                            n.status = s.status;
+                            n.manager = s.manager;
+                            n.last_seen = Some(now);
+                            Ok(())
+                        })
+                        .await?;
+                }
+            }
+        }
+        for n in known.iter().filter(|n| n.status != NodeStatus::Missing) {
+            if !swarm.iter().any(|s| s.docker_id == n.docker_id) {
+                self.store
+                    .modify::<Node>(&n.id, |n| {
+                        n.status = NodeStatus::Missing;
+                        Ok(())
+                    })
+                    .await?;
+            }
+        }
+        *last = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Sync when the records are older than a few seconds. When Docker cannot be reached, the
+    /// records are served as they are (their `last_seen` tells how old they are).
+    async fn fresh(&self) {
+        let stale = self.last_sync.lock().await.is_none_or(|t| t.elapsed() > SYNC_MAX_AGE);
+        if stale {
+            if let Err(e) = self.sync().await {
+                tracing::warn!("syncing nodes with the swarm: {e}");
+            }
+        }
+    }
+
+    /// The nodes the caller may see: all for administrators (optionally of one kind), else the
+    /// public nodes and the caller's own private ones.
+    pub async fn list_nodes(&self, caller: &Caller, kind: Option<NodeKind>) -> Result<Vec<Node>> {
+        self.fresh().await;
+        let mut query = Query::all().sort("name", false);
+        if let Some(kind) = kind {
+            query = query.eq("kind", serde_json::to_value(kind).unwrap_or_default());
+        }
+        let (nodes, _) = self.store.list::<Node>(&query).await?;
+        Ok(nodes.into_iter().filter(|n| visible(caller, n)).collect())
+    }
+
+    pub async fn get_node(&self, caller: &Caller, id: &str) -> Result<Node> {
+        validate::id("node", id)?;
+        let node: Node = self.store.fetch(id).await?;
+        if !visible(caller, &node) {
+            // Others' private nodes do not exist, as far as the caller can tell.
+            return Err(Error::NotFound(format!("no node with id '{id}'")));
+        }
+        Ok(node)
+    }
+
+    /// Make a node unidentified, public (in a pool) or private (to a user).
+    pub async fn assign(&self, caller: &Caller, id: &str, change: NodeAssignment) -> Result<Node> {
+        caller.require_admin()?;
+        validate::id("node", id)?;
+        let (pool, user) = match change.kind {
+            NodeKind::Unidentified => (None, None),
+            NodeKind::Public => {
+                let pool_id = change
+                    .node_pool_id
+                    .clone()
+                    .ok_or_else(|| Error::invalid("node_pool_id", "a public node needs a node pool"))?;
+                validate::id("node pool", &pool_id)?;
+                if self.store.get::<NodePool>(&pool_id).await?.is_none() {
+                    return Err(Error::invalid("node_pool_id", format!("no node pool with id '{pool_id}'")));
+                }
+                (Some(pool_id), None)
+            }
+            NodeKind::Private => {
+                let user_id =
+                    change.user_id.clone().ok_or_else(|| Error::invalid("user_id", "a private node needs an owner"))?;
+                validate::id("user", &user_id)?;
+                if self.store.get::<UserRecord>(&user_id).await?.is_none() {
+                    return Err(Error::invalid("user_id", format!("no user with id '{user_id}'")));
+                }
+                (None, Some(user_id))
+            }
+        };
+        if change.kind != NodeKind::Public && change.node_pool_id.is_some() {
+            return Err(Error::invalid("node_pool_id", "only a public node is in a node pool"));
+        }
+        if change.kind != NodeKind::Private && change.user_id.is_some() {
+            return Err(Error::invalid("user_id", "only a private node has an owner"));
+        }
+        if let Some(name) = &change.name {
+            validate::name("name", name)?;
+        }
+        let mut node: Node = self.store.fetch(id).await?;
+        node.revision = change.revision;
+        node.kind = change.kind;
+        node.node_pool_id = pool;
+        node.user_id = user;
+        node.name = change.name.map(|n| n.trim().to_string()).unwrap_or_else(|| node.hostname.clone());
+        self.store.update(&node).await
     }
 
     /// Every logged-in user sees the public pools.
@@ -73,10 +242,21 @@ impl NodeManager {
     pub async fn delete_pool(&self, caller: &Caller, id: &str, revision: Option<u64>) -> Result<()> {
         caller.require_admin()?;
         validate::id("node pool", id)?;
-        // Public nodes arrive with the processes issue; until then no pool can be in use.
+        let members = self.store.count::<Node>(Query::all().eq("node_pool_id", id)).await?;
+        if members > 0 {
+            return Err(Error::Conflict(format!(
+                "node pool '{id}' still has {members} node(s); make them private or unidentified first"
+            )));
+        }
         if !self.store.delete::<NodePool>(id, revision).await? {
             return Err(Error::NotFound(format!("no node pool with id '{id}'")));
         }
         Ok(())
     }
+}
+
+fn visible(caller: &Caller, node: &Node) -> bool {
+    caller.is_admin()
+        || node.kind == NodeKind::Public
+        || (node.kind == NodeKind::Private && node.user_id.as_deref() == Some(caller.user.id.as_str()))
 }

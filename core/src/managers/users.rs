@@ -9,7 +9,7 @@ use super::{Caller, ListParams};
 use crate::{
     auth::{self, LoginThrottle},
     error::{Error, Result},
-    model::{ApiToken, NewApiToken, Page, User},
+    model::{ApiToken, NewApiToken, Node, NodeKind, Page, User},
     store::{new_id, ApiTokenRecord, Query, Store, UserRecord},
     validate,
 };
@@ -223,6 +223,17 @@ impl UserManager {
             return Err(Error::NotFound(format!("no user with id '{id}'")));
         }
         self.store.end_sessions_of(id).await?;
+        // Their private nodes become unidentified, for an administrator to hand on.
+        let (nodes, _) = self.store.list::<Node>(&Query::all().eq("user_id", id)).await?;
+        for n in nodes {
+            self.store
+                .modify::<Node>(&n.id, |n| {
+                    n.kind = NodeKind::Unidentified;
+                    n.user_id = None;
+                    Ok(())
+                })
+                .await?;
+        }
         let (tokens, _) = self.store.list::<ApiTokenRecord>(&Query::all().eq("user_id", id)).await?;
         for t in tokens {
             self.store.delete::<ApiTokenRecord>(&t.token.id, None).await?;

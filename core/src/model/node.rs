@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::Architecture;
 
-/// A swarm node's status as Docker reports it; `Missing` when it left the swarm.
+/// A swarm node's status as Docker reports it; `Missing` once it has left the swarm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -16,48 +16,39 @@ pub enum NodeStatus {
     Missing,
 }
 
-/// What every kind of node shares: the swarm node behind it.
+/// What an administrator made of a node. Nodes join the swarm as `Unidentified`; a `Public`
+/// node is in a node pool every user may deploy to; a `Private` node is one user's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    Unidentified,
+    Public,
+    Private,
+}
+
+/// A host of the swarm: an unidentified node, a public node (with its pool) or a private node
+/// (with its owner). One record per swarm node, whatever its kind, so that assigning a node is
+/// one atomic, revision-checked change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct NodeInfo {
+pub struct Node {
+    pub id: String,
+    pub name: String,
+    pub kind: NodeKind,
+    /// The pool of a public node.
+    pub node_pool_id: Option<String>,
+    /// The owner of a private node.
+    pub user_id: Option<String>,
+    /// The swarm's id of the node.
     pub docker_id: String,
     pub hostname: String,
     pub architecture: Architecture,
     pub status: NodeStatus,
+    /// Whether it is a swarm manager.
+    pub manager: bool,
+    /// When Switchyard last saw it in the swarm.
     pub last_seen: Option<DateTime<Utc>>,
-}
-
-/// A node that joined the swarm and that no administrator has assigned yet.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct UnidentifiedNode {
-    pub id: String,
-    #[serde(flatten)]
-    pub info: NodeInfo,
-    pub revision: u64,
-}
-
-/// A node in a public pool: every user may run processes there.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PublicNode {
-    pub id: String,
-    pub name: String,
-    pub node_pool_id: String,
-    #[serde(flatten)]
-    pub info: NodeInfo,
-    pub revision: u64,
-}
-
-/// A node that belongs to one user.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PrivateNode {
-    pub id: String,
-    pub name: String,
-    pub user_id: String,
-    #[serde(flatten)]
-    pub info: NodeInfo,
     pub revision: u64,
 }
 

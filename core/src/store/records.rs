@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{CollectionSpec, Entity};
-use crate::model::{ApiToken, NodePool, PendingChange, User};
+use crate::model::{ApiToken, Node, NodePool, PendingChange, User};
 
 /// A user with the argon2id hash of their password (a PHC string).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,6 +50,10 @@ impl Entity for SessionRecord {
 
 impl Entity for NodePool {
     const COLLECTION: CollectionSpec = CollectionSpec { name: "node_pools", noun: "node pool", unique: &["name"] };
+}
+
+impl Entity for Node {
+    const COLLECTION: CollectionSpec = CollectionSpec { name: "nodes", noun: "node", unique: &["docker_id"] };
 }
 
 impl Entity for PendingChange {

@@ -7,6 +7,7 @@ pub mod extract;
 mod auth;
 mod health;
 mod node_pools;
+mod nodes;
 mod pending_changes;
 mod services;
 mod tokens;
@@ -49,6 +50,7 @@ return the number of matching items in `X-Total-Count`. Errors are JSON: \
         (name = "users", description = "Accounts; administrators manage them"),
         (name = "tokens", description = "API tokens of the calling user"),
         (name = "services", description = "The service catalogue, read from the registry"),
+        (name = "nodes", description = "Hosts of the swarm: unidentified, public or private"),
         (name = "node-pools", description = "Named groups of public nodes"),
         (name = "pending-changes", description = "Changes to the outside world that are still to be made"),
         (name = "health", description = "Liveness and readiness"),
@@ -79,6 +81,7 @@ pub fn api_router() -> Router<AppState> {
                 .merge(users::router())
                 .merge(tokens::router())
                 .merge(node_pools::router())
+                .merge(nodes::router())
                 .merge(pending_changes::router())
                 .merge(services::router()),
         )

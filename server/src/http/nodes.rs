@@ -1,0 +1,79 @@
+//! Nodes of the swarm: unidentified, public (in a pool) or private (one user's).
+
+use axum::extract::State;
+use serde::Deserialize;
+use switchyard_core::{
+    managers::NodeAssignment,
+    model::{Node, NodeKind},
+};
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    extract::{AuthUser, Json, Path, Query},
+    ApiResult, ErrorBody,
+};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_nodes)).routes(routes!(get_node)).routes(routes!(assign_node))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NodeListQuery {
+    /// Only nodes of this kind.
+    kind: Option<NodeKind>,
+}
+
+/// The nodes you may use: public nodes and your private ones; administrators see all,
+/// unidentified ones included. The list is synced with the swarm when it is a few seconds old.
+#[utoipa::path(get, path = "/nodes", tag = "nodes", params(NodeListQuery), security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = [Node], headers(("X-Total-Count" = u64))),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
+pub async fn list_nodes(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Query(q): Query<NodeListQuery>,
+) -> ApiResult<axum::response::Response> {
+    let nodes = s.sy.nodes.list_nodes(&caller, q.kind).await?;
+    let total = nodes.len() as u64;
+    Ok(super::paged(switchyard_core::model::Page { items: nodes, total, page: 1, per_page: total }))
+}
+
+/// Read a node.
+#[utoipa::path(get, path = "/nodes/{id}", tag = "nodes", params(("id" = String, Path)), security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = Node),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn get_node(State(s): State<AppState>, AuthUser(caller): AuthUser, Path(id): Path<String>) -> ApiResult<axum::Json<Node>> {
+    Ok(axum::Json(s.sy.nodes.get_node(&caller, &id).await?))
+}
+
+/// Make a node public (in a pool), private (to a user) or unidentified again (administrators only).
+#[utoipa::path(put, path = "/nodes/{id}/assignment", tag = "nodes", params(("id" = String, Path)), request_body = NodeAssignment,
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = Node),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Stale revision", body = ErrorBody),
+        (status = 422, description = "Missing or unknown pool or owner", body = ErrorBody),
+    ))]
+pub async fn assign_node(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+    Json(change): Json<NodeAssignment>,
+) -> ApiResult<axum::Json<Node>> {
+    Ok(axum::Json(s.sy.nodes.assign(&caller, &id, change).await?))
+}
