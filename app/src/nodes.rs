@@ -1,8 +1,9 @@
-//! The node view. Node pools are managed here; swarm nodes join them with the processes issue.
+//! The node view: the swarm's nodes by kind (unidentified, public by pool, private by owner)
+//! with their status, and the node pools. Administrators onboard nodes here.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use switchyard_core::model::{NodePool, Page};
+use switchyard_core::model::{Node, NodeKind, NodePool, NodeStatus, Page};
 
 use crate::{
     auth::is_admin,
@@ -30,17 +31,191 @@ pub async fn delete_pool(id: String) -> Result<(), AppError> {
     Ok(sy().nodes.delete_pool(&caller().await?, &id, None).await?)
 }
 
+#[server]
+pub async fn list_nodes() -> Result<Vec<Node>, AppError> {
+    Ok(sy().nodes.list_nodes(&caller().await?, None).await?)
+}
+
+/// Users an administrator can give a private node to: (id, username).
+#[server]
+pub async fn user_choices() -> Result<Vec<(String, String)>, AppError> {
+    use switchyard_core::managers::ListParams;
+    let caller = caller().await?;
+    if !caller.is_admin() {
+        return Ok(Vec::new());
+    }
+    let params = ListParams { page: Some(1), per_page: Some(1000), sort: Some("username".into()) };
+    let users = sy().users.list(&caller, &params, None, None).await?;
+    Ok(users.items.into_iter().map(|u| (u.id, u.username)).collect())
+}
+
+#[server]
+pub async fn assign_node(
+    id: String,
+    revision: u64,
+    kind: String,
+    node_pool_id: Option<String>,
+    user_id: Option<String>,
+) -> Result<Node, AppError> {
+    use switchyard_core::managers::NodeAssignment;
+    let kind = match kind.as_str() {
+        "public" => NodeKind::Public,
+        "private" => NodeKind::Private,
+        _ => NodeKind::Unidentified,
+    };
+    let change = NodeAssignment {
+        revision,
+        kind,
+        node_pool_id: node_pool_id.filter(|p| !p.is_empty()),
+        user_id: user_id.filter(|u| !u.is_empty()),
+        name: None,
+    };
+    Ok(sy().nodes.assign(&caller().await?, &id, change).await?)
+}
+
+fn status_text(s: NodeStatus) -> &'static str {
+    match s {
+        NodeStatus::Ready => "ready",
+        NodeStatus::Down => "down",
+        NodeStatus::Disconnected => "disconnected",
+        NodeStatus::Unknown => "unknown",
+        NodeStatus::Missing => "left the swarm",
+    }
+}
+
 #[component]
 pub fn NodesPage() -> impl IntoView {
     let create = ServerAction::<CreatePool>::new();
     let delete = ServerAction::<DeletePool>::new();
+    let pools_changed = Signal::derive(move || create.version().get() + delete.version().get());
+    view! {
+        <Title text="Nodes"/>
+        <div class="page-head"><h1>"Nodes"</h1></div>
+        <SwarmNodes pools_changed/>
+        <Pools create delete/>
+    }
+}
+
+#[component]
+fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
+    let assign = ServerAction::<AssignNode>::new();
+    let nodes = Resource::new(move || assign.version().get(), |_| list_nodes());
+    let pools = Resource::new(move || pools_changed.get(), |_| list_pools());
+    let users = Resource::new(move || (), |_| user_choices());
+    let admin = is_admin();
+    let result: Signal<_> = assign.value().into();
+    view! {
+        <FormError result/>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                let (nodes, pools, users) = (nodes.await, pools.await, users.await);
+                let (nodes, pools, users) = match (nodes, pools, users) {
+                    (Ok(n), Ok(p), Ok(u)) => (n, p.items, u),
+                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return view! { <ErrorMessage error=e/> }.into_any(),
+                };
+                let pool_name = {
+                    let pools = pools.clone();
+                    move |id: &Option<String>| pools.iter().find(|p| Some(&p.id) == id.as_ref()).map(|p| p.name.clone()).unwrap_or_default()
+                };
+                let owner_name = {
+                    let users = users.clone();
+                    move |id: &Option<String>| users.iter().find(|(u, _)| Some(u) == id.as_ref()).map(|(_, n)| n.clone()).unwrap_or_else(|| "you".into())
+                };
+                let of = |kind: NodeKind| nodes.iter().filter(|n| n.kind == kind).cloned().collect::<Vec<_>>();
+                let (unidentified, public, private) = (of(NodeKind::Unidentified), of(NodeKind::Public), of(NodeKind::Private));
+                let row = move |n: &Node, place: String| {
+                    let (hostname, label, id, rev, id2, rev2) = (n.hostname.clone(), n.hostname.clone(), n.id.clone(), n.revision.to_string(), n.id.clone(), n.revision.to_string());
+                    let (name, manager, status, arch, seen) = (n.name.clone(), n.manager, n.status, n.architecture, n.last_seen);
+                    let (pools, users) = (pools.clone(), users.clone());
+                    let unidentified = n.kind == NodeKind::Unidentified;
+                    view! {
+                        <tr data-node=label>
+                            <td>{name}<div class="muted small">{hostname}{manager.then_some(" · manager")}</div></td>
+                            <td>{place}</td>
+                            <td><span class=format!("status {}", status_text(status).replace(' ', "-"))>{status_text(status)}</span></td>
+                            <td>{format!("{arch:?}").to_lowercase().replace("x86_64", "x86-64")}</td>
+                            <td class="muted">{seen.as_ref().map(when).unwrap_or_default()}</td>
+                            <td>
+                                {move || admin.get().then(|| if unidentified {
+                                    let (pools, users, id, rev, id2, rev2) = (pools.clone(), users.clone(), id.clone(), rev.clone(), id2.clone(), rev2.clone());
+                                    view! {
+                                        <div class="stack-tight">
+                                            <ActionForm action=assign attr:class="toolbar">
+                                                <input type="hidden" name="id" value=id/>
+                                                <input type="hidden" name="revision" value=rev/>
+                                                <input type="hidden" name="kind" value="public"/>
+                                                <select name="node_pool_id" aria-label="Node pool" required>
+                                                    <option value="">"Pool…"</option>
+                                                    {pools.into_iter().map(|p| view! { <option value=p.id>{p.name}</option> }).collect_view()}
+                                                </select>
+                                                <button type="submit" class="small">"Make public"</button>
+                                            </ActionForm>
+                                            <ActionForm action=assign attr:class="toolbar">
+                                                <input type="hidden" name="id" value=id2/>
+                                                <input type="hidden" name="revision" value=rev2/>
+                                                <input type="hidden" name="kind" value="private"/>
+                                                <select name="user_id" aria-label="Owner" required>
+                                                    <option value="">"Owner…"</option>
+                                                    {users.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                                                </select>
+                                                <button type="submit" class="small">"Make private"</button>
+                                            </ActionForm>
+                                        </div>
+                                    }.into_any()
+                                } else {
+                                    let (id, rev) = (id.clone(), rev.clone());
+                                    view! {
+                                        <ActionForm action=assign attr:class="inline">
+                                            <input type="hidden" name="id" value=id/>
+                                            <input type="hidden" name="revision" value=rev/>
+                                            <input type="hidden" name="kind" value="unidentified"/>
+                                            <button type="submit" class="small">"Make unidentified"</button>
+                                        </ActionForm>
+                                    }.into_any()
+                                })}
+                            </td>
+                        </tr>
+                    }
+                };
+                let table = move |title: &'static str, list: Vec<Node>, place: &dyn Fn(&Node) -> String, empty: &'static str| {
+                    let rows = list.iter().map(|n| row(n, place(n))).collect_view();
+                    view! {
+                        <section class="card stack">
+                            <h2>{title}</h2>
+                            {if list.is_empty() {
+                                view! { <p class="muted">{empty}</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="list">
+                                        <thead><tr><th>"Node"</th><th>"Where"</th><th>"Status"</th><th>"Architecture"</th><th>"Last seen"</th><th></th></tr></thead>
+                                        <tbody>{rows}</tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                        </section>
+                    }
+                };
+                let unidentified_section = admin.get_untracked().then(|| table(
+                    "Unidentified nodes", unidentified, &|_| "not assigned".to_string(),
+                    "Every node of the swarm has been assigned.",
+                ));
+                view! {
+                    {unidentified_section}
+                    {table("Public nodes", public, &move |n| pool_name(&n.node_pool_id), "No public nodes yet.")}
+                    {table("Private nodes", private, &move |n| owner_name(&n.user_id), "No private nodes.")}
+                }.into_any()
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Pools(create: ServerAction<CreatePool>, delete: ServerAction<DeletePool>) -> impl IntoView {
     let pools = Resource::new(move || (create.version().get(), delete.version().get()), |_| list_pools());
     let admin = is_admin();
     let create_result: Signal<_> = create.value().into();
     let delete_result: Signal<_> = delete.value().into();
     view! {
-        <Title text="Nodes"/>
-        <div class="page-head"><h1>"Nodes"</h1></div>
         <section class="card stack">
             <h2>"Node pools"</h2>
             <p class="muted">"Public nodes are grouped in pools that every user can deploy to."</p>
