@@ -459,3 +459,20 @@ sy_stop_server() {
     sleep 0.2
   done
 }
+
+# Remove every Docker object (swarm services, containers, networks) that the Switchyard
+# installation with instance id $1 made; they carry the label org.switchyard.instance=$1.
+sy_remove_instance() {
+  local label="label=org.switchyard.instance=$1" ids n
+  ids="$(docker service ls -q --filter "$label" 2>/dev/null || true)"
+  [[ -z "$ids" ]] || docker service rm $ids >/dev/null 2>&1 || true
+  ids="$(docker ps -aq --filter "$label" 2>/dev/null || true)"
+  [[ -z "$ids" ]] || docker rm -f $ids >/dev/null 2>&1 || true
+  for n in $(seq 1 40); do
+    ids="$(docker network ls -q --filter "$label" 2>/dev/null || true)"
+    [[ -n "$ids" ]] || return 0
+    docker network rm $ids >/dev/null 2>&1 || true
+    sleep 0.5
+  done
+  sy_warn "networks of Switchyard instance $1 are still there: $ids"
+}

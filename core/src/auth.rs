@@ -70,6 +70,22 @@ pub fn hash_token_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// A process's token for its config trigger: 192 random bits, hex (it travels in an HTTP header
+/// and an environment variable).
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Compare secrets in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A random password for the first administrator when none is configured.
 pub fn generate_password() -> String {
     use base64::Engine;

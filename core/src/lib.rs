@@ -13,6 +13,8 @@ pub mod validate;
 #[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]
+pub mod changes;
+#[cfg(feature = "server")]
 pub mod connectors;
 #[cfg(feature = "server")]
 pub mod managers;

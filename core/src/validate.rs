@@ -120,3 +120,186 @@ mod tests {
         assert!(id("user", "0123456789ABCDEF01234567").is_err());
     }
 }
+
+/// Environment variables Switchyard sets itself; a process may not override them.
+pub const RESERVED_ENV: &[&str] = &[
+    "ORCHESTRATOR_HOST",
+    "ORCHESTRATOR_PORT",
+    "ORCHESTRATOR_TOKEN",
+    "PROCESS_ID",
+    "USER_ID",
+    "USER_NAME",
+    "USER_EMAIL",
+];
+
+/// A process name: 1 to 100 characters once trimmed.
+pub fn process_name(name: &str) -> Result<()> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err(Error::invalid("name", "name must not be empty"));
+    }
+    if trimmed.chars().count() > 100 {
+        return Err(Error::invalid("name", "name must be at most 100 characters"));
+    }
+    Ok(())
+}
+
+/// Check one value against a parameter's declared type (and its allowed values); arrays are
+/// comma-separated lists.
+pub fn parameter_value(p: &crate::model::Parameter, value: &str) -> Result<()> {
+    use crate::model::ParameterType as T;
+    let field = format!("parameters.{}", p.id);
+    let items: Vec<&str> = if p.is_array { value.split(',').map(str::trim).collect() } else { vec![value] };
+    for item in items {
+        let ok = match p.kind {
+            T::Boolean => matches!(item, "true" | "false"),
+            T::Byte => item.parse::<i8>().is_ok(),
+            T::Short => item.parse::<i16>().is_ok(),
+            T::Integer => item.parse::<i32>().is_ok(),
+            T::Long => item.parse::<i64>().is_ok(),
+            T::Float => item.parse::<f32>().is_ok_and(f32::is_finite),
+            T::Double => item.parse::<f64>().is_ok_and(f64::is_finite),
+            T::Character => item.chars().count() == 1,
+            T::String => true,
+        };
+        if !ok {
+            let what = match p.kind {
+                T::Boolean => "true or false",
+                T::Byte => "a whole number from -128 to 127",
+                T::Short => "a whole number from -32768 to 32767",
+                T::Integer => "a whole number from -2147483648 to 2147483647",
+                T::Long => "a whole number (64-bit)",
+                T::Float | T::Double => "a number",
+                T::Character => "exactly one character",
+                T::String => "text",
+            };
+            return Err(Error::invalid(&field, format!("{} must be {what}, not '{item}'", p.name)));
+        }
+        if let Some(values) = p.values.as_ref().filter(|v| !v.is_empty()) {
+            if !values.iter().any(|v| v == item) {
+                return Err(Error::invalid(&field, format!("{} must be one of: {}", p.name, values.join(", "))));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Validate a process's parameter values against the service's declared parameters: no unknown
+/// ones, every required one present, each of its type. Missing optional ones with a default take
+/// it. Returns the entries sorted by key.
+pub fn parameters(
+    declared: &[crate::model::Parameter],
+    given: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<crate::model::ConfigEntry>> {
+    use crate::model::ConfigEntry;
+    for key in given.keys() {
+        if !declared.iter().any(|p| &p.id == key) {
+            let known: Vec<&str> = declared.iter().map(|p| p.id.as_str()).collect();
+            return Err(Error::invalid(
+                &format!("parameters.{key}"),
+                if known.is_empty() {
+                    format!("this service declares no parameters, so '{key}' is unknown")
+                } else {
+                    format!("unknown parameter '{key}'; this service declares: {}", known.join(", "))
+                },
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for p in declared {
+        match given.get(&p.id).filter(|v| !v.is_empty()) {
+            Some(v) => {
+                parameter_value(p, v)?;
+                out.push(ConfigEntry { key: p.id.clone(), value: v.clone() });
+            }
+            None => match &p.default {
+                Some(d) => out.push(ConfigEntry { key: p.id.clone(), value: d.clone() }),
+                None if p.is_optional => {}
+                None => {
+                    return Err(Error::invalid(&format!("parameters.{}", p.id), format!("{} is required", p.name)));
+                }
+            },
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Validate free environment variables: POSIX-style names, none of Switchyard's own, values
+/// without NUL bytes.
+pub fn environment(given: &std::collections::BTreeMap<String, String>) -> Result<Vec<crate::model::ConfigEntry>> {
+    let mut out = Vec::new();
+    for (key, value) in given {
+        let field = format!("environment.{key}");
+        let ok = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && key.len() <= 128;
+        if !ok {
+            return Err(Error::invalid(
+                &field,
+                format!("'{key}' is not a valid variable name (letters, digits and '_', not starting with a digit)"),
+            ));
+        }
+        if RESERVED_ENV.contains(&key.as_str()) {
+            return Err(Error::invalid(&field, format!("{key} is set by Switchyard and cannot be overridden")));
+        }
+        if value.contains('\0') || value.len() > 32 * 1024 {
+            return Err(Error::invalid(&field, format!("the value of {key} must be text of at most 32 KiB")));
+        }
+        out.push(crate::model::ConfigEntry { key: key.clone(), value: value.clone() });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod parameter_tests {
+    use super::*;
+    use crate::model::{Parameter, ParameterType};
+    use std::collections::BTreeMap;
+
+    fn param(id: &str, kind: ParameterType, optional: bool, default: Option<&str>) -> Parameter {
+        Parameter {
+            id: id.into(),
+            name: id.into(),
+            kind,
+            is_array: false,
+            is_optional: optional,
+            values: None,
+            labels: None,
+            default: default.map(String::from),
+        }
+    }
+
+    #[test]
+    fn parameters_are_typed_required_and_known() {
+        let declared = vec![
+            param("interval", ParameterType::Integer, false, None),
+            param("unit", ParameterType::String, true, Some("celsius")),
+            param("verbose", ParameterType::Boolean, true, None),
+        ];
+        let mut given = BTreeMap::new();
+        assert_eq!(parameters(&declared, &given).unwrap_err().field(), Some("parameters.interval"));
+        given.insert("interval".to_string(), "ten".to_string());
+        assert!(parameters(&declared, &given).unwrap_err().to_string().contains("whole number"));
+        given.insert("interval".to_string(), "10".to_string());
+        let ok = parameters(&declared, &given).unwrap();
+        assert_eq!(ok.len(), 2, "the default of unit is filled in: {ok:?}");
+        given.insert("verbose".to_string(), "yes".to_string());
+        assert_eq!(parameters(&declared, &given).unwrap_err().field(), Some("parameters.verbose"));
+        given.remove("verbose");
+        given.insert("colour".to_string(), "red".to_string());
+        assert!(parameters(&declared, &given).unwrap_err().to_string().contains("unknown parameter 'colour'"));
+    }
+
+    #[test]
+    fn environment_names_are_checked() {
+        let mut env = BTreeMap::new();
+        env.insert("GOOD_1".to_string(), "x".to_string());
+        assert!(environment(&env).is_ok());
+        env.insert("1BAD".to_string(), "x".to_string());
+        assert!(environment(&env).is_err());
+        env.remove("1BAD");
+        env.insert("PROCESS_ID".to_string(), "x".to_string());
+        assert!(environment(&env).unwrap_err().to_string().contains("set by Switchyard"));
+    }
+}

@@ -64,6 +64,35 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// The image of the anchor container that joins every user network as `orchestrator`
+    /// (Switchyard opens its management connections inside it). Default:
+    /// <registry host>/switchyard/anchor:latest, pushed there by scripts/images.
+    #[arg(long, env = "SWITCHYARD_ANCHOR_IMAGE")]
+    pub anchor_image: Option<String>,
+
+    /// A name for this installation, put on every Docker object it makes so it only ever touches
+    /// its own (default: a random id made on the first start and kept in the store).
+    #[arg(long, env = "SWITCHYARD_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+
+    /// The most memory any one process may have, in bytes (0: no cap). A process that asks for
+    /// no limit gets this one.
+    #[arg(long, env = "SWITCHYARD_MAX_PROCESS_MEMORY", default_value_t = 0)]
+    pub max_process_memory: u64,
+
+    /// The most CPU any one process may have, in billionths of a core (0: no cap).
+    #[arg(long, env = "SWITCHYARD_MAX_PROCESS_NANO_CPUS", default_value_t = 0)]
+    pub max_process_nano_cpus: u64,
+
+    /// How long a worker's claim on a pending change lasts without renewal; a change whose worker
+    /// died is taken up again after this.
+    #[arg(long, env = "SWITCHYARD_CHANGE_LEASE_SECS", default_value_t = 30)]
+    pub change_lease_secs: u64,
+
+    /// Seconds between two rounds of the reconciler (which keeps the swarm in line with the store).
+    #[arg(long, env = "SWITCHYARD_RECONCILE_SECS", default_value_t = 5)]
+    pub reconcile_secs: u64,
+
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SWITCHYARD_LOG_JSON", default_value_t = false)]
     pub log_json: bool,

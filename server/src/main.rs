@@ -16,7 +16,8 @@ use switchyard_core::{
         docker::DockerConnector,
         registry::{RegistryAuth, RegistryConnector},
     },
-    managers::Switchyard,
+    changes::EngineConfig,
+    managers::{ProcessSettings, Switchyard, TRIGGER_PORT},
     store::{SessionStore, Store},
 };
 use axum::extract::DefaultBodyLimit;
@@ -79,7 +80,22 @@ async fn run(config: Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     let password_file = config.database_url.is_none().then(|| config.data_dir.join("initial-admin-password"));
-    let sy = Switchyard::new(store.clone(), docker, registry, password_file.clone());
+    let instance_id = match &config.instance_id {
+        Some(id) => id.clone(),
+        None => Switchyard::instance_id(&store).await.map_err(|e| format!("cannot read the store: {e}"))?,
+    };
+    let settings = ProcessSettings {
+        instance_id,
+        anchor_image: config
+            .anchor_image
+            .clone()
+            .unwrap_or_else(|| format!("{}/switchyard/anchor:latest", registry.image_host())),
+        max_memory_bytes: config.max_process_memory,
+        max_nano_cpus: config.max_process_nano_cpus,
+    };
+    let engine_config = EngineConfig { lease: Duration::from_secs(config.change_lease_secs.max(1)), ..Default::default() };
+    let sy = Switchyard::new(store.clone(), docker, registry, password_file.clone(), engine_config, settings);
+    sy.start();
     // Read the catalogue now, so the first visitor does not wait for it.
     let services = sy.services.clone();
     tokio::spawn(async move { services.refresh().await });
@@ -120,6 +136,7 @@ async fn run(config: Config) -> Result<(), String> {
         .site_addr(config.listen)
         .build();
     let state = AppState { sy, leptos };
+    tokio::spawn(upkeep(state.clone(), Duration::from_secs(config.reconcile_secs.max(1))));
 
     let app: Router = http::api_router()
         .merge(web::router(&state))
@@ -134,6 +151,54 @@ async fn run(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     tracing::info!("Switchyard listens on http://{}", config.listen);
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.map_err(|e| e.to_string())
+}
+
+/// Background upkeep, every few seconds: the anchor container runs and is on every user network,
+/// the config-trigger listener inside its network namespace is up, the node records follow the
+/// swarm, and the reconciler repairs what changed outside Switchyard.
+async fn upkeep(state: AppState, every: Duration) {
+    let mut trigger: Option<(i64, tokio::task::JoinHandle<()>)> = None;
+    let mut last_error = String::new();
+    let mut note = |what: &str, e: &dyn std::fmt::Display| {
+        let message = format!("{what}: {e}");
+        if message != last_error {
+            tracing::warn!("{message}");
+            last_error = message;
+        }
+    };
+    loop {
+        match state.sy.processes.keep_anchor().await {
+            Ok(Some(ns)) if trigger.as_ref().map(|(pid, _)| *pid) != Some(ns.pid()) => {
+                if let Some((_, task)) = trigger.take() {
+                    task.abort();
+                }
+                match ns.listen(std::net::SocketAddr::from(([0, 0, 0, 0], TRIGGER_PORT))) {
+                    Ok(listener) => {
+                        let app = http::processes::trigger_router().with_state(state.clone());
+                        tracing::info!(anchor_pid = ns.pid(), "config trigger listens on orchestrator:{TRIGGER_PORT} in the anchor's network");
+                        trigger = Some((
+                            ns.pid(),
+                            tokio::spawn(async move {
+                                if let Err(e) = axum::serve(listener, app).await {
+                                    tracing::warn!("config-trigger listener: {e}");
+                                }
+                            }),
+                        ));
+                    }
+                    Err(e) => note("cannot listen in the anchor's network namespace", &e),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => note("anchor container", &e),
+        }
+        if let Err(e) = state.sy.nodes.sync().await {
+            note("syncing nodes", &e);
+        }
+        if let Err(e) = state.sy.processes.reconcile().await {
+            note("reconciling processes", &e);
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// Every password hash takes a 19 MiB argon2 buffer. glibc's malloc raises its mmap threshold

@@ -23,6 +23,41 @@ pub struct DockerConnector {
     endpoint: String,
 }
 
+/// A task of a swarm service, as far as Switchyard cares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskInfo {
+    pub id: String,
+    /// `running`, `failed`, `rejected`, `pending`, … (Docker's spelling).
+    pub state: String,
+    pub desired_state: String,
+    pub message: String,
+    pub error: Option<String>,
+    pub node_id: Option<String>,
+    pub container_id: Option<String>,
+    pub exit_code: Option<i64>,
+    pub timestamp: Option<String>,
+    /// Its addresses by network name (without the prefix length).
+    pub addresses: Vec<(String, String)>,
+}
+
+/// What Switchyard asks of a process's swarm service.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceRequest {
+    pub name: String,
+    pub image: String,
+    pub env: Vec<String>,
+    pub labels: std::collections::HashMap<String, String>,
+    pub network: String,
+    pub aliases: Vec<String>,
+    pub node_docker_id: String,
+    pub memory_bytes: u64,
+    pub nano_cpus: u64,
+    /// (source, target, read-only)
+    pub mounts: Vec<(String, String, bool)>,
+    /// (container port, host port)
+    pub ports: Vec<(u16, u16)>,
+}
+
 impl DockerConnector {
     /// Connect to `endpoint` (`unix:///path`, `tcp://host:port` or `http://host:port`); the
     /// connection itself is made lazily, per request.
@@ -101,5 +136,477 @@ impl DockerConnector {
                 })
             })
             .collect())
+    }
+}
+
+fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
+}
+
+fn is_conflict(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 409, .. })
+}
+
+/// The message of a Docker error, without bollard's wrapping.
+pub fn docker_message(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl DockerConnector {
+    /// The id of the network `name`, creating it (an attachable overlay network) if it is absent.
+    pub async fn ensure_network(&self, name: &str, labels: std::collections::HashMap<String, String>) -> Result<String> {
+        use bollard::models::NetworkCreateRequest;
+        for _ in 0..3 {
+            match self.docker.inspect_network(name, None::<bollard::query_parameters::InspectNetworkOptions>).await {
+                Ok(n) => return Ok(n.id.unwrap_or_default()),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(unavailable("inspecting network", name, &e)),
+            }
+            let request = NetworkCreateRequest {
+                name: name.to_string(),
+                driver: Some("overlay".into()),
+                attachable: Some(true),
+                labels: Some(labels.clone()),
+                ..Default::default()
+            };
+            match self.docker.create_network(request).await {
+                Ok(r) => return Ok(r.id),
+                Err(e) if is_conflict(&e) => continue, // created concurrently; inspect again
+                Err(e) => return Err(unavailable("creating network", name, &e)),
+            }
+        }
+        Err(Error::Unavailable(format!("network {name} keeps disappearing")))
+    }
+
+    /// Remove a network; absent is fine.
+    pub async fn remove_network(&self, name: &str) -> Result<()> {
+        match self.docker.remove_network(name).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(unavailable("removing network", name, &e)),
+        }
+    }
+
+    /// Names of the networks carrying `label=value`.
+    pub async fn networks_labelled(&self, label: &str, value: &str) -> Result<Vec<String>> {
+        let mut filters = std::collections::HashMap::new();
+        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let nets = self
+            .docker
+            .list_networks(Some(bollard::query_parameters::ListNetworksOptions { filters: Some(filters) }))
+            .await
+            .map_err(|e| unavailable("listing networks", label, &e))?;
+        Ok(nets.into_iter().filter_map(|n| n.name).collect())
+    }
+
+    /// Whether a swarm service named `name` exists, with its labels.
+    pub async fn service_labels(&self, name: &str) -> Result<Option<std::collections::HashMap<String, String>>> {
+        match self.docker.inspect_service(name, None::<bollard::query_parameters::InspectServiceOptions>).await {
+            Ok(s) => Ok(Some(s.spec.and_then(|s| s.labels).unwrap_or_default())),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(unavailable("inspecting service", name, &e)),
+        }
+    }
+
+    /// Names of the swarm services carrying `label=value`.
+    pub async fn services_labelled(&self, label: &str, value: &str) -> Result<Vec<String>> {
+        let mut filters = std::collections::HashMap::new();
+        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let services = self
+            .docker
+            .list_services(Some(bollard::query_parameters::ListServicesOptions { filters: Some(filters), status: None }))
+            .await
+            .map_err(|e| unavailable("listing services", label, &e))?;
+        Ok(services.into_iter().filter_map(|s| s.spec.and_then(|s| s.name)).collect())
+    }
+
+    /// Create the swarm service of a process: one replica, pinned to its node, on its user's
+    /// network with its id as alias (DNS round-robin: no virtual IP, which needs IPVS), restarted
+    /// when it fails, with bounded logs. A service of that name that already exists counts as
+    /// created (the change that creates it may run twice).
+    pub async fn create_service(&self, req: &ServiceRequest) -> Result<()> {
+        use bollard::models::*;
+        let spec = ServiceSpec {
+            name: Some(req.name.clone()),
+            labels: Some(req.labels.clone()),
+            task_template: Some(TaskSpec {
+                container_spec: Some(TaskSpecContainerSpec {
+                    image: Some(req.image.clone()),
+                    env: Some(req.env.clone()),
+                    labels: Some(req.labels.clone()),
+                    stop_grace_period: Some(5_000_000_000),
+                    mounts: Some(
+                        req.mounts
+                            .iter()
+                            .map(|(source, target, read_only)| Mount {
+                                source: Some(source.clone()),
+                                target: Some(target.clone()),
+                                typ: Some(MountTypeEnum::BIND),
+                                read_only: Some(*read_only),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    ),
+                    ..Default::default()
+                }),
+                resources: Some(TaskSpecResources {
+                    limits: Some(Limit {
+                        memory_bytes: (req.memory_bytes > 0).then_some(req.memory_bytes as i64),
+                        nano_cpus: (req.nano_cpus > 0).then_some(req.nano_cpus as i64),
+                        pids: None,
+                    }),
+                    reservations: None,
+                }),
+                restart_policy: Some(TaskSpecRestartPolicy {
+                    // A process that exits cleanly (after TERMINATE or SUSPEND) stays down; a
+                    // crash or a kill is restarted, and the new container asks for its
+                    // configuration again through the trigger.
+                    condition: Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE),
+                    delay: Some(1_000_000_000),
+                    max_attempts: Some(0),
+                    window: None,
+                }),
+                placement: Some(TaskSpecPlacement {
+                    constraints: Some(vec![format!("node.id=={}", req.node_docker_id)]),
+                    ..Default::default()
+                }),
+                networks: Some(vec![NetworkAttachmentConfig {
+                    target: Some(req.network.clone()),
+                    aliases: Some(req.aliases.clone()),
+                    driver_opts: None,
+                }]),
+                log_driver: Some(TaskSpecLogDriver {
+                    name: Some("json-file".into()),
+                    options: Some(
+                        [("max-size".to_string(), "10m".to_string()), ("max-file".to_string(), "3".to_string())]
+                            .into_iter()
+                            .collect(),
+                    ),
+                }),
+                ..Default::default()
+            }),
+            mode: Some(ServiceSpecMode {
+                replicated: Some(ServiceSpecModeReplicated { replicas: Some(1) }),
+                ..Default::default()
+            }),
+            endpoint_spec: Some(EndpointSpec {
+                mode: Some(EndpointSpecModeEnum::DNSRR),
+                ports: Some(
+                    req.ports
+                        .iter()
+                        .map(|(internal, external)| EndpointPortConfig {
+                            protocol: Some(EndpointPortConfigProtocolEnum::TCP),
+                            target_port: Some(*internal as i64),
+                            published_port: Some(*external as i64),
+                            // Ingress publishing needs IPVS; host mode publishes on the node.
+                            publish_mode: Some(EndpointPortConfigPublishModeEnum::HOST),
+                            name: None,
+                        })
+                        .collect(),
+                ),
+            }),
+            ..Default::default()
+        };
+        match self.docker.create_service(spec, None).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conflict(&e) => Ok(()),
+            Err(e) => Err(match &e {
+                bollard::errors::Error::DockerResponseServerError { status_code: 400, message } => {
+                    Error::BadRequest(format!("Docker refused the service: {message}"))
+                }
+                _ => unavailable("creating service", &req.name, &e),
+            }),
+        }
+    }
+
+    /// Remove a swarm service; one that is already gone counts as removed.
+    pub async fn remove_service(&self, name: &str) -> Result<()> {
+        match self.docker.delete_service(name).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(unavailable("removing service", name, &e)),
+        }
+    }
+
+    /// The tasks of service `name`, newest first. (bollard's `Task` model lacks the network
+    /// attachments, so this reads Docker's JSON itself.)
+    pub async fn tasks(&self, name: &str) -> Result<Vec<TaskInfo>> {
+        let filters = serde_json::json!({ "service": { name: true } }).to_string();
+        let path = format!("/tasks?filters={}", urlencode(&filters));
+        let value = self.raw_get_json(&path).await?;
+        let mut tasks: Vec<TaskInfo> = value
+            .as_array()
+            .map(|a| a.iter().filter_map(task_info).collect())
+            .unwrap_or_default();
+        tasks.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+        Ok(tasks)
+    }
+
+    /// The last `tail` lines of a service's logs, from every node its tasks ran on.
+    pub async fn service_logs(&self, name: &str, tail: u32) -> Result<Vec<String>> {
+        let path = format!("/services/{name}/logs?stdout=1&stderr=1&timestamps=1&tail={tail}");
+        let bytes = self.raw_get(&path).await?;
+        Ok(demultiplex(&bytes))
+    }
+
+    /// Make sure a container named `name` runs `image` (pulling it if needed), restarting with the
+    /// daemon; returns its process id on the host.
+    pub async fn ensure_container(
+        &self,
+        name: &str,
+        image: &str,
+        labels: std::collections::HashMap<String, String>,
+    ) -> Result<i64> {
+        use bollard::models::{ContainerCreateBody, HostConfig, RestartPolicy, RestartPolicyNameEnum};
+        let inspect = |docker: Docker, name: String| async move {
+            docker.inspect_container(&name, None::<bollard::query_parameters::InspectContainerOptions>).await
+        };
+        match inspect(self.docker.clone(), name.to_string()).await {
+            Ok(c) => {
+                let state = c.state.unwrap_or_default();
+                if state.running == Some(true) {
+                    if let Some(pid) = state.pid.filter(|p| *p > 0) {
+                        return Ok(pid);
+                    }
+                }
+                self.docker
+                    .start_container(name, None::<bollard::query_parameters::StartContainerOptions>)
+                    .await
+                    .map_err(|e| unavailable("starting container", name, &e))?;
+            }
+            Err(e) if is_not_found(&e) => {
+                self.pull(image).await?;
+                let body = ContainerCreateBody {
+                    image: Some(image.to_string()),
+                    labels: Some(labels),
+                    host_config: Some(HostConfig {
+                        restart_policy: Some(RestartPolicy {
+                            name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                            maximum_retry_count: None,
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                };
+                let options = bollard::query_parameters::CreateContainerOptions {
+                    name: Some(name.to_string()),
+                    ..Default::default()
+                };
+                match self.docker.create_container(Some(options), body).await {
+                    Ok(_) => {}
+                    Err(e) if is_conflict(&e) => {}
+                    Err(e) => return Err(unavailable("creating container", name, &e)),
+                }
+                self.docker
+                    .start_container(name, None::<bollard::query_parameters::StartContainerOptions>)
+                    .await
+                    .map_err(|e| unavailable("starting container", name, &e))?;
+            }
+            Err(e) => return Err(unavailable("inspecting container", name, &e)),
+        }
+        let c = inspect(self.docker.clone(), name.to_string())
+            .await
+            .map_err(|e| unavailable("inspecting container", name, &e))?;
+        c.state
+            .and_then(|s| s.pid)
+            .filter(|p| *p > 0)
+            .ok_or_else(|| Error::Unavailable(format!("container {name} does not run")))
+    }
+
+    /// The networks container `name` is attached to.
+    pub async fn container_networks(&self, name: &str) -> Result<Vec<String>> {
+        let c = self
+            .docker
+            .inspect_container(name, None::<bollard::query_parameters::InspectContainerOptions>)
+            .await
+            .map_err(|e| unavailable("inspecting container", name, &e))?;
+        Ok(c.network_settings.and_then(|n| n.networks).map(|n| n.into_keys().collect()).unwrap_or_default())
+    }
+
+    /// Attach container `container` to `network` under `alias` (already attached is fine).
+    pub async fn connect_container(&self, network: &str, container: &str, alias: &str) -> Result<()> {
+        use bollard::models::{EndpointSettings, NetworkConnectRequest};
+        if self.container_networks(container).await?.iter().any(|n| n == network) {
+            return Ok(());
+        }
+        let request = NetworkConnectRequest {
+            container: Some(container.to_string()),
+            endpoint_config: Some(EndpointSettings { aliases: Some(vec![alias.to_string()]), ..Default::default() }),
+        };
+        match self.docker.connect_network(network, request).await {
+            Ok(()) => Ok(()),
+            Err(e) if docker_message(&e).contains("already exists") => Ok(()),
+            Err(e) => Err(unavailable("attaching to network", network, &e)),
+        }
+    }
+
+    /// Remove container `name` (forcefully); absent is fine.
+    pub async fn remove_container(&self, name: &str) -> Result<()> {
+        let options = bollard::query_parameters::RemoveContainerOptions { force: true, ..Default::default() };
+        match self.docker.remove_container(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(unavailable("removing container", name, &e)),
+        }
+    }
+
+    /// Pull `image` into the local daemon.
+    pub async fn pull(&self, image: &str) -> Result<()> {
+        use futures::StreamExt;
+        let options = bollard::query_parameters::CreateImageOptions { from_image: Some(image.to_string()), ..Default::default() };
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            if let Err(e) = item {
+                return Err(Error::Unavailable(format!("cannot pull {image}: {}", docker_message(&e))));
+            }
+        }
+        Ok(())
+    }
+
+    async fn raw_get_json(&self, path: &str) -> Result<serde_json::Value> {
+        let bytes = self.raw_get(path).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Unavailable(format!("Docker answered {path} with bad JSON: {e}")))
+    }
+
+    /// A GET to the Engine API for what bollard does not model (task network attachments, service
+    /// logs).
+    async fn raw_get(&self, path: &str) -> Result<Vec<u8>> {
+        use http_body_util::BodyExt;
+        let version = self.docker.client_version();
+        let versioned = format!("/v{}.{}{}", version.major_version, version.minor_version, path);
+        let fail = |e: String| Error::Unavailable(format!("Docker at {}: GET {path}: {e}", self.endpoint));
+        let (status, body) = if let Some(socket) = self.endpoint.strip_prefix("unix://") {
+            use hyperlocal::UnixClientExt;
+            let client: hyper_util::client::legacy::Client<hyperlocal::UnixConnector, http_body_util::Full<bytes::Bytes>> =
+                hyper_util::client::legacy::Client::unix();
+            let uri: hyper::Uri = hyperlocal::Uri::new(socket, &versioned).into();
+            let response = tokio::time::timeout(std::time::Duration::from_secs(30), client.get(uri))
+                .await
+                .map_err(|_| fail("timed out".into()))?
+                .map_err(|e| fail(e.to_string()))?;
+            let status = response.status().as_u16();
+            let body = response.into_body().collect().await.map_err(|e| fail(e.to_string()))?.to_bytes().to_vec();
+            (status, body)
+        } else {
+            let base = self.endpoint.replacen("tcp://", "http://", 1);
+            let response = reqwest::Client::new()
+                .get(format!("{}{versioned}", base.trim_end_matches('/')))
+                .timeout(std::time::Duration::from_secs(30))
+                .send()
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            let status = response.status().as_u16();
+            (status, response.bytes().await.map_err(|e| fail(e.to_string()))?.to_vec())
+        };
+        match status {
+            200..=299 => Ok(body),
+            404 => Err(Error::NotFound(format!(
+                "Docker: {}",
+                serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["message"].as_str().map(String::from))
+                    .unwrap_or_else(|| "not found".into())
+            ))),
+            s => Err(fail(format!("status {s}: {}", String::from_utf8_lossy(&body)))),
+        }
+    }
+}
+
+fn unavailable(doing: &str, what: &str, e: &bollard::errors::Error) -> Error {
+    Error::Unavailable(format!("Docker: {doing} {what}: {}", docker_message(e)))
+}
+
+fn urlencode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn task_info(t: &serde_json::Value) -> Option<TaskInfo> {
+    let status = &t["Status"];
+    let addresses = t["NetworksAttachments"]
+        .as_array()
+        .map(|nets| {
+            nets.iter()
+                .flat_map(|n| {
+                    let name = n["Network"]["Spec"]["Name"].as_str().unwrap_or_default().to_string();
+                    n["Addresses"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(move |a| {
+                            a.as_str().map(|a| (name.clone(), a.split('/').next().unwrap_or(a).to_string()))
+                        })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(TaskInfo {
+        id: t["ID"].as_str()?.to_string(),
+        state: status["State"].as_str().unwrap_or_default().to_string(),
+        desired_state: t["DesiredState"].as_str().unwrap_or_default().to_string(),
+        message: status["Message"].as_str().unwrap_or_default().to_string(),
+        error: status["Err"].as_str().filter(|s| !s.is_empty()).map(String::from),
+        node_id: t["NodeID"].as_str().filter(|s| !s.is_empty()).map(String::from),
+        container_id: status["ContainerStatus"]["ContainerID"].as_str().filter(|s| !s.is_empty()).map(String::from),
+        exit_code: status["ContainerStatus"]["ExitCode"].as_i64(),
+        timestamp: status["Timestamp"].as_str().map(String::from),
+        addresses,
+    })
+}
+
+/// Docker's log stream for containers without a TTY: frames of `[stream, 0, 0, 0, len: u32 BE]`
+/// and `len` bytes. Returns the lines.
+fn demultiplex(bytes: &[u8]) -> Vec<String> {
+    let mut text = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    let framed = bytes.len() >= 8 && matches!(bytes[0], 0..=2) && bytes[1..4] == [0, 0, 0];
+    if !framed {
+        text.extend_from_slice(bytes);
+    } else {
+        while rest.len() >= 8 {
+            let len = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+            let end = (8 + len).min(rest.len());
+            text.extend_from_slice(&rest[8..end]);
+            rest = &rest[end..];
+        }
+    }
+    String::from_utf8_lossy(&text).lines().map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demultiplexes_docker_log_frames() {
+        let mut bytes = vec![1, 0, 0, 0, 0, 0, 0, 6];
+        bytes.extend_from_slice(b"hello\n");
+        bytes.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 4]);
+        bytes.extend_from_slice(b"err\n");
+        assert_eq!(demultiplex(&bytes), vec!["hello", "err"]);
+        assert_eq!(demultiplex(b"plain\ntext\n"), vec!["plain", "text"]);
+    }
+
+    #[test]
+    fn reads_task_json() {
+        let t = serde_json::json!({
+            "ID": "t1", "NodeID": "n1", "DesiredState": "running",
+            "Status": {"State": "running", "Message": "started", "Timestamp": "2026-01-01T00:00:00Z",
+                       "ContainerStatus": {"ContainerID": "c1", "ExitCode": 0}},
+            "NetworksAttachments": [{"Network": {"Spec": {"Name": "usernet-a"}}, "Addresses": ["10.0.3.4/24"]}]
+        });
+        let info = task_info(&t).unwrap();
+        assert_eq!(info.addresses, vec![("usernet-a".to_string(), "10.0.3.4".to_string())]);
+        assert_eq!(info.container_id.as_deref(), Some("c1"));
     }
 }

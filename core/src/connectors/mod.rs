@@ -2,3 +2,4 @@
 
 pub mod docker;
 pub mod registry;
+pub mod process;

@@ -5,16 +5,19 @@
 mod listing;
 mod nodes;
 mod pending_changes;
+mod processes;
 mod services;
 mod users;
 
 pub use listing::ListParams;
 pub use nodes::{NewNodePool, NodeAssignment, NodeManager, NodePoolUpdate};
 pub use pending_changes::PendingChangeManager;
+pub use processes::{kinds, ProcessFilter, ProcessLogs, ProcessManager, ProcessSettings, LABEL_INSTANCE, ORCHESTRATOR_ALIAS, TRIGGER_PORT};
 pub use services::{compare_versions, CatalogueStatus, ServiceManager};
 pub use users::{NewUser, UserManager, UserUpdate};
 
 use crate::{
+    changes::{ChangeEngine, EngineConfig},
     connectors::{docker::DockerConnector, registry::RegistryConnector},
     error::{Error, Result},
     model::User,
@@ -57,6 +60,8 @@ pub struct Switchyard {
     pub nodes: NodeManager,
     pub pending_changes: PendingChangeManager,
     pub services: ServiceManager,
+    pub processes: ProcessManager,
+    pub engine: ChangeEngine,
     pub docker: DockerConnector,
 }
 
@@ -66,14 +71,41 @@ impl Switchyard {
         docker: DockerConnector,
         registry: RegistryConnector,
         initial_password_file: Option<std::path::PathBuf>,
+        engine_config: EngineConfig,
+        process_settings: ProcessSettings,
     ) -> Self {
+        let services = ServiceManager::new(registry, std::time::Duration::from_secs(30));
+        let engine = ChangeEngine::new(store.clone(), engine_config);
+        let processes =
+            ProcessManager::new(store.clone(), engine.clone(), docker.clone(), services.clone(), process_settings);
         Self {
-            services: ServiceManager::new(registry, std::time::Duration::from_secs(30)),
             users: UserManager::new(store.clone(), initial_password_file),
             nodes: NodeManager::new(store.clone(), docker.clone()),
-            pending_changes: PendingChangeManager::new(store.clone()),
+            pending_changes: PendingChangeManager::new(store.clone(), engine.clone()),
+            services,
+            processes,
+            engine,
             store,
             docker,
+        }
+    }
+
+    /// Start the background work: the pending-change workers.
+    pub fn start(&self) -> tokio::task::JoinHandle<()> {
+        self.engine.start(std::sync::Arc::new(self.processes.clone()))
+    }
+
+    /// This installation's id, made on first start.
+    pub async fn instance_id(store: &Store) -> Result<String> {
+        use crate::store::InstanceRecord;
+        if let Some(r) = store.get::<InstanceRecord>("instance").await? {
+            return Ok(r.instance_id);
+        }
+        let record = InstanceRecord { id: "instance".into(), instance_id: crate::store::new_id()[..12].to_string(), revision: 0 };
+        match store.insert(&record).await {
+            Ok(r) => Ok(r.instance_id),
+            Err(Error::Conflict(_)) => Ok(store.fetch::<InstanceRecord>("instance").await?.instance_id),
+            Err(e) => Err(e),
         }
     }
 }

@@ -1,10 +1,11 @@
-//! Pending changes as their owners see them. (The engine that runs them arrives with the
-//! processes issue; the records and their visibility rules are here.)
+//! Pending changes as their owners see them: listed, inspected, retried and cancelled. The engine
+//! that runs them is [`crate::changes`].
 
 use super::{Caller, ListParams};
 use crate::{
     error::Result,
     model::{Page, PendingChange},
+    changes::ChangeEngine,
     store::Store,
     validate,
 };
@@ -12,11 +13,24 @@ use crate::{
 #[derive(Clone)]
 pub struct PendingChangeManager {
     store: Store,
+    engine: ChangeEngine,
 }
 
 impl PendingChangeManager {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, engine: ChangeEngine) -> Self {
+        Self { store, engine }
+    }
+
+    /// Try a failed (or retrying) change again now.
+    pub async fn retry(&self, caller: &Caller, id: &str) -> Result<PendingChange> {
+        self.get(caller, id).await?;
+        self.engine.retry(id).await
+    }
+
+    /// Cancel a change that is not running.
+    pub async fn cancel(&self, caller: &Caller, id: &str) -> Result<PendingChange> {
+        self.get(caller, id).await?;
+        self.engine.cancel(id).await
     }
 
     /// The caller's own changes; administrators see everyone's.

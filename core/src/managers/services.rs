@@ -62,7 +62,9 @@ impl ServiceManager {
     async fn ensure_fresh(&self) {
         let (never, old) = {
             let cache = self.cache.read().await;
-            (cache.read_at.is_none(), cache.read_at.is_some_and(|t| t.elapsed() > self.max_age))
+            // After a failed read, try again soon rather than after the full max age.
+            let max_age = if cache.status.stale { self.max_age.min(Duration::from_secs(2)) } else { self.max_age };
+            (cache.read_at.is_none(), cache.read_at.is_some_and(|t| t.elapsed() > max_age))
         };
         if never {
             self.refresh().await;

@@ -11,7 +11,7 @@ pub enum PendingChangeState {
     Waiting,
     /// Claimed by a worker whose lease has not expired.
     Running,
-    /// Failed; it will be tried again at `run_at`.
+    /// Failed for now; it will be tried again at `run_at`.
     Retrying,
     /// Gave up after too many attempts, or could never succeed; an owner may retry it.
     Failed,
@@ -33,11 +33,24 @@ pub struct PendingChange {
     pub resources: Vec<String>,
     pub state: PendingChangeState,
     pub attempts: u32,
+    /// It is given up (`Failed`) after this many attempts.
+    pub max_attempts: u32,
     pub last_error: Option<String>,
     pub created: DateTime<Utc>,
+    /// Not before this time.
     pub run_at: DateTime<Utc>,
+    /// While `Running`: until when its worker holds it. A change whose lease has run out (its
+    /// worker died) is taken up again.
     pub lease_until: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
     /// The change's own parameters (ids, not snapshots of the things it changes).
     pub payload: serde_json::Value,
     pub revision: u64,
+}
+
+impl PendingChangeState {
+    /// Whether it will never run again (unless an owner retries a `Failed` one).
+    pub fn is_final(self) -> bool {
+        matches!(self, PendingChangeState::Failed | PendingChangeState::Done | PendingChangeState::Cancelled)
+    }
 }

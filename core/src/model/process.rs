@@ -2,7 +2,14 @@ use serde::{Deserialize, Serialize};
 
 use chrono::{DateTime, Utc};
 
-/// The life cycle of a process, as the original defines it, plus `Failed` with its reason.
+/// The life cycle of a process: the original's five states, plus `Failed` with its reason.
+///
+/// * `Starting`: the record exists; its swarm service is being created or its task is starting.
+/// * `Initializing`: the process called the config trigger; its configuration is on the way.
+/// * `Running`: the process answered its configuration (or a resume) with RUNNING.
+/// * `Suspended`: the process handed over its state and its swarm service is gone.
+/// * `Terminated`: the process is being (or has been) removed.
+/// * `Failed`: something outside stops it from running; `state_reason` says what.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -15,8 +22,27 @@ pub enum ProcessState {
     Failed,
 }
 
+impl ProcessState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessState::Starting => "STARTING",
+            ProcessState::Initializing => "INITIALIZING",
+            ProcessState::Running => "RUNNING",
+            ProcessState::Suspended => "SUSPENDED",
+            ProcessState::Terminated => "TERMINATED",
+            ProcessState::Failed => "FAILED",
+        }
+    }
+}
+
+impl std::fmt::Display for ProcessState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a process should run: one of its owner's private nodes, a public node pool, or
-/// wherever Switchyard sees fit.
+/// wherever Switchyard sees fit among the nodes its owner may use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -26,20 +52,52 @@ pub enum Placement {
     Automatic,
 }
 
-/// One configuration entry of a process (a parameter value or a free environment variable).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One key/value pair: a parameter value (sent to the process over the management channel) or an
+/// environment variable of its container.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigEntry {
     pub key: String,
     pub value: String,
 }
 
-/// Resource limits of a process; zero means "no limit" within the admin's cap.
+/// Resource limits of a process; zero means "no limit of its own" (the administrator's cap
+/// still applies).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResourceLimits {
+    #[serde(default)]
     pub memory_bytes: u64,
+    /// CPU time in billionths of a CPU (1 000 000 000 = one core).
+    #[serde(default)]
     pub nano_cpus: u64,
+}
+
+/// A host directory mounted into the container (administrators only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Mount {
+    pub source: String,
+    pub target: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// A container port published on its node's host (administrators only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PortMapping {
+    pub internal: u16,
+    pub external: u16,
+}
+
+/// One entry of a process's state history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StateChange {
+    pub at: DateTime<Utc>,
+    pub state: ProcessState,
+    pub reason: Option<String>,
 }
 
 /// A deployed instance of a service version.
@@ -51,15 +109,113 @@ pub struct Process {
     pub user_id: String,
     pub service_id: String,
     pub service_version: String,
+    /// The exact image the process runs, pinned by digest
+    /// (`registry/services/x@sha256:…`), chosen when it was placed.
+    pub image: Option<String>,
     pub placement: Placement,
-    pub configuration: Vec<ConfigEntry>,
+    /// Parameter values, validated against the service's declared parameters and sent to the
+    /// process in `SetConfigMessage`.
+    pub parameters: Vec<ConfigEntry>,
+    /// Free environment variables of the container.
+    pub environment: Vec<ConfigEntry>,
     pub limits: ResourceLimits,
+    #[serde(default)]
+    pub mounts: Vec<Mount>,
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
     pub state: ProcessState,
-    /// Why the process is `Failed`, or why it is not where it should be.
+    /// Why the process is in its state (always set for `Failed`).
     pub state_reason: Option<String>,
-    /// The node it runs on now, once placed.
+    /// The node it runs on, once placed, and why that one.
     pub running_node_id: Option<String>,
+    pub placement_reason: Option<String>,
+    /// Whether Switchyard holds state the process handed over when it was suspended.
+    #[serde(default)]
+    pub has_saved_state: bool,
+    /// The most recent state changes, newest last (at most 50).
+    #[serde(default)]
+    pub history: Vec<StateChange>,
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
     pub revision: u64,
+}
+
+/// How many state changes a process keeps.
+pub const HISTORY_LEN: usize = 50;
+
+impl Process {
+    /// Move to `state` with `reason`, recording it in the history when anything changed.
+    pub fn set_state(&mut self, state: ProcessState, reason: Option<String>, at: DateTime<Utc>) {
+        if self.state == state && self.state_reason == reason {
+            return;
+        }
+        self.state = state;
+        self.state_reason = reason.clone();
+        self.history.push(StateChange { at, state, reason });
+        if self.history.len() > HISTORY_LEN {
+            let excess = self.history.len() - HISTORY_LEN;
+            self.history.drain(..excess);
+        }
+    }
+}
+
+impl Process {
+    /// Record an event in the history without changing the state.
+    pub fn note(&mut self, reason: String, at: DateTime<Utc>) {
+        self.history.push(StateChange { at, state: self.state, reason: Some(reason) });
+        if self.history.len() > HISTORY_LEN {
+            let excess = self.history.len() - HISTORY_LEN;
+            self.history.drain(..excess);
+        }
+    }
+}
+
+/// What a caller sends to create a process.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewProcess {
+    /// Defaults to `<service name> @<username>`, as in the original.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub service_id: String,
+    /// Defaults to the newest version.
+    #[serde(default)]
+    pub service_version: Option<String>,
+    /// Defaults to automatic placement.
+    #[serde(default)]
+    pub placement: Option<Placement>,
+    /// Parameter values by parameter id; missing optional ones take their defaults.
+    #[serde(default)]
+    pub parameters: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub environment: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub limits: ResourceLimits,
+    #[serde(default)]
+    pub mounts: Vec<Mount>,
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
+    /// Only administrators may create a process for another user.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// What a caller sends to change a process; absent fields stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ProcessUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The complete new set of parameter values (sent to the running process, which is not
+    /// restarted).
+    #[serde(default)]
+    pub parameters: Option<std::collections::BTreeMap<String, String>>,
+    /// The complete new set of environment variables (its container is restarted).
+    #[serde(default)]
+    pub environment: Option<std::collections::BTreeMap<String, String>>,
+    /// The revision this change is based on; a newer stored revision refuses it.
+    #[serde(default)]
+    pub revision: Option<u64>,
 }

@@ -49,6 +49,8 @@ pub enum Filter {
     Contains(String, String),
     /// The field is less than the value (numbers or strings).
     Lt(String, Value),
+    /// The field is an array holding the value.
+    Has(String, Value),
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -70,6 +72,10 @@ impl Query {
     }
     pub fn contains(mut self, field: &str, text: &str) -> Self {
         self.filters.push(Filter::Contains(field.to_string(), text.to_string()));
+        self
+    }
+    pub fn has(mut self, field: &str, value: impl Into<Value>) -> Self {
+        self.filters.push(Filter::Has(field.to_string(), value.into()));
         self
     }
     pub fn lt(mut self, field: &str, value: impl Into<Value>) -> Self {
@@ -244,6 +250,7 @@ pub(crate) fn matches(doc: &Value, filters: &[Filter]) -> bool {
         Filter::Lt(field, value) => {
             doc.get(field).is_some_and(|v| compare(v, value) == Ordering::Less && !v.is_null())
         }
+        Filter::Has(field, value) => doc.get(field).and_then(Value::as_array).is_some_and(|a| a.contains(value)),
     })
 }
 

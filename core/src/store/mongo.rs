@@ -90,6 +90,10 @@ fn filter_document(filters: &[Filter]) -> Result<Document> {
             Filter::Lt(field, value) => {
                 d.insert(field_name(field), doc! { "$lt": to_bson(value)? });
             }
+            // MongoDB matches an array field against one of its elements.
+            Filter::Has(field, value) => {
+                d.insert(field_name(field), doc! { "$elemMatch": { "$eq": to_bson(value)? } });
+            }
         }
     }
     Ok(d)

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{CollectionSpec, Entity};
-use crate::model::{ApiToken, Node, NodePool, PendingChange, User};
+use crate::model::{ApiToken, Node, NodePool, PendingChange, Process, User};
 
 /// A user with the argon2id hash of their password (a PHC string).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -59,4 +59,37 @@ impl Entity for Node {
 impl Entity for PendingChange {
     const COLLECTION: CollectionSpec =
         CollectionSpec { name: "pending_changes", noun: "pending change", unique: &[] };
+}
+
+/// A process with what only the server may know: the token it authenticates its config trigger
+/// with (it is in its container's environment, never in an API response), the state it handed
+/// over when it was suspended, and the swarm task Switchyard last saw running it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    #[serde(flatten)]
+    pub process: Process,
+    pub token: String,
+    /// Base64 of the state data of a suspended process.
+    #[serde(default)]
+    pub saved_state: Option<String>,
+    #[serde(default)]
+    pub task_id: Option<String>,
+}
+
+impl Entity for ProcessRecord {
+    const COLLECTION: CollectionSpec = CollectionSpec { name: "processes", noun: "process", unique: &[] };
+}
+
+/// Facts about this installation, in one record with id `instance`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    pub id: String,
+    /// Labels every Docker object Switchyard makes, so that its reconciler only touches its own
+    /// (several installations, such as test servers, may share one swarm).
+    pub instance_id: String,
+    pub revision: u64,
+}
+
+impl Entity for InstanceRecord {
+    const COLLECTION: CollectionSpec = CollectionSpec { name: "instance", noun: "instance record", unique: &[] };
 }

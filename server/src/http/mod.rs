@@ -9,6 +9,7 @@ mod health;
 mod node_pools;
 mod nodes;
 mod pending_changes;
+pub mod processes;
 mod services;
 mod tokens;
 mod users;
@@ -52,6 +53,7 @@ return the number of matching items in `X-Total-Count`. Errors are JSON: \
         (name = "services", description = "The service catalogue, read from the registry"),
         (name = "nodes", description = "Hosts of the swarm: unidentified, public or private"),
         (name = "node-pools", description = "Named groups of public nodes"),
+        (name = "processes", description = "Deployed instances of service versions"),
         (name = "pending-changes", description = "Changes to the outside world that are still to be made"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -83,6 +85,7 @@ pub fn api_router() -> Router<AppState> {
                 .merge(node_pools::router())
                 .merge(nodes::router())
                 .merge(pending_changes::router())
+                .merge(processes::router())
                 .merge(services::router()),
         )
         .merge(health::router())
@@ -91,6 +94,7 @@ pub fn api_router() -> Router<AppState> {
     router
         .route("/api/v1/openapi.json", get(move || async move { axum::Json(json) }))
         .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", doc))
+        .merge(processes::trigger_router())
         .nest("/api/v1", Router::new().fallback(unknown_endpoint))
 }
 

@@ -13,7 +13,11 @@ use super::{
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_changes)).routes(routes!(get_change))
+    OpenApiRouter::new()
+        .routes(routes!(list_changes))
+        .routes(routes!(get_change))
+        .routes(routes!(retry_change))
+        .routes(routes!(cancel_change))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -59,4 +63,42 @@ pub async fn get_change(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<PendingChange>> {
     Ok(axum::Json(s.sy.pending_changes.get(&caller, &id).await?))
+}
+
+/// Try a failed (or retrying) change again now, with a fresh set of attempts.
+#[utoipa::path(post, path = "/pending-changes/{id}/retry", tag = "pending-changes", params(("id" = String, Path)),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = PendingChange),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Not failed or retrying", body = ErrorBody),
+    ))]
+pub async fn retry_change(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<PendingChange>> {
+    Ok(axum::Json(s.sy.pending_changes.retry(&caller, &id).await?))
+}
+
+/// Cancel a change that is not running now (waiting, waiting to retry, or failed).
+#[utoipa::path(post, path = "/pending-changes/{id}/cancel", tag = "pending-changes", params(("id" = String, Path)),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = PendingChange),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Running now, or already finished", body = ErrorBody),
+    ))]
+pub async fn cancel_change(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<PendingChange>> {
+    Ok(axum::Json(s.sy.pending_changes.cancel(&caller, &id).await?))
 }

@@ -1,0 +1,1182 @@
+//! The process manager: creating, configuring, suspending, resuming and deleting processes, the
+//! config trigger, the pending changes that carry each of these out, and the reconciler that keeps
+//! the swarm in line with the records.
+//!
+//! The records are the desired state. Every change to Docker or to a running process is a pending
+//! change holding only ids; its runner reads the records when it runs and looks at the world before
+//! it changes it, so running it twice (after a crash) does no harm.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::Arc,
+    time::Duration,
+};
+
+use base64::Engine as _;
+use chrono::Utc;
+use switchyard_protocol::process::ProcessState as WireState;
+
+use super::{Caller, ListParams, ServiceManager};
+use crate::{
+    auth,
+    changes::{ChangeEngine, ChangeRunner, NewChange, Outcome},
+    connectors::{
+        docker::{DockerConnector, ServiceRequest},
+        process::{NetNamespace, ProcessConnector, Target},
+    },
+    error::{Error, Result},
+    model::{
+        Node, NodeKind, NodePool, NodeStatus, NewProcess, Page, PendingChange, Placement, Process,
+        ProcessState, ProcessUpdate, Service, User,
+    },
+    store::{new_id, ProcessRecord, Query, Store, UserRecord},
+    validate,
+};
+
+/// Kinds of pending change this manager runs.
+pub mod kinds {
+    pub const CREATE: &str = "create_process";
+    pub const CONFIGURE: &str = "configure_process";
+    pub const UPDATE_PARAMETERS: &str = "update_process_parameters";
+    pub const UPDATE_ENVIRONMENT: &str = "update_process_environment";
+    pub const SUSPEND: &str = "suspend_process";
+    pub const RESUME: &str = "resume_process";
+    pub const DELETE: &str = "delete_process";
+}
+
+/// Label keys on Docker objects.
+pub const LABEL_INSTANCE: &str = "org.switchyard.instance";
+pub const LABEL_PROCESS: &str = "org.switchyard.process";
+pub const LABEL_USER: &str = "user.id";
+
+/// The port of the config-trigger listener inside the anchor's network namespace, and so the
+/// `ORCHESTRATOR_PORT` processes are given (the original's fixed 8080).
+pub const TRIGGER_PORT: u16 = 8080;
+/// The anchor's alias on every user network, and so `ORCHESTRATOR_HOST`.
+pub const ORCHESTRATOR_ALIAS: &str = "orchestrator";
+
+/// Settings of the process manager.
+#[derive(Clone, Debug)]
+pub struct ProcessSettings {
+    /// Labels Docker objects (see [`crate::store::InstanceRecord`]).
+    pub instance_id: String,
+    /// The image of the anchor container.
+    pub anchor_image: String,
+    /// Caps on any one process's limits (0: no cap). A process that asks for no limit gets the cap.
+    pub max_memory_bytes: u64,
+    pub max_nano_cpus: u64,
+}
+
+impl ProcessSettings {
+    pub fn anchor_container(&self) -> String {
+        format!("switchyard-anchor-{}", self.instance_id)
+    }
+}
+
+/// A process's containers' last log lines.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProcessLogs {
+    pub lines: Vec<String>,
+}
+
+/// Filters of the process list.
+#[derive(Clone, Debug, Default)]
+pub struct ProcessFilter {
+    /// Administrators only: one owner's processes.
+    pub user_id: Option<String>,
+    pub state: Option<ProcessState>,
+    pub service_id: Option<String>,
+    /// Part of the name.
+    pub search: Option<String>,
+}
+
+struct Inner {
+    store: Store,
+    engine: ChangeEngine,
+    docker: DockerConnector,
+    services: ServiceManager,
+    connector: ProcessConnector,
+    settings: ProcessSettings,
+    /// Serialises anchor set-up.
+    anchor_lock: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone)]
+pub struct ProcessManager(Arc<Inner>);
+
+fn network_name(user_id: &str) -> String {
+    format!("usernet-{user_id}")
+}
+
+impl ProcessManager {
+    pub fn new(
+        store: Store,
+        engine: ChangeEngine,
+        docker: DockerConnector,
+        services: ServiceManager,
+        settings: ProcessSettings,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            engine,
+            docker,
+            services,
+            connector: ProcessConnector::new(),
+            settings,
+            anchor_lock: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    pub fn settings(&self) -> &ProcessSettings {
+        &self.0.settings
+    }
+
+    pub fn engine(&self) -> &ChangeEngine {
+        &self.0.engine
+    }
+
+    pub fn connector(&self) -> &ProcessConnector {
+        &self.0.connector
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // What callers do
+    // ----------------------------------------------------------------------------------------
+
+    /// The caller's processes (administrators: everyone's, or one owner's).
+    pub async fn list(&self, caller: &Caller, params: &ListParams, filter: &ProcessFilter) -> Result<Page<Process>> {
+        let (mut query, page, per_page) =
+            params.to_query(&["name", "created", "updated", "state", "service_id"], "created")?;
+        if caller.is_admin() {
+            if let Some(user) = &filter.user_id {
+                validate::id("user", user)?;
+                query = query.eq("user_id", user.as_str());
+            }
+        } else {
+            if filter.user_id.as_deref().is_some_and(|u| u != caller.user.id) {
+                return Err(Error::Forbidden("only administrators may list other users' processes".into()));
+            }
+            query = query.eq("user_id", caller.user.id.as_str());
+        }
+        if let Some(state) = filter.state {
+            query = query.eq("state", state.as_str());
+        }
+        if let Some(service) = &filter.service_id {
+            query = query.eq("service_id", service.as_str());
+        }
+        if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+            query = query.contains("name", search);
+        }
+        let (records, total) = self.0.store.list::<ProcessRecord>(&query).await?;
+        Ok(Page { items: records.into_iter().map(|r| r.process).collect(), total, page, per_page })
+    }
+
+    async fn record_for(&self, caller: &Caller, id: &str) -> Result<ProcessRecord> {
+        validate::id("process", id)?;
+        let record: ProcessRecord = self.0.store.fetch(id).await?;
+        if !caller.is_admin() && record.process.user_id != caller.user.id {
+            // Others' processes do not exist, as far as the caller can tell.
+            return Err(Error::NotFound(format!("no process with id '{id}'")));
+        }
+        Ok(record)
+    }
+
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<Process> {
+        Ok(self.record_for(caller, id).await?.process)
+    }
+
+    /// The pending changes of one process, newest first.
+    pub async fn changes(&self, caller: &Caller, id: &str) -> Result<Vec<PendingChange>> {
+        self.record_for(caller, id).await?;
+        let (all, _) = self
+            .0
+            .store
+            .list::<PendingChange>(&Query::all().has("resources", id).sort("created", true).page(0, 100))
+            .await?;
+        Ok(all)
+    }
+
+    /// Create a process: validate everything, choose its node, save it STARTING and submit the
+    /// change that creates its swarm service. Nothing is saved when anything is wrong.
+    pub async fn create(&self, caller: &Caller, new: NewProcess) -> Result<Process> {
+        let owner = match new.user_id.as_deref() {
+            Some(uid) if uid != caller.user.id => {
+                caller.require_admin()?;
+                validate::id("user", uid)?;
+                self.0
+                    .store
+                    .get::<UserRecord>(uid)
+                    .await?
+                    .ok_or_else(|| Error::invalid("user_id", format!("no user with id '{uid}'")))?
+                    .user
+            }
+            _ => caller.user.clone(),
+        };
+        if new.service_id.trim().is_empty() {
+            return Err(Error::invalid("service_id", "choose a service"));
+        }
+        let service = match self.0.services.get(&new.service_id, new.service_version.as_deref()).await {
+            Ok(s) => s,
+            Err(Error::NotFound(m)) => {
+                let field = if m.contains("version") { "service_version" } else { "service_id" };
+                return Err(Error::invalid(field, m));
+            }
+            Err(e) => return Err(e),
+        };
+        if service.digests.is_empty() {
+            return Err(Error::invalid(
+                "service_version",
+                format!("version {} of {} has no image Switchyard can run", service.version, service.id),
+            ));
+        }
+        let name = match new.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => {
+                validate::process_name(n)?;
+                n.to_string()
+            }
+            None => format!("{} @{}", service.name, owner.username),
+        };
+        let parameters = validate::parameters(&service.parameters, &new.parameters)?;
+        let environment = validate::environment(&new.environment)?;
+        let limits = self.check_limits(new.limits)?;
+        if (!new.mounts.is_empty() || !new.ports.is_empty()) && !caller.is_admin() {
+            return Err(Error::Forbidden("only administrators may mount host directories or publish host ports".into()));
+        }
+        for m in &new.mounts {
+            if !m.source.starts_with('/') || !m.target.starts_with('/') {
+                return Err(Error::invalid("mounts", "mount source and target must be absolute paths"));
+            }
+        }
+        for p in &new.ports {
+            if p.internal == 0 || p.external == 0 {
+                return Err(Error::invalid("ports", "ports must be between 1 and 65535"));
+            }
+        }
+        let placement = new.placement.clone().unwrap_or(Placement::Automatic);
+        let (node, reason) = self.place(&owner, &placement, &service).await?;
+        let arch = node.architecture;
+        let digest = service.digests.get(&arch).cloned().unwrap_or_default();
+        let image = format!(
+            "{}/{}@{}",
+            self.0.services.registry().image_host(),
+            self.0.services.registry().repository(&service.id),
+            digest
+        );
+
+        let now = Utc::now();
+        let mut process = Process {
+            id: new_id(),
+            name,
+            user_id: owner.id.clone(),
+            service_id: service.id.clone(),
+            service_version: service.version.clone(),
+            image: Some(image),
+            placement,
+            parameters,
+            environment,
+            limits,
+            mounts: new.mounts,
+            ports: new.ports,
+            state: ProcessState::Starting,
+            state_reason: None,
+            running_node_id: Some(node.id.clone()),
+            placement_reason: Some(reason),
+            has_saved_state: false,
+            history: Vec::new(),
+            created: now,
+            updated: now,
+            revision: 0,
+        };
+        process.set_state(ProcessState::Starting, Some("creating its swarm service".into()), now);
+        let record = ProcessRecord { process, token: auth::new_secret(), saved_state: None, task_id: None };
+        let record = self.0.store.insert(&record).await?;
+        self.0
+            .engine
+            .submit(NewChange::new(
+                kinds::CREATE,
+                &owner.id,
+                &record.process.id,
+                format!("Create the swarm service of process '{}' on {}", record.process.name, node.name),
+            ))
+            .await?;
+        Ok(record.process)
+    }
+
+    fn check_limits(&self, mut limits: crate::model::ResourceLimits) -> Result<crate::model::ResourceLimits> {
+        let s = &self.0.settings;
+        if s.max_memory_bytes > 0 {
+            if limits.memory_bytes > s.max_memory_bytes {
+                return Err(Error::invalid(
+                    "limits.memory_bytes",
+                    format!("at most {} bytes of memory per process are allowed", s.max_memory_bytes),
+                ));
+            }
+            if limits.memory_bytes == 0 {
+                limits.memory_bytes = s.max_memory_bytes;
+            }
+        }
+        if s.max_nano_cpus > 0 {
+            if limits.nano_cpus > s.max_nano_cpus {
+                return Err(Error::invalid(
+                    "limits.nano_cpus",
+                    format!("at most {} nano-CPUs per process are allowed", s.max_nano_cpus),
+                ));
+            }
+            if limits.nano_cpus == 0 {
+                limits.nano_cpus = s.max_nano_cpus;
+            }
+        }
+        if limits.memory_bytes != 0 && limits.memory_bytes < 4 * 1024 * 1024 {
+            return Err(Error::invalid("limits.memory_bytes", "a memory limit must be at least 4 MiB (4194304 bytes)"));
+        }
+        Ok(limits)
+    }
+
+    /// Choose a node for a process of `owner` running `service` under `placement`, with the
+    /// reason for the choice.
+    pub async fn place(&self, owner: &User, placement: &Placement, service: &Service) -> Result<(Node, String)> {
+        let (nodes, _) = self.0.store.list::<Node>(&Query::all()).await?;
+        let (candidates, what): (Vec<Node>, String) = match placement {
+            Placement::PrivateNode { node_id } => {
+                validate::id("node", node_id).map_err(|e| Error::invalid("placement.node_id", e.to_string()))?;
+                let node = nodes
+                    .iter()
+                    .find(|n| &n.id == node_id)
+                    .filter(|n| n.kind == NodeKind::Private && n.user_id.as_deref() == Some(owner.id.as_str()))
+                    .ok_or_else(|| {
+                        Error::invalid("placement.node_id", format!("node '{node_id}' is not one of your private nodes"))
+                    })?;
+                (vec![node.clone()], format!("private node {}", node.name))
+            }
+            Placement::NodePool { pool_id } => {
+                validate::id("node pool", pool_id).map_err(|e| Error::invalid("placement.pool_id", e.to_string()))?;
+                let pool = self
+                    .0
+                    .store
+                    .get::<NodePool>(pool_id)
+                    .await?
+                    .ok_or_else(|| Error::invalid("placement.pool_id", format!("no node pool with id '{pool_id}'")))?;
+                let in_pool: Vec<Node> = nodes
+                    .iter()
+                    .filter(|n| n.kind == NodeKind::Public && n.node_pool_id.as_deref() == Some(pool_id.as_str()))
+                    .cloned()
+                    .collect();
+                if in_pool.is_empty() {
+                    return Err(Error::invalid(
+                        "placement.pool_id",
+                        format!("node pool '{}' has no nodes; an administrator must add one first", pool.name),
+                    ));
+                }
+                (in_pool, format!("node pool {}", pool.name))
+            }
+            Placement::Automatic => {
+                let usable: Vec<Node> = nodes
+                    .iter()
+                    .filter(|n| {
+                        n.kind == NodeKind::Public
+                            || (n.kind == NodeKind::Private && n.user_id.as_deref() == Some(owner.id.as_str()))
+                    })
+                    .cloned()
+                    .collect();
+                if usable.is_empty() {
+                    return Err(Error::invalid(
+                        "placement",
+                        "no node is available to you: an administrator must make a node public or yours first",
+                    ));
+                }
+                (usable, "the nodes you may use".to_string())
+            }
+        };
+        let fitting: Vec<&Node> = candidates.iter().filter(|n| service.digests.contains_key(&n.architecture)).collect();
+        if fitting.is_empty() {
+            let have: Vec<String> = service.digests.keys().map(|a| format!("{a:?}")).collect();
+            let need: Vec<String> = candidates.iter().map(|n| format!("{} ({:?})", n.name, n.architecture)).collect();
+            return Err(Error::invalid(
+                "service_version",
+                format!(
+                    "version {} of {} has images for {} only, none of which runs on {what}: {}",
+                    service.version,
+                    service.id,
+                    have.join(", "),
+                    need.join(", ")
+                ),
+            ));
+        }
+        let (all, _) = self.0.store.list::<ProcessRecord>(&Query::all()).await?;
+        let load = |n: &Node| {
+            all.iter()
+                .filter(|r| r.process.running_node_id.as_deref() == Some(n.id.as_str()) && r.process.state != ProcessState::Terminated)
+                .count()
+        };
+        let ready: Vec<&&Node> = fitting.iter().filter(|n| n.status == NodeStatus::Ready).collect();
+        let pool: Vec<&Node> = if ready.is_empty() { fitting.clone() } else { ready.into_iter().copied().collect() };
+        let best = pool
+            .iter()
+            .min_by_key(|n| (load(n), n.name.clone()))
+            .copied()
+            .expect("not empty");
+        let reason = if pool.len() == 1 {
+            format!("{} is the only fitting node of {what}", best.name)
+        } else {
+            format!("{} runs the fewest processes ({}) of {} fitting nodes of {what}", best.name, load(best), pool.len())
+        } + if best.status != NodeStatus::Ready { " (it is not ready now)" } else { "" };
+        Ok((best.clone(), reason))
+    }
+
+    /// Rename a process or change its parameters or environment.
+    pub async fn update(&self, caller: &Caller, id: &str, change: ProcessUpdate) -> Result<Process> {
+        let record = self.record_for(caller, id).await?;
+        if let Some(rev) = change.revision {
+            if rev != record.process.revision {
+                return Err(Error::StaleRevision(format!(
+                    "process '{}' changed since you read it (revision {} now, yours {rev}); reload and try again",
+                    record.process.name, record.process.revision
+                )));
+            }
+        }
+        if matches!(record.process.state, ProcessState::Terminated) {
+            return Err(Error::Conflict("this process is being deleted".into()));
+        }
+        let name = match &change.name {
+            Some(n) => {
+                validate::process_name(n)?;
+                Some(n.trim().to_string())
+            }
+            None => None,
+        };
+        let parameters = match &change.parameters {
+            Some(p) => {
+                let service = self.0.services.get(&record.process.service_id, Some(&record.process.service_version)).await?;
+                Some(validate::parameters(&service.parameters, p)?)
+            }
+            None => None,
+        };
+        let environment = change.environment.as_ref().map(validate::environment).transpose()?;
+        let params_changed = parameters.as_ref().is_some_and(|p| p != &record.process.parameters);
+        let env_changed = environment.as_ref().is_some_and(|e| e != &record.process.environment);
+        let expected = record.process.revision;
+        let updated = self
+            .0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                if r.process.revision != expected {
+                    return Err(Error::StaleRevision(format!(
+                        "process '{}' changed while you changed it; reload and try again",
+                        r.process.name
+                    )));
+                }
+                if let Some(n) = &name {
+                    r.process.name = n.clone();
+                }
+                if let Some(p) = &parameters {
+                    r.process.parameters = p.clone();
+                }
+                if let Some(e) = &environment {
+                    r.process.environment = e.clone();
+                }
+                r.process.updated = Utc::now();
+                Ok(())
+            })
+            .await?;
+        let p = &updated.process;
+        let live = !matches!(p.state, ProcessState::Suspended | ProcessState::Terminated);
+        if env_changed && live {
+            self.0
+                .engine
+                .submit(NewChange::new(
+                    kinds::UPDATE_ENVIRONMENT,
+                    &p.user_id,
+                    &p.id,
+                    format!("Restart process '{}' with its new environment", p.name),
+                ))
+                .await?;
+        } else if params_changed && live {
+            self.0
+                .engine
+                .submit(NewChange::new(
+                    kinds::UPDATE_PARAMETERS,
+                    &p.user_id,
+                    &p.id,
+                    format!("Send process '{}' its new configuration", p.name),
+                ))
+                .await?;
+        }
+        Ok(updated.process)
+    }
+
+    /// Suspend a running process: it hands over its state, which Switchyard keeps, and its swarm
+    /// service is removed.
+    pub async fn suspend(&self, caller: &Caller, id: &str) -> Result<Process> {
+        let record = self.record_for(caller, id).await?;
+        if record.process.state != ProcessState::Running {
+            return Err(Error::Conflict(format!(
+                "only a RUNNING process can be suspended; this one is {}",
+                record.process.state
+            )));
+        }
+        if self.0.engine.has_open(id, kinds::SUSPEND).await? {
+            return Err(Error::Conflict("this process is being suspended already".into()));
+        }
+        self.0
+            .engine
+            .submit(NewChange::new(
+                kinds::SUSPEND,
+                &record.process.user_id,
+                id,
+                format!("Suspend process '{}', keeping its state", record.process.name),
+            ))
+            .await?;
+        Ok(record.process)
+    }
+
+    /// Resume a suspended process from the state it handed over.
+    pub async fn resume(&self, caller: &Caller, id: &str) -> Result<Process> {
+        let record = self.record_for(caller, id).await?;
+        if record.process.state != ProcessState::Suspended {
+            return Err(Error::Conflict(format!(
+                "only a SUSPENDED process can be resumed; this one is {}",
+                record.process.state
+            )));
+        }
+        if self.0.engine.has_open(id, kinds::RESUME).await? {
+            return Err(Error::Conflict("this process is being resumed already".into()));
+        }
+        let now = Utc::now();
+        let record = self
+            .0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                r.process.set_state(ProcessState::Starting, Some("resuming".into()), now);
+                r.process.updated = now;
+                Ok(())
+            })
+            .await?;
+        self.0
+            .engine
+            .submit(NewChange::new(
+                kinds::RESUME,
+                &record.process.user_id,
+                id,
+                format!("Resume process '{}' from its saved state", record.process.name),
+            ))
+            .await?;
+        Ok(record.process)
+    }
+
+    /// Delete a process: changes that have not started are cancelled, the process is told to
+    /// terminate, its swarm service is removed and then its record.
+    pub async fn delete(&self, caller: &Caller, id: &str, revision: Option<u64>) -> Result<Process> {
+        let record = self.record_for(caller, id).await?;
+        if let Some(rev) = revision {
+            if rev != record.process.revision {
+                return Err(Error::StaleRevision(format!(
+                    "process '{}' changed since you read it (revision {} now, yours {rev}); reload and try again",
+                    record.process.name, record.process.revision
+                )));
+            }
+        }
+        if self.0.engine.has_open(id, kinds::DELETE).await? {
+            return Ok(record.process);
+        }
+        self.0.engine.cancel_waiting(id, &[kinds::DELETE]).await?;
+        let now = Utc::now();
+        let record = self
+            .0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                r.process.set_state(ProcessState::Terminated, Some("being deleted".into()), now);
+                r.process.updated = now;
+                Ok(())
+            })
+            .await?;
+        self.0
+            .engine
+            .submit(NewChange::new(
+                kinds::DELETE,
+                &record.process.user_id,
+                id,
+                format!("Terminate process '{}' and remove it", record.process.name),
+            ))
+            .await?;
+        Ok(record.process)
+    }
+
+    /// The last lines of the process's container logs.
+    pub async fn logs(&self, caller: &Caller, id: &str, tail: u32) -> Result<ProcessLogs> {
+        let record = self.record_for(caller, id).await?;
+        match self.0.docker.service_logs(&record.process.id, tail.clamp(1, 5000)).await {
+            Ok(lines) => Ok(ProcessLogs { lines }),
+            Err(Error::NotFound(_)) => Ok(ProcessLogs { lines: Vec::new() }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The config trigger: a (re)started process asks for its configuration, authenticated by its
+    /// token. Its state becomes INITIALIZING and its configuration is sent by a pending change.
+    pub async fn trigger(&self, id: &str, token: &str) -> Result<()> {
+        validate::id("process", id)?;
+        let record = self
+            .0
+            .store
+            .get::<ProcessRecord>(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no process with id '{id}'")))?;
+        if !auth::constant_time_eq(record.token.as_bytes(), token.as_bytes()) {
+            return Err(Error::Unauthenticated("wrong process token".into()));
+        }
+        if matches!(record.process.state, ProcessState::Terminated | ProcessState::Suspended) {
+            return Err(Error::Conflict(format!("process {id} is {}", record.process.state)));
+        }
+        let now = Utc::now();
+        let record = self
+            .0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                if !matches!(r.process.state, ProcessState::Terminated | ProcessState::Suspended) {
+                    let reason = if r.process.state == ProcessState::Running {
+                        "the process restarted and asked for its configuration again"
+                    } else {
+                        "the process asked for its configuration"
+                    };
+                    r.process.set_state(ProcessState::Initializing, Some(reason.into()), now);
+                    r.process.updated = now;
+                }
+                Ok(())
+            })
+            .await?;
+        if self.0.engine.has_open(id, kinds::CONFIGURE).await? {
+            self.0.engine.hurry(id).await?;
+        } else {
+            self.0
+                .engine
+                .submit(NewChange::new(
+                    kinds::CONFIGURE,
+                    &record.process.user_id,
+                    id,
+                    format!("Send process '{}' its configuration", record.process.name),
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // The anchor container
+    // ----------------------------------------------------------------------------------------
+
+    /// Make sure the anchor container runs and is attached to `networks` (and every user network
+    /// that has processes); returns its network namespace, which the connector then uses.
+    pub async fn ensure_anchor(&self, networks: &[String]) -> Result<NetNamespace> {
+        let _guard = self.0.anchor_lock.lock().await;
+        let name = self.0.settings.anchor_container();
+        let labels: HashMap<String, String> =
+            [(LABEL_INSTANCE.to_string(), self.0.settings.instance_id.clone())].into_iter().collect();
+        let pid = self.0.docker.ensure_container(&name, &self.0.settings.anchor_image, labels).await.map_err(|e| {
+            Error::Unavailable(format!("the anchor container ({}) cannot run: {e}", self.0.settings.anchor_image))
+        })?;
+        for net in networks {
+            self.0.docker.connect_container(net, &name, ORCHESTRATOR_ALIAS).await?;
+        }
+        let ns = match self.0.connector.namespace() {
+            Some(ns) if ns.pid() == pid => ns,
+            _ => {
+                let ns = NetNamespace::of_pid(pid)?;
+                self.0.connector.set_namespace(ns.clone());
+                ns
+            }
+        };
+        Ok(ns)
+    }
+
+    /// The user networks of every user that has a process.
+    async fn user_networks(&self) -> Result<Vec<String>> {
+        let (all, _) = self.0.store.list::<ProcessRecord>(&Query::all()).await?;
+        let mut nets: Vec<String> = all.iter().map(|r| network_name(&r.process.user_id)).collect();
+        nets.sort();
+        nets.dedup();
+        Ok(nets)
+    }
+
+    /// Anchor upkeep, run every few seconds: the anchor runs and is on every user network with
+    /// processes. Returns its namespace; `None` while no process exists and no anchor is needed.
+    pub async fn keep_anchor(&self) -> Result<Option<NetNamespace>> {
+        let nets = self.user_networks().await?;
+        if nets.is_empty() && self.0.connector.namespace().is_none() {
+            return Ok(None);
+        }
+        for net in &nets {
+            self.0.docker.ensure_network(net, self.labels_for(None, net.trim_start_matches("usernet-"))).await?;
+        }
+        self.ensure_anchor(&nets).await.map(Some)
+    }
+
+    fn labels_for(&self, process_id: Option<&str>, user_id: &str) -> HashMap<String, String> {
+        let mut labels: HashMap<String, String> = HashMap::new();
+        labels.insert(LABEL_INSTANCE.into(), self.0.settings.instance_id.clone());
+        labels.insert(LABEL_USER.into(), user_id.to_string());
+        if let Some(p) = process_id {
+            labels.insert(LABEL_PROCESS.into(), p.to_string());
+        }
+        labels
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // The runners of the pending changes
+    // ----------------------------------------------------------------------------------------
+
+    async fn load(&self, id: &str) -> Result<Option<ProcessRecord>> {
+        self.0.store.get::<ProcessRecord>(id).await
+    }
+
+    async fn set_state(&self, id: &str, state: ProcessState, reason: Option<String>) -> Result<()> {
+        let now = Utc::now();
+        match self
+            .0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                r.process.set_state(state, reason.clone(), now);
+                r.process.updated = now;
+                Ok(())
+            })
+            .await
+        {
+            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Create the process's swarm service, unless it exists.
+    async fn create_service(&self, record: &ProcessRecord) -> Result<()> {
+        let p = &record.process;
+        let node_id = p.running_node_id.clone().ok_or_else(|| Error::Internal("process without a node".into()))?;
+        let node: Node = self.0.store.fetch(&node_id).await?;
+        let owner: User = self.0.store.fetch::<UserRecord>(&p.user_id).await?.user;
+        let network = network_name(&p.user_id);
+        self.0.docker.ensure_network(&network, self.labels_for(None, &p.user_id)).await?;
+        let mut nets = self.user_networks().await?;
+        if !nets.contains(&network) {
+            nets.push(network.clone());
+        }
+        self.ensure_anchor(&nets).await?;
+        if self.0.docker.service_labels(&p.id).await?.is_some() {
+            return Ok(());
+        }
+        let mut env = vec![
+            format!("ORCHESTRATOR_HOST={ORCHESTRATOR_ALIAS}"),
+            format!("ORCHESTRATOR_PORT={TRIGGER_PORT}"),
+            format!("ORCHESTRATOR_TOKEN={}", record.token),
+            format!("PROCESS_ID={}", p.id),
+            format!("USER_ID={}", owner.id),
+            format!("USER_NAME={}", owner.username),
+        ];
+        if let Some(email) = &owner.email {
+            env.push(format!("USER_EMAIL={email}"));
+        }
+        env.extend(p.environment.iter().map(|e| format!("{}={}", e.key, e.value)));
+        let mut labels = self.labels_for(Some(&p.id), &p.user_id);
+        labels.insert("service.name".into(), p.image.clone().unwrap_or_default());
+        labels.insert("node.id".into(), node.docker_id.clone());
+        let request = ServiceRequest {
+            name: p.id.clone(),
+            image: p.image.clone().unwrap_or_default(),
+            env,
+            labels,
+            network,
+            aliases: vec![p.id.clone()],
+            node_docker_id: node.docker_id.clone(),
+            memory_bytes: p.limits.memory_bytes,
+            nano_cpus: p.limits.nano_cpus,
+            mounts: p.mounts.iter().map(|m| (m.source.clone(), m.target.clone(), m.read_only)).collect(),
+            ports: p.ports.iter().map(|m| (m.internal, m.external)).collect(),
+        };
+        self.0.docker.create_service(&request).await
+    }
+
+    /// Where the process's running task can be reached on its user network.
+    async fn target(&self, p: &Process) -> Result<Option<Target>> {
+        let network = network_name(&p.user_id);
+        let tasks = self.0.docker.tasks(&p.id).await?;
+        let running = tasks.iter().find(|t| t.state == "running" && t.desired_state == "running");
+        let Some(task) = running else { return Ok(None) };
+        let Some((_, ip)) = task.addresses.iter().find(|(n, _)| n == &network) else { return Ok(None) };
+        let ip: std::net::IpAddr =
+            ip.parse().map_err(|_| Error::Unavailable(format!("Docker gave process {} a bad address '{ip}'", p.id)))?;
+        Ok(Some(Target {
+            process_id: p.id.clone(),
+            address: SocketAddr::new(ip, switchyard_protocol::MANAGEMENT_PORT),
+        }))
+    }
+
+    async fn run_create(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
+        let Some(record) = self.load(id).await? else {
+            return Ok(Outcome::Fail("the process no longer exists".into()));
+        };
+        if matches!(record.process.state, ProcessState::Terminated | ProcessState::Suspended) {
+            return Ok(Outcome::Done);
+        }
+        match self.create_service(&record).await {
+            Ok(()) => {
+                if record.process.state == ProcessState::Failed || change.attempts > 1 {
+                    self.set_state(id, ProcessState::Starting, Some("its swarm service was created; waiting for it to start".into()))
+                        .await?;
+                } else {
+                    self.set_state(id, ProcessState::Starting, Some("waiting for its container to start".into())).await?;
+                }
+                Ok(Outcome::Done)
+            }
+            Err(Error::BadRequest(m)) => {
+                self.set_state(id, ProcessState::Failed, Some(m.clone())).await?;
+                Ok(Outcome::Fail(m))
+            }
+            Err(e) => Ok(Outcome::Retry(e.to_string())),
+        }
+    }
+
+    async fn run_configure(&self, id: &str, is_update: bool) -> Result<Outcome> {
+        let Some(record) = self.load(id).await? else {
+            return Ok(Outcome::Fail("the process no longer exists".into()));
+        };
+        let p = &record.process;
+        if matches!(p.state, ProcessState::Terminated | ProcessState::Suspended) {
+            return Ok(Outcome::Done);
+        }
+        let Some(target) = self.target(p).await? else {
+            return Ok(Outcome::NotYet(Duration::from_secs(1), "the process's container is not running yet".into()));
+        };
+        let config: HashMap<String, String> = p.parameters.iter().map(|e| (e.key.clone(), e.value.clone())).collect();
+        let state = match self.0.connector.set_config(&target, config, is_update).await {
+            Ok(s) => s,
+            Err(e) => return Ok(Outcome::Retry(e.to_string())),
+        };
+        if !is_update {
+            if let Some(saved) = &record.saved_state {
+                let data = base64::engine::general_purpose::STANDARD.decode(saved).unwrap_or_default();
+                if let Err(e) = self.0.connector.resume(&target, data).await {
+                    return Ok(Outcome::Retry(e.to_string()));
+                }
+                let now = Utc::now();
+                self.0
+                    .store
+                    .modify::<ProcessRecord>(id, |r| {
+                        r.saved_state = None;
+                        r.process.has_saved_state = false;
+                        r.process.set_state(ProcessState::Running, Some("resumed from its saved state".into()), now);
+                        r.process.updated = now;
+                        Ok(())
+                    })
+                    .await?;
+                return Ok(Outcome::Done);
+            }
+        }
+        let (state, reason) = match state {
+            WireState::Running => (ProcessState::Running, None),
+            WireState::Suspended => (ProcessState::Suspended, None),
+            WireState::Terminated => (ProcessState::Terminated, Some("the process says it terminated".into())),
+            other => (ProcessState::Failed, Some(format!("the process answered its configuration with {other:?}"))),
+        };
+        self.set_state(id, state, reason).await?;
+        self.0.engine.kick();
+        Ok(Outcome::Done)
+    }
+
+    async fn run_update_environment(&self, id: &str) -> Result<Outcome> {
+        let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
+        if matches!(record.process.state, ProcessState::Terminated | ProcessState::Suspended) {
+            return Ok(Outcome::Done);
+        }
+        // A new environment needs a new container: replace the service. The new container
+        // triggers and gets its configuration as any (re)started one does.
+        self.0.connector.disconnect(id);
+        if let Err(e) = self.0.docker.remove_service(id).await {
+            return Ok(Outcome::Retry(e.to_string()));
+        }
+        if let Err(e) = self.wait_service_gone(id).await {
+            return Ok(Outcome::Retry(e.to_string()));
+        }
+        self.set_state(id, ProcessState::Starting, Some("restarting with its new environment".into())).await?;
+        match self.create_service(&record).await {
+            Ok(()) => Ok(Outcome::Done),
+            Err(e) => Ok(Outcome::Retry(e.to_string())),
+        }
+    }
+
+    /// Wait until Docker has removed every task of a removed service (its name and alias are
+    /// free again), up to 30 s.
+    async fn wait_service_gone(&self, id: &str) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let tasks = match self.0.docker.tasks(id).await {
+                Ok(t) => t,
+                Err(Error::NotFound(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            if tasks.iter().all(|t| matches!(t.state.as_str(), "shutdown" | "complete" | "failed" | "rejected" | "orphaned" | "remove")) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Unavailable(format!("the tasks of process {id} are still stopping")));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn run_suspend(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
+        let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
+        if record.process.state == ProcessState::Suspended {
+            return Ok(Outcome::Done);
+        }
+        if record.process.state == ProcessState::Terminated {
+            return Ok(Outcome::Fail("the process is being deleted".into()));
+        }
+        // Take its state, unless it handed it over already (an earlier attempt died after that).
+        if record.saved_state.is_none() {
+            let Some(target) = self.target(&record.process).await? else {
+                return Ok(Outcome::Retry("the process's container is not running".into()));
+            };
+            match self.0.connector.go_to(&target, WireState::Suspended).await {
+                Ok((_, data)) => {
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
+                    self.0
+                        .store
+                        .modify::<ProcessRecord>(id, |r| {
+                            r.saved_state = Some(encoded.clone());
+                            r.process.has_saved_state = true;
+                            Ok(())
+                        })
+                        .await?;
+                }
+                Err(e) if change.attempts < 4 => return Ok(Outcome::Retry(e.to_string())),
+                Err(e) => {
+                    tracing::warn!(process = id, error = %e, "suspending without state: the process does not hand it over");
+                }
+            }
+        }
+        if let Err(e) = self.0.docker.remove_service(id).await {
+            return Ok(Outcome::Retry(e.to_string()));
+        }
+        self.0.connector.disconnect(id);
+        let reason = if self.load(id).await?.is_some_and(|r| r.saved_state.is_some()) {
+            "suspended; its state is kept"
+        } else {
+            "suspended without state (the process did not hand it over)"
+        };
+        self.set_state(id, ProcessState::Suspended, Some(reason.into())).await?;
+        Ok(Outcome::Done)
+    }
+
+    async fn run_resume(&self, id: &str) -> Result<Outcome> {
+        let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
+        if matches!(record.process.state, ProcessState::Terminated) {
+            return Ok(Outcome::Done);
+        }
+        if let Err(e) = self.wait_service_gone(id).await {
+            return Ok(Outcome::Retry(e.to_string()));
+        }
+        match self.create_service(&record).await {
+            Ok(()) => {
+                self.set_state(id, ProcessState::Starting, Some("resuming: waiting for its container to start".into()))
+                    .await?;
+                Ok(Outcome::Done)
+            }
+            Err(e) => Ok(Outcome::Retry(e.to_string())),
+        }
+    }
+
+    async fn run_delete(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
+        let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
+        // Ask it to terminate (a few tries; a process that does not answer is removed anyway).
+        if change.attempts <= 3 {
+            match self.target(&record.process).await {
+                Ok(Some(target)) => {
+                    if let Err(e) = self.0.connector.go_to(&target, WireState::Terminated).await {
+                        if change.attempts < 3 {
+                            return Ok(Outcome::Retry(format!("telling it to terminate: {e}")));
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => return Ok(Outcome::Retry(e.to_string())),
+            }
+        }
+        self.0.connector.disconnect(id);
+        if let Err(e) = self.0.docker.remove_service(id).await {
+            return Ok(Outcome::Retry(e.to_string()));
+        }
+        match self.0.store.delete::<ProcessRecord>(id, None).await {
+            Ok(_) | Err(Error::NotFound(_)) => Ok(Outcome::Done),
+            Err(e) => Ok(Outcome::Retry(e.to_string())),
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // The reconciler
+    // ----------------------------------------------------------------------------------------
+
+    /// Bring the swarm in line with the records, once: a process whose swarm service vanished
+    /// gets it back; a task that cannot start or a container that died shows why; a node that
+    /// left shows as the reason; services of this installation without a process are removed.
+    pub async fn reconcile(&self) -> Result<()> {
+        let (records, _) = self.0.store.list::<ProcessRecord>(&Query::all()).await?;
+        let open = self.0.engine.open_changes().await?;
+        let busy = |id: &str| {
+            open.iter().any(|c| {
+                c.resources.iter().any(|r| r == id)
+                    && matches!(
+                        c.kind.as_str(),
+                        kinds::CREATE | kinds::SUSPEND | kinds::RESUME | kinds::DELETE | kinds::UPDATE_ENVIRONMENT
+                    )
+            })
+        };
+        let (nodes, _) = self.0.store.list::<Node>(&Query::all()).await?;
+        for record in &records {
+            let p = &record.process;
+            if matches!(p.state, ProcessState::Suspended | ProcessState::Terminated) || busy(&p.id) {
+                continue;
+            }
+            if let Err(e) = self.reconcile_one(record, &nodes).await {
+                tracing::warn!(process = %p.id, error = %e, "reconciling process");
+            }
+        }
+        // Services of this installation whose process is gone.
+        let ours = self.0.docker.services_labelled(LABEL_INSTANCE, &self.0.settings.instance_id).await?;
+        for name in ours {
+            if !records.iter().any(|r| r.process.id == name) && !busy(&name) {
+                tracing::info!(service = %name, "removing a swarm service whose process no longer exists");
+                self.0.docker.remove_service(&name).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reconcile_one(&self, record: &ProcessRecord, nodes: &[Node]) -> Result<()> {
+        let p = &record.process;
+        let id = p.id.as_str();
+        if self.0.docker.service_labels(id).await?.is_none() {
+            self.set_state(
+                id,
+                ProcessState::Failed,
+                Some("its swarm service was removed outside Switchyard; recreating it".into()),
+            )
+            .await?;
+            self.0
+                .engine
+                .submit(NewChange::new(
+                    kinds::CREATE,
+                    &p.user_id,
+                    id,
+                    format!("Recreate the swarm service of process '{}' (removed outside Switchyard)", p.name),
+                ))
+                .await?;
+            return Ok(());
+        }
+        let node = p.running_node_id.as_deref().and_then(|n| nodes.iter().find(|x| x.id == n));
+        if let Some(node) = node.filter(|n| matches!(n.status, NodeStatus::Down | NodeStatus::Missing | NodeStatus::Disconnected)) {
+            let status = format!("{:?}", node.status).to_lowercase();
+            self.set_state(id, ProcessState::Failed, Some(format!("its node {} is {status}", node.name))).await?;
+            return Ok(());
+        }
+        let tasks = self.0.docker.tasks(id).await?;
+        let Some(latest) = tasks.first() else { return Ok(()) };
+        let running = tasks.iter().find(|t| t.state == "running");
+        match running {
+            Some(task) => {
+                if record.task_id.as_deref() != Some(task.id.as_str()) {
+                    // A new container: note it; if an older one ran before, say what became of it.
+                    let previous = record.task_id.as_deref().and_then(|old| tasks.iter().find(|t| t.id == old));
+                    let now = Utc::now();
+                    let task_id = task.id.clone();
+                    let started = task
+                        .timestamp
+                        .as_deref()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .map(|t| t.with_timezone(&Utc));
+                    let reason = previous.map(|old| {
+                        format!("its container stopped ({}) and the swarm started a new one", describe_exit(old))
+                    });
+                    self.0
+                        .store
+                        .modify::<ProcessRecord>(id, |r| {
+                            r.task_id = Some(task_id.clone());
+                            let Some(reason) = &reason else { return Ok(()) };
+                            // Has the new container already asked for its configuration?
+                            let reconfigured = started.is_some_and(|s| {
+                                r.process
+                                    .history
+                                    .iter()
+                                    .any(|h| h.state == ProcessState::Initializing && h.at >= s)
+                            });
+                            if reconfigured || !matches!(r.process.state, ProcessState::Running | ProcessState::Failed) {
+                                r.process.note(reason.clone(), now);
+                            } else {
+                                r.process.set_state(ProcessState::Starting, Some(reason.clone()), now);
+                            }
+                            r.process.updated = now;
+                            Ok(())
+                        })
+                        .await?;
+                } else if p.state == ProcessState::Failed {
+                    // Running again without having asked for its configuration: it will, or it
+                    // did while failed; leave it to the trigger.
+                }
+            }
+            None => {
+                let failed = matches!(latest.state.as_str(), "failed" | "rejected");
+                if failed && p.state != ProcessState::Failed {
+                    let reason = describe_failure(latest);
+                    self.set_state(id, ProcessState::Failed, Some(reason)).await?;
+                } else if !failed && p.state == ProcessState::Running && latest.state != "running" {
+                    self.set_state(
+                        id,
+                        ProcessState::Starting,
+                        Some(format!("its container is {} ({})", latest.state, describe_exit(latest))),
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe_exit(task: &crate::connectors::docker::TaskInfo) -> String {
+    match (task.exit_code, task.error.as_deref()) {
+        (Some(137), _) => "killed, exit code 137".into(),
+        (Some(code), _) if code != 0 => format!("exit code {code}"),
+        (_, Some(err)) if !err.is_empty() => err.to_string(),
+        (Some(0), _) => "it exited".into(),
+        _ => task.message.clone(),
+    }
+}
+
+fn describe_failure(task: &crate::connectors::docker::TaskInfo) -> String {
+    let err = task.error.clone().unwrap_or_else(|| task.message.clone());
+    if err.contains("No such image") || err.contains("pull") || err.contains("manifest unknown") {
+        format!("its image cannot be pulled: {err}")
+    } else if task.state == "rejected" {
+        format!("the swarm rejected its task: {err}")
+    } else {
+        format!("its container failed: {}", describe_exit(task))
+    }
+}
+
+#[async_trait::async_trait]
+impl ChangeRunner for ProcessManager {
+    async fn run(&self, change: &PendingChange) -> Outcome {
+        let Some(id) = change.resources.first().cloned() else {
+            return Outcome::Fail("a process change without a process".into());
+        };
+        let result = match change.kind.as_str() {
+            kinds::CREATE => self.run_create(change, &id).await,
+            kinds::CONFIGURE => self.run_configure(&id, false).await,
+            kinds::UPDATE_PARAMETERS => self.run_configure(&id, true).await,
+            kinds::UPDATE_ENVIRONMENT => self.run_update_environment(&id).await,
+            kinds::SUSPEND => self.run_suspend(change, &id).await,
+            kinds::RESUME => self.run_resume(&id).await,
+            kinds::DELETE => self.run_delete(change, &id).await,
+            other => Ok(Outcome::Fail(format!("unknown kind of change '{other}'"))),
+        };
+        result.unwrap_or_else(|e| Outcome::Retry(e.to_string()))
+    }
+}

@@ -1,0 +1,247 @@
+//! Processes: deployed instances of a service version, and the config trigger processes call.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use serde::Deserialize;
+use switchyard_core::{
+    managers::{ListParams, ProcessFilter, ProcessLogs},
+    model::{NewProcess, PendingChange, Process, ProcessState, ProcessUpdate},
+};
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    created,
+    extract::{AuthUser, Json, Path, Query},
+    paged, ApiResult, ErrorBody, RevisionQuery,
+};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_processes, create_process))
+        .routes(routes!(get_process, update_process, delete_process))
+        .routes(routes!(suspend_process))
+        .routes(routes!(resume_process))
+        .routes(routes!(process_logs))
+        .routes(routes!(process_changes))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProcessListQuery {
+    page: Option<u64>,
+    per_page: Option<u64>,
+    /// `name`, `created`, `updated`, `state` or `service_id`; prefix `-` for descending.
+    sort: Option<String>,
+    /// Administrators: only this user's processes.
+    user_id: Option<String>,
+    state: Option<ProcessState>,
+    service_id: Option<String>,
+    /// Part of the name.
+    search: Option<String>,
+}
+
+/// Your processes; administrators see everyone's (or one user's with `user_id`).
+#[utoipa::path(get, path = "/processes", tag = "processes", params(ProcessListQuery),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = [Process], headers(("X-Total-Count" = u64))),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ))]
+pub async fn list_processes(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Query(q): Query<ProcessListQuery>,
+) -> ApiResult<Response> {
+    let params = ListParams { page: q.page, per_page: q.per_page, sort: q.sort };
+    let filter = ProcessFilter { user_id: q.user_id, state: q.state, service_id: q.service_id, search: q.search };
+    Ok(paged(s.sy.processes.list(&caller, &params, &filter).await?))
+}
+
+/// Create a process from a service version. It is saved STARTING and its swarm service is
+/// created by a pending change; watch its `state`.
+#[utoipa::path(post, path = "/processes", tag = "processes", request_body = NewProcess,
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 201, body = Process),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Host mounts or ports by a non-administrator, or a process for another user", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 422, description = "Unknown service or version, bad parameters, no fitting node, limits above the cap", body = ErrorBody),
+        (status = 503, description = "The registry or Docker cannot be reached", body = ErrorBody),
+    ))]
+pub async fn create_process(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Json(new): Json<NewProcess>,
+) -> ApiResult<Response> {
+    let process = s.sy.processes.create(&caller, new).await?;
+    Ok(created(format!("/api/v1/processes/{}", process.id), process))
+}
+
+/// Read a process.
+#[utoipa::path(get, path = "/processes/{id}", tag = "processes", params(("id" = String, Path)),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = Process),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn get_process(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Process>> {
+    Ok(axum::Json(s.sy.processes.get(&caller, &id).await?))
+}
+
+/// Rename a process, or change its parameters (sent to the running process over its management
+/// channel, without a restart) or its environment (its container is replaced).
+#[utoipa::path(patch, path = "/processes/{id}", tag = "processes", params(("id" = String, Path)), request_body = ProcessUpdate,
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = Process),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Stale revision, or the process is being deleted", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+pub async fn update_process(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+    Json(change): Json<ProcessUpdate>,
+) -> ApiResult<axum::Json<Process>> {
+    Ok(axum::Json(s.sy.processes.update(&caller, &id, change).await?))
+}
+
+/// Delete a process: it is told to terminate, its swarm service is removed, then its record.
+/// Answers 202 with the process in state TERMINATED; it disappears when that is done.
+#[utoipa::path(delete, path = "/processes/{id}", tag = "processes", params(("id" = String, Path), RevisionQuery),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 202, body = Process),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Stale revision", body = ErrorBody),
+    ))]
+pub async fn delete_process(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<RevisionQuery>,
+) -> ApiResult<(StatusCode, axum::Json<Process>)> {
+    Ok((StatusCode::ACCEPTED, axum::Json(s.sy.processes.delete(&caller, &id, q.revision).await?)))
+}
+
+/// Suspend a RUNNING process: it hands over its state, which Switchyard keeps, and stops.
+#[utoipa::path(post, path = "/processes/{id}/suspend", tag = "processes", params(("id" = String, Path)),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 202, body = Process),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Not RUNNING, or already being suspended", body = ErrorBody),
+    ))]
+pub async fn suspend_process(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, axum::Json<Process>)> {
+    Ok((StatusCode::ACCEPTED, axum::Json(s.sy.processes.suspend(&caller, &id).await?)))
+}
+
+/// Resume a SUSPENDED process from the state it handed over.
+#[utoipa::path(post, path = "/processes/{id}/resume", tag = "processes", params(("id" = String, Path)),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 202, body = Process),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Not SUSPENDED", body = ErrorBody),
+    ))]
+pub async fn resume_process(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, axum::Json<Process>)> {
+    Ok((StatusCode::ACCEPTED, axum::Json(s.sy.processes.resume(&caller, &id).await?)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LogsQuery {
+    /// How many of the last lines (1–5000, default 200).
+    tail: Option<u32>,
+}
+
+/// The last lines its containers wrote (stdout and stderr, with timestamps).
+#[utoipa::path(get, path = "/processes/{id}/logs", tag = "processes", params(("id" = String, Path), LogsQuery),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = ProcessLogs),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ))]
+pub async fn process_logs(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<LogsQuery>,
+) -> ApiResult<axum::Json<ProcessLogs>> {
+    Ok(axum::Json(s.sy.processes.logs(&caller, &id, q.tail.unwrap_or(200)).await?))
+}
+
+/// The pending changes of a process, newest first.
+#[utoipa::path(get, path = "/processes/{id}/pending-changes", tag = "processes", params(("id" = String, Path)),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, body = [PendingChange]),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn process_changes(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Vec<PendingChange>>> {
+    Ok(axum::Json(s.sy.processes.changes(&caller, &id).await?))
+}
+
+/// dEF-Pi's config trigger: `PUT /process/trigger/{id}` with the process's token in
+/// `X-Auth-Token`; 204 when accepted. Served inside the anchor's network namespace (where
+/// processes reach it as `orchestrator:8080`) and on the main listener.
+pub async fn trigger(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if token.is_empty() {
+        return Err(switchyard_core::Error::Unauthenticated("the X-Auth-Token header is missing".into()).into());
+    }
+    s.sy.processes.trigger(&id, token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The router of the trigger alone (for the listener in the anchor's namespace).
+pub fn trigger_router() -> axum::Router<AppState> {
+    axum::Router::new().route("/process/trigger/{id}", axum::routing::put(trigger))
+}

@@ -1,0 +1,33 @@
+//! The counter image's labels parse as Switchyard reads them, declare the parameters this
+//! binary reads, and its Temperature interface mirrors the sensor's, so the two can connect.
+
+#[path = "../../labels.rs"]
+mod labels;
+
+use switchyard_core::model::ParameterType::{Integer, String as Text};
+
+#[test]
+fn counter_labels() {
+    let labels = labels::labels("counter-1.0.0.Dockerfile");
+    assert_eq!(labels["org.flexiblepower.serviceName"], "Counter");
+
+    let interfaces = labels::interfaces(&labels);
+    assert_eq!(interfaces.len(), 1);
+    let temperature = &interfaces[0];
+    assert_eq!((temperature.id.as_str(), temperature.service_id.as_str()), ("counter/temperature", "counter"));
+    assert!(!temperature.allow_multiple && !temperature.auto_connect);
+    let (sends, receives) = labels::temperature_hashes(&[], &["TemperatureReading"]);
+    let version = &temperature.interface_versions[0];
+    assert_eq!((&version.sends_hash, &version.receives_hash), (&sends, &receives));
+
+    let sensor = labels::interfaces(&labels::labels("sensor-1.0.0.Dockerfile"));
+    assert!(temperature.is_compatible_with(&sensor[0]), "counter and sensor mirror each other");
+    assert!(!temperature.is_compatible_with(temperature), "a receiver does not fit a receiver");
+
+    let expected = vec![
+        ("step".to_string(), Integer, false),
+        ("interval_ms".to_string(), Integer, true),
+        ("name".to_string(), Text, true),
+    ];
+    assert_eq!(labels::parameters(&labels), expected);
+}
