@@ -262,6 +262,26 @@ impl ChangeEngine {
             .any(|c| c.kind == kind && c.resources.iter().any(|r| r == resource)))
     }
 
+    /// Forget changes that finished (done or cancelled) more than `keep` ago; failed ones stay
+    /// until their owner retries or cancels them.
+    pub async fn prune(&self, keep: Duration) -> Result<u64> {
+        let cutoff = Utc::now() - chrono::Duration::from_std(keep).unwrap_or_default();
+        let mut removed = 0;
+        for state in [PendingChangeState::Done, PendingChangeState::Cancelled] {
+            let (old, _) = self
+                .0
+                .store
+                .list::<PendingChange>(&Query::all().eq("state", serde_json::to_value(state).unwrap_or_default()))
+                .await?;
+            for change in old.iter().filter(|c| c.finished.is_some_and(|f| f < cutoff)) {
+                if self.0.store.delete::<PendingChange>(&change.id, Some(change.revision)).await.unwrap_or(false) {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Every change that is not final, oldest first.
     pub async fn open_changes(&self) -> Result<Vec<PendingChange>> {
         let mut open = Vec::new();

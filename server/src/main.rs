@@ -159,6 +159,7 @@ async fn run(config: Config) -> Result<(), String> {
 async fn upkeep(state: AppState, every: Duration) {
     let mut trigger: Option<(i64, tokio::task::JoinHandle<()>)> = None;
     let mut last_error = String::new();
+    let mut last_prune: Option<std::time::Instant> = None;
     let mut note = |what: &str, e: &dyn std::fmt::Display| {
         let message = format!("{what}: {e}");
         if message != last_error {
@@ -196,6 +197,14 @@ async fn upkeep(state: AppState, every: Duration) {
         }
         if let Err(e) = state.sy.processes.reconcile().await {
             note("reconciling processes", &e);
+        }
+        if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+            last_prune = Some(std::time::Instant::now());
+            match state.sy.engine.prune(Duration::from_secs(7 * 24 * 3600)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("forgot {n} pending changes that finished over a week ago"),
+                Err(e) => note("pruning pending changes", &e),
+            }
         }
         tokio::time::sleep(every).await;
     }

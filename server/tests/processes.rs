@@ -252,7 +252,8 @@ async fn a_process_lives_its_whole_life_through_the_management_channel() {
             "every change finished: {ch:#}"
         );
     }
-    drop(s.cleanup);
+    // The server first (its upkeep would make the anchor again), then its Docker objects.
+    drop(s);
 }
 
 #[tokio::test]
@@ -312,7 +313,8 @@ async fn bad_process_requests_get_precise_errors_and_create_nothing() {
     assert_eq!(r.headers()["x-total-count"], "0");
     let r = c.get("/api/v1/pending-changes").await;
     assert_eq!(r.headers()["x-total-count"], "0");
-    drop(s.cleanup);
+    // The server first (its upkeep would make the anchor again), then its Docker objects.
+    drop(s);
 }
 
 #[tokio::test]
@@ -354,7 +356,8 @@ async fn faults_are_seen_and_repaired() {
     .await;
     wait_state(c, &id, "RUNNING", UP).await;
     assert_eq!(docker_services_named(&id), 1);
-    drop(s.cleanup);
+    // The server first (its upkeep would make the anchor again), then its Docker objects.
+    drop(s);
 }
 
 #[tokio::test]
@@ -409,6 +412,7 @@ async fn a_change_whose_worker_died_completes_exactly_once() {
     let create = changes.as_array().unwrap().iter().find(|c| c["kind"] == "create_process").unwrap();
     assert_eq!(create["state"], "DONE", "{create:#}");
     assert_eq!(create["attempts"], 2, "taken up once more after the lease ran out: {create:#}");
+    drop(server);
     drop(cleanup);
 }
 
@@ -490,5 +494,85 @@ async fn a_registry_that_stops_during_a_create_is_survived() {
     // The registry returns: the swarm pulls on its next try and the process runs.
     let _proxy = RegistryProxy::start(port).await;
     wait_state(c, &id, "RUNNING", Duration::from_secs(120)).await;
-    drop(s.cleanup);
+    // The server first (its upkeep would make the anchor again), then its Docker objects.
+    drop(s);
+}
+
+/// Push a layerless image whose config says `arch` through the registry API.
+async fn push_image(registry: &str, repo: &str, tag: &str, arch: &str, labels: Value) {
+    use sha2::{Digest, Sha256};
+    let http = reqwest::Client::new();
+    let config = serde_json::to_vec(&json!({
+        "architecture": arch, "os": "linux", "created": "2026-11-24T10:00:00Z",
+        "config": { "Labels": labels }, "rootfs": { "type": "layers", "diff_ids": [] }
+    }))
+    .unwrap();
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&config)));
+    let r = http.post(format!("{registry}/v2/{repo}/blobs/uploads/")).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let location = if location.starts_with("http") { location } else { format!("{registry}{location}") };
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let r = http.put(format!("{location}{sep}digest={digest}")).body(config.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": { "mediaType": "application/vnd.docker.container.image.v1+json", "size": config.len(), "digest": digest },
+        "layers": []
+    });
+    let r = http
+        .put(format!("{registry}/v2/{repo}/manifests/{tag}"))
+        .header("content-type", "application/vnd.docker.distribution.manifest.v2+json")
+        .body(serde_json::to_vec(&manifest).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
+
+#[tokio::test]
+async fn placement_refuses_foreign_nodes_and_missing_architectures() {
+    if !stack_here("placement refusals") {
+        return;
+    }
+    let registry = std::env::var("SWITCHYARD_REGISTRY_URL").unwrap_or_else(|_| "http://127.0.0.1:5000".into());
+    let prefix = format!("sytest-arch-{}/", std::process::id());
+    let labels = json!({
+        "org.flexiblepower.serviceName": "Arm only",
+        "org.flexiblepower.interfaces": "[]",
+        "org.flexiblepower.parameters": "[]",
+    });
+    push_image(&registry, &format!("{prefix}armonly"), "1.0.0", "arm", labels).await;
+    let s = setup(&[("SWITCHYARD_REGISTRY_PREFIX", prefix.as_str())]).await;
+    let c = &s.admin;
+    // The only node is x86-64; the only image is for ARM.
+    let r = c.post("/api/v1/processes", json!({"service_id": "armonly"})).await;
+    let e = expect_error(r, 422, "validation_failed").await;
+    assert_eq!(e["details"]["field"], "service_version", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("Arm"), "{e}");
+
+    // Another user's private node.
+    let r = c.post("/api/v1/users", json!({"username": "carol", "password": "carol-password-1", "admin": false})).await;
+    let carol: Value = r.json().await.unwrap();
+    let nodes: Value = c.get("/api/v1/nodes").await.json().await.unwrap();
+    let node = &nodes[0];
+    let r = c
+        .put(
+            &format!("/api/v1/nodes/{}/assignment", node["id"].as_str().unwrap()),
+            json!({"kind": "private", "user_id": carol["id"], "revision": node["revision"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = c
+        .post(
+            "/api/v1/processes",
+            json!({"service_id": "armonly", "placement": {"kind": "private_node", "node_id": node["id"]}}),
+        )
+        .await;
+    let e = expect_error(r, 422, "validation_failed").await;
+    assert!(e["message"].as_str().unwrap().contains("not one of your private nodes"), "{e}");
+    assert_eq!(c.get("/api/v1/processes").await.headers()["x-total-count"], "0");
+    // The server first (its upkeep would make the anchor again), then its Docker objects.
+    drop(s);
 }

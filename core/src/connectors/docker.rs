@@ -429,9 +429,6 @@ impl DockerConnector {
     /// Attach container `container` to `network` under `alias` (already attached is fine).
     pub async fn connect_container(&self, network: &str, container: &str, alias: &str) -> Result<()> {
         use bollard::models::{EndpointSettings, NetworkConnectRequest};
-        if self.container_networks(container).await?.iter().any(|n| n == network) {
-            return Ok(());
-        }
         let request = NetworkConnectRequest {
             container: Some(container.to_string()),
             endpoint_config: Some(EndpointSettings { aliases: Some(vec![alias.to_string()]), ..Default::default() }),

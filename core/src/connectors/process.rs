@@ -112,6 +112,8 @@ impl NetNamespace {
 pub struct Target {
     pub process_id: String,
     pub address: SocketAddr,
+    /// The swarm task (container) at that address.
+    pub task_id: String,
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<TcpStream>>>;

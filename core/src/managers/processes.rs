@@ -404,14 +404,16 @@ impl ProcessManager {
                 ),
             ));
         }
-        let (all, _) = self.0.store.list::<ProcessRecord>(&Query::all()).await?;
-        let load = |n: &Node| {
-            all.iter()
-                .filter(|r| r.process.running_node_id.as_deref() == Some(n.id.as_str()) && r.process.state != ProcessState::Terminated)
-                .count()
-        };
         let ready: Vec<&&Node> = fitting.iter().filter(|n| n.status == NodeStatus::Ready).collect();
         let pool: Vec<&Node> = if ready.is_empty() { fitting.clone() } else { ready.into_iter().copied().collect() };
+        // Load: the processes placed on each node (counted on the store's index, not read).
+        let mut loads = HashMap::new();
+        for n in &pool {
+            let placed =
+                self.0.store.count::<ProcessRecord>(Query::all().eq("running_node_id", n.id.as_str())).await?;
+            loads.insert(n.id.clone(), placed as usize);
+        }
+        let load = |n: &Node| loads.get(&n.id).copied().unwrap_or(0);
         let best = pool
             .iter()
             .min_by_key(|n| (load(n), n.name.clone()))
@@ -428,14 +430,7 @@ impl ProcessManager {
     /// Rename a process or change its parameters or environment.
     pub async fn update(&self, caller: &Caller, id: &str, change: ProcessUpdate) -> Result<Process> {
         let record = self.record_for(caller, id).await?;
-        if let Some(rev) = change.revision {
-            if rev != record.process.revision {
-                return Err(Error::StaleRevision(format!(
-                    "process '{}' changed since you read it (revision {} now, yours {rev}); reload and try again",
-                    record.process.name, record.process.revision
-                )));
-            }
-        }
+        check_revision(&record.process, change.revision)?;
         if matches!(record.process.state, ProcessState::Terminated) {
             return Err(Error::Conflict("this process is being deleted".into()));
         }
@@ -543,64 +538,49 @@ impl ProcessManager {
         if self.0.engine.has_open(id, kinds::RESUME).await? {
             return Err(Error::Conflict("this process is being resumed already".into()));
         }
+        self.transition(id, ProcessState::Starting, "resuming", kinds::RESUME, |p| {
+            format!("Resume process '{}' from its saved state", p.name)
+        })
+        .await
+    }
+
+    /// Put a process in `state` and submit the change of `kind` that carries it on.
+    async fn transition(
+        &self,
+        id: &str,
+        state: ProcessState,
+        reason: &str,
+        kind: &'static str,
+        describe: impl Fn(&Process) -> String,
+    ) -> Result<Process> {
         let now = Utc::now();
         let record = self
             .0
             .store
             .modify::<ProcessRecord>(id, |r| {
-                r.process.set_state(ProcessState::Starting, Some("resuming".into()), now);
+                r.process.set_state(state, Some(reason.to_string()), now);
                 r.process.updated = now;
                 Ok(())
             })
             .await?;
-        self.0
-            .engine
-            .submit(NewChange::new(
-                kinds::RESUME,
-                &record.process.user_id,
-                id,
-                format!("Resume process '{}' from its saved state", record.process.name),
-            ))
-            .await?;
-        Ok(record.process)
+        let p = record.process;
+        self.0.engine.submit(NewChange::new(kind, &p.user_id, id, describe(&p))).await?;
+        Ok(p)
     }
 
     /// Delete a process: changes that have not started are cancelled, the process is told to
     /// terminate, its swarm service is removed and then its record.
     pub async fn delete(&self, caller: &Caller, id: &str, revision: Option<u64>) -> Result<Process> {
         let record = self.record_for(caller, id).await?;
-        if let Some(rev) = revision {
-            if rev != record.process.revision {
-                return Err(Error::StaleRevision(format!(
-                    "process '{}' changed since you read it (revision {} now, yours {rev}); reload and try again",
-                    record.process.name, record.process.revision
-                )));
-            }
-        }
+        check_revision(&record.process, revision)?;
         if self.0.engine.has_open(id, kinds::DELETE).await? {
             return Ok(record.process);
         }
         self.0.engine.cancel_waiting(id, &[kinds::DELETE]).await?;
-        let now = Utc::now();
-        let record = self
-            .0
-            .store
-            .modify::<ProcessRecord>(id, |r| {
-                r.process.set_state(ProcessState::Terminated, Some("being deleted".into()), now);
-                r.process.updated = now;
-                Ok(())
-            })
-            .await?;
-        self.0
-            .engine
-            .submit(NewChange::new(
-                kinds::DELETE,
-                &record.process.user_id,
-                id,
-                format!("Terminate process '{}' and remove it", record.process.name),
-            ))
-            .await?;
-        Ok(record.process)
+        self.transition(id, ProcessState::Terminated, "being deleted", kinds::DELETE, |p| {
+            format!("Terminate process '{}' and remove it", p.name)
+        })
+        .await
     }
 
     /// The last lines of the process's container logs.
@@ -676,7 +656,8 @@ impl ProcessManager {
         let pid = self.0.docker.ensure_container(&name, &self.0.settings.anchor_image, labels).await.map_err(|e| {
             Error::Unavailable(format!("the anchor container ({}) cannot run: {e}", self.0.settings.anchor_image))
         })?;
-        for net in networks {
+        let attached = self.0.docker.container_networks(&name).await?;
+        for net in networks.iter().filter(|n| !attached.contains(n)) {
             self.0.docker.connect_container(net, &name, ORCHESTRATOR_ALIAS).await?;
         }
         let ns = match self.0.connector.namespace() {
@@ -692,11 +673,25 @@ impl ProcessManager {
 
     /// The user networks of every user that has a process.
     async fn user_networks(&self) -> Result<Vec<String>> {
-        let (all, _) = self.0.store.list::<ProcessRecord>(&Query::all()).await?;
-        let mut nets: Vec<String> = all.iter().map(|r| network_name(&r.process.user_id)).collect();
-        nets.sort();
-        nets.dedup();
+        // Users are few and processes many: count each user's processes on the index.
+        let (users, _) = self.0.store.list::<UserRecord>(&Query::all()).await?;
+        let mut nets = Vec::new();
+        for u in users {
+            if self.0.store.count::<ProcessRecord>(Query::all().eq("user_id", u.user.id.as_str())).await? > 0 {
+                nets.push(network_name(&u.user.id));
+            }
+        }
         Ok(nets)
+    }
+
+    /// The processes that should be running (not suspended or being deleted).
+    async fn live_processes(&self) -> Result<Vec<ProcessRecord>> {
+        let mut live = Vec::new();
+        for state in [ProcessState::Starting, ProcessState::Initializing, ProcessState::Running, ProcessState::Failed] {
+            let (mut some, _) = self.0.store.list::<ProcessRecord>(&Query::all().eq("state", state.as_str())).await?;
+            live.append(&mut some);
+        }
+        Ok(live)
     }
 
     /// Anchor upkeep, run every few seconds: the anchor runs and is on every user network with
@@ -806,6 +801,7 @@ impl ProcessManager {
         Ok(Some(Target {
             process_id: p.id.clone(),
             address: SocketAddr::new(ip, switchyard_protocol::MANAGEMENT_PORT),
+            task_id: task.id.clone(),
         }))
     }
 
@@ -842,8 +838,16 @@ impl ProcessManager {
         if matches!(p.state, ProcessState::Terminated | ProcessState::Suspended) {
             return Ok(Outcome::Done);
         }
-        let Some(target) = self.target(p).await? else {
-            return Ok(Outcome::NotYet(Duration::from_secs(1), "the process's container is not running yet".into()));
+        // The process asked for its configuration, so its container runs; the swarm may take a
+        // moment to say so.
+        let mut target = self.target(p).await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while target.is_none() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            target = self.target(p).await?;
+        }
+        let Some(target) = target else {
+            return Ok(Outcome::NotYet(Duration::from_millis(500), "the process's container is not running yet".into()));
         };
         let config: HashMap<String, String> = p.parameters.iter().map(|e| (e.key.clone(), e.value.clone())).collect();
         let state = match self.0.connector.set_config(&target, config, is_update).await {
@@ -861,6 +865,7 @@ impl ProcessManager {
                     .store
                     .modify::<ProcessRecord>(id, |r| {
                         r.saved_state = None;
+                        r.task_id = Some(target.task_id.clone());
                         r.process.has_saved_state = false;
                         r.process.set_state(ProcessState::Running, Some("resumed from its saved state".into()), now);
                         r.process.updated = now;
@@ -876,7 +881,22 @@ impl ProcessManager {
             WireState::Terminated => (ProcessState::Terminated, Some("the process says it terminated".into())),
             other => (ProcessState::Failed, Some(format!("the process answered its configuration with {other:?}"))),
         };
-        self.set_state(id, state, reason).await?;
+        // This container has its configuration now (the reconciler compares task ids).
+        let now = Utc::now();
+        match self
+            .0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                r.task_id = Some(target.task_id.clone());
+                r.process.set_state(state, reason.clone(), now);
+                r.process.updated = now;
+                Ok(())
+            })
+            .await
+        {
+            Ok(_) | Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
         self.0.engine.kick();
         Ok(Outcome::Done)
     }
@@ -1018,7 +1038,7 @@ impl ProcessManager {
     /// gets it back; a task that cannot start or a container that died shows why; a node that
     /// left shows as the reason; services of this installation without a process are removed.
     pub async fn reconcile(&self) -> Result<()> {
-        let (records, _) = self.0.store.list::<ProcessRecord>(&Query::all()).await?;
+        let records = self.live_processes().await?;
         let open = self.0.engine.open_changes().await?;
         let busy = |id: &str| {
             open.iter().any(|c| {
@@ -1032,7 +1052,7 @@ impl ProcessManager {
         let (nodes, _) = self.0.store.list::<Node>(&Query::all()).await?;
         for record in &records {
             let p = &record.process;
-            if matches!(p.state, ProcessState::Suspended | ProcessState::Terminated) || busy(&p.id) {
+            if busy(&p.id) {
                 continue;
             }
             if let Err(e) = self.reconcile_one(record, &nodes).await {
@@ -1042,7 +1062,7 @@ impl ProcessManager {
         // Services of this installation whose process is gone.
         let ours = self.0.docker.services_labelled(LABEL_INSTANCE, &self.0.settings.instance_id).await?;
         for name in ours {
-            if !records.iter().any(|r| r.process.id == name) && !busy(&name) {
+            if !busy(&name) && self.0.store.get::<ProcessRecord>(&name).await?.is_none() {
                 tracing::info!(service = %name, "removing a swarm service whose process no longer exists");
                 self.0.docker.remove_service(&name).await?;
             }
@@ -1083,42 +1103,32 @@ impl ProcessManager {
         match running {
             Some(task) => {
                 if record.task_id.as_deref() != Some(task.id.as_str()) {
-                    // A new container: note it; if an older one ran before, say what became of it.
+                    // A container Switchyard has not configured: say what became of the old one.
                     let previous = record.task_id.as_deref().and_then(|old| tasks.iter().find(|t| t.id == old));
-                    let now = Utc::now();
-                    let task_id = task.id.clone();
-                    let started = task
-                        .timestamp
-                        .as_deref()
-                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                        .map(|t| t.with_timezone(&Utc));
                     let reason = previous.map(|old| {
                         format!("its container stopped ({}) and the swarm started a new one", describe_exit(old))
                     });
+                    let now = Utc::now();
+                    let new_id = task.id.clone();
                     self.0
                         .store
                         .modify::<ProcessRecord>(id, |r| {
-                            r.task_id = Some(task_id.clone());
-                            let Some(reason) = &reason else { return Ok(()) };
-                            // Has the new container already asked for its configuration?
-                            let reconfigured = started.is_some_and(|s| {
-                                r.process
-                                    .history
-                                    .iter()
-                                    .any(|h| h.state == ProcessState::Initializing && h.at >= s)
-                            });
-                            if reconfigured || !matches!(r.process.state, ProcessState::Running | ProcessState::Failed) {
-                                r.process.note(reason.clone(), now);
-                            } else {
-                                r.process.set_state(ProcessState::Starting, Some(reason.clone()), now);
+                            if r.task_id.as_deref() == Some(new_id.as_str()) {
+                                return Ok(()); // configured meanwhile
                             }
-                            r.process.updated = now;
+                            let had_one = r.task_id.is_some();
+                            r.task_id = Some(new_id.clone());
+                            let reason = reason.clone().unwrap_or_else(|| "the swarm replaced its container".into());
+                            if had_one && matches!(r.process.state, ProcessState::Running | ProcessState::Failed) {
+                                // It will ask for its configuration; until then it is starting.
+                                r.process.set_state(ProcessState::Starting, Some(reason), now);
+                                r.process.updated = now;
+                            } else if had_one && r.process.state_reason.as_deref() != Some(reason.as_str()) {
+                                r.process.note(reason, now);
+                            }
                             Ok(())
                         })
                         .await?;
-                } else if p.state == ProcessState::Failed {
-                    // Running again without having asked for its configuration: it will, or it
-                    // did while failed; leave it to the trigger.
                 }
             }
             None => {
@@ -1126,17 +1136,40 @@ impl ProcessManager {
                 if failed && p.state != ProcessState::Failed {
                     let reason = describe_failure(latest);
                     self.set_state(id, ProcessState::Failed, Some(reason)).await?;
-                } else if !failed && p.state == ProcessState::Running && latest.state != "running" {
-                    self.set_state(
-                        id,
-                        ProcessState::Starting,
-                        Some(format!("its container is {} ({})", latest.state, describe_exit(latest))),
-                    )
-                    .await?;
+                } else if !failed && p.state == ProcessState::Running {
+                    // Between containers: say what became of the one that ran.
+                    let old = record.task_id.as_deref().and_then(|old| tasks.iter().find(|t| t.id == old));
+                    let reason = match old {
+                        Some(old) => format!("its container stopped ({}); the swarm is starting a new one", describe_exit(old)),
+                        None => format!("its container is {}", latest.state),
+                    };
+                    let (seen, now) = (record.task_id.clone(), Utc::now());
+                    self.0
+                        .store
+                        .modify::<ProcessRecord>(id, |r| {
+                            // Unless a new container was configured meanwhile.
+                            if r.task_id == seen && r.process.state == ProcessState::Running {
+                                r.process.set_state(ProcessState::Starting, Some(reason.clone()), now);
+                                r.process.updated = now;
+                            }
+                            Ok(())
+                        })
+                        .await?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Refuse a change based on an older revision of the process than the stored one.
+fn check_revision(p: &Process, revision: Option<u64>) -> Result<()> {
+    match revision {
+        Some(rev) if rev != p.revision => Err(Error::StaleRevision(format!(
+            "process '{}' changed since you read it (revision {} now, yours {rev}); reload and try again",
+            p.name, p.revision
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -2,18 +2,55 @@
 //! unique field mapping its value to the document id. Each call is one redb transaction, so an
 //! insert with its index entries, or a revision check with its write, is atomic; a committed
 //! transaction is on disk (redb's default durability) and survives a crash.
+//!
+//! Listing does not parse every document: each collection keeps, once listed, an in-memory
+//! *projection* of its documents (their top-level scalar fields and arrays of scalars, which is
+//! all a query filters and sorts on). A list filters, sorts and pages the projections and reads
+//! only the page's documents. Writes update the projection under the same lock that orders them,
+//! so it never lags behind a committed transaction.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::Path,
+    sync::{Arc, Mutex},
+};
 
 use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition, TableError};
 use serde_json::Value;
 
-use super::{doc_id, duplicate, matches, not_found, sort_and_page, stale, Backend, CollectionSpec, Query};
+use super::{doc_id, duplicate, matches, not_found, sort_and_page_refs, stale, Backend, CollectionSpec, Query};
 use crate::error::{Error, Result};
 
 pub struct EmbeddedBackend {
     db: Arc<Database>,
+    /// Projections by collection and id; a collection is loaded on its first list.
+    projections: Arc<Mutex<HashMap<&'static str, BTreeMap<String, Value>>>>,
+}
+
+/// Strings longer than this are left out of projections (no query filters on such fields).
+const PROJECTED_STRING_MAX: usize = 1024;
+
+/// The part of a document that queries look at: top-level scalars and arrays of scalars.
+fn project(doc: &Value) -> Value {
+    let small = |v: &Value| match v {
+        Value::String(s) => s.len() <= PROJECTED_STRING_MAX,
+        Value::Null | Value::Bool(_) | Value::Number(_) => true,
+        _ => false,
+    };
+    let mut out = serde_json::Map::new();
+    if let Some(map) = doc.as_object() {
+        for (k, v) in map {
+            let keep = match v {
+                Value::Array(items) => items.len() <= 64 && items.iter().all(small),
+                other => small(other),
+            };
+            if keep {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
 }
 
 fn db_err(e: impl std::fmt::Display) -> Error {
@@ -48,7 +85,7 @@ impl EmbeddedBackend {
             .set_cache_size(16 * 1024 * 1024)
             .create(dir.join("switchyard.redb"))
             .map_err(db_err)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self { db: Arc::new(db), projections: Arc::default() })
     }
 
     async fn blocking<T: Send + 'static>(
@@ -59,6 +96,26 @@ impl EmbeddedBackend {
         tokio::task::spawn_blocking(move || f(&db))
             .await
             .map_err(|e| Error::Internal(format!("store task failed: {e}")))?
+    }
+
+    /// A write: `f` runs its transaction while the projections are locked, and on success
+    /// `update` brings the collection's projection (if loaded) in line.
+    async fn write<T: Send + 'static>(
+        &self,
+        coll: &'static CollectionSpec,
+        f: impl FnOnce(&Database) -> Result<T> + Send + 'static,
+        update: impl FnOnce(&mut BTreeMap<String, Value>, &T) + Send + 'static,
+    ) -> Result<T> {
+        let projections = self.projections.clone();
+        self.blocking(move |db| {
+            let mut all = projections.lock().expect("not poisoned");
+            let result = f(db)?;
+            if let Some(projection) = all.get_mut(coll.name) {
+                update(projection, &result);
+            }
+            Ok(result)
+        })
+        .await
     }
 }
 
@@ -98,7 +155,8 @@ fn reindex(
 #[async_trait]
 impl Backend for EmbeddedBackend {
     async fn insert(&self, coll: &'static CollectionSpec, doc: Value) -> Result<()> {
-        self.blocking(move |db| {
+        let (id, projected) = (doc_id(&doc)?.to_string(), project(&doc));
+        self.write(coll, move |db| {
             let id = doc_id(&doc)?.to_string();
             let tx = db.begin_write().map_err(db_err)?;
             {
@@ -111,6 +169,8 @@ impl Backend for EmbeddedBackend {
                 table.insert(id.as_str(), bytes.as_slice()).map_err(db_err)?;
             }
             tx.commit().map_err(db_err)
+        }, move |p, _| {
+            p.insert(id, projected);
         })
         .await
     }
@@ -131,7 +191,8 @@ impl Backend for EmbeddedBackend {
     }
 
     async fn replace(&self, coll: &'static CollectionSpec, doc: Value, expected: u64) -> Result<()> {
-        self.blocking(move |db| {
+        let (id, projected) = (doc_id(&doc)?.to_string(), project(&doc));
+        self.write(coll, move |db| {
             let id = doc_id(&doc)?.to_string();
             let tx = db.begin_write().map_err(db_err)?;
             {
@@ -148,13 +209,15 @@ impl Backend for EmbeddedBackend {
                 table.insert(id.as_str(), bytes.as_slice()).map_err(db_err)?;
             }
             tx.commit().map_err(db_err)
+        }, move |p, _| {
+            p.insert(id, projected);
         })
         .await
     }
 
     async fn delete(&self, coll: &'static CollectionSpec, id: &str, expected: Option<u64>) -> Result<bool> {
-        let id = id.to_string();
-        self.blocking(move |db| {
+        let (id, key) = (id.to_string(), id.to_string());
+        self.write(coll, move |db| {
             let tx = db.begin_write().map_err(db_err)?;
             {
                 let mut table = tx.open_table(docs_table(coll)).map_err(db_err)?;
@@ -172,28 +235,51 @@ impl Backend for EmbeddedBackend {
             }
             tx.commit().map_err(db_err)?;
             Ok(true)
+        }, move |p, _| {
+            p.remove(&key);
         })
         .await
     }
 
     async fn list(&self, coll: &'static CollectionSpec, query: &Query) -> Result<(Vec<Value>, u64)> {
         let query = query.clone();
+        let projections = self.projections.clone();
         self.blocking(move |db| {
-            let tx = db.begin_read().map_err(db_err)?;
-            let table = match tx.open_table(docs_table(coll)) {
-                Ok(t) => t,
-                Err(TableError::TableDoesNotExist(_)) => return Ok((Vec::new(), 0)),
-                Err(e) => return Err(db_err(e)),
+            let selected = {
+                let mut all = projections.lock().expect("not poisoned");
+                if !all.contains_key(coll.name) {
+                    // First list of this collection: project every document once. Writers wait
+                    // on the lock, so nothing is committed between this scan and its install.
+                    let fresh = db.begin_read().map_err(db_err)?;
+                    let mut projection = BTreeMap::new();
+                    if let Ok(t) = fresh.open_table(docs_table(coll)) {
+                        for entry in t.iter().map_err(db_err)? {
+                            let (k, v) = entry.map_err(db_err)?;
+                            projection.insert(k.value().to_string(), project(&parse(v.value())?));
+                        }
+                    }
+                    all.insert(coll.name, projection);
+                }
+                let projection = &all[coll.name];
+                let matching: Vec<&Value> = projection.values().filter(|d| matches(d, &query.filters)).collect();
+                let (page, total) = sort_and_page_refs(matching, &query);
+                let ids: Vec<String> = page.iter().map(|d| doc_id(d).map(str::to_string)).collect::<Result<_>>()?;
+                (ids, total)
             };
-            let mut docs = Vec::new();
-            for entry in table.iter().map_err(db_err)? {
-                let (_, v) = entry.map_err(db_err)?;
-                let doc = parse(v.value())?;
-                if matches(&doc, &query.filters) {
-                    docs.push(doc);
+            let (page, total) = selected;
+            if page.is_empty() {
+                return Ok((Vec::new(), total));
+            }
+            let tx = db.begin_read().map_err(db_err)?;
+            let table = tx.open_table(docs_table(coll)).map_err(db_err)?;
+            let mut docs = Vec::with_capacity(page.len());
+            for id in page {
+                // Deleted since the projection was read: leave it out.
+                if let Some(v) = table.get(id.as_str()).map_err(db_err)? {
+                    docs.push(parse(v.value())?);
                 }
             }
-            Ok(sort_and_page(docs, &query))
+            Ok((docs, total))
         })
         .await
     }

@@ -275,9 +275,13 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Ordering {
     }
 }
 
-pub(crate) fn sort_and_page(mut docs: Vec<Value>, query: &Query) -> (Vec<Value>, u64) {
+/// Sort and page borrowed documents (no document is copied): by `query.sort`, ties and the
+/// default by id.
+pub(crate) fn sort_and_page_refs<'a>(mut docs: Vec<&'a Value>, query: &Query) -> (Vec<&'a Value>, u64) {
     let total = docs.len() as u64;
-    let id = |d: &Value| d.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    fn id(d: &Value) -> &str {
+        d.get("id").and_then(Value::as_str).unwrap_or("")
+    }
     match &query.sort {
         Some((field, descending)) if field != "id" => docs.sort_by(|a, b| {
             let (va, vb) = (a.get(field).unwrap_or(&Value::Null), b.get(field).unwrap_or(&Value::Null));
@@ -288,17 +292,17 @@ pub(crate) fn sort_and_page(mut docs: Vec<Value>, query: &Query) -> (Vec<Value>,
                 _ => compare(va, vb),
             };
             let ord = if *descending { ord.reverse() } else { ord };
-            ord.then_with(|| id(a).cmp(&id(b)))
+            ord.then_with(|| id(a).cmp(id(b)))
         }),
-        Some((_, true)) => docs.sort_by_key(|d| std::cmp::Reverse(id(d))),
-        _ => docs.sort_by_key(id),
+        Some((_, true)) => docs.sort_by(|a, b| id(b).cmp(id(a))),
+        _ => docs.sort_by(|a, b| id(a).cmp(id(b))),
     }
     let offset = query.offset.min(total) as usize;
-    let docs = match query.limit {
+    let page = match query.limit {
         Some(limit) => docs.into_iter().skip(offset).take(limit as usize).collect(),
         None => docs.into_iter().skip(offset).collect(),
     };
-    (docs, total)
+    (page, total)
 }
 
 pub(crate) fn doc_id(doc: &Value) -> Result<&str> {

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Time from create request to RUNNING for Switchyard processes, against `docker service create`
+of the same image plus waiting for its task to run, on the same machine in the same run.
+
+Usage: bench-processes.py URL TOKEN IMAGE_REF SERVICE_ID [ROUNDS]
+  URL        a running Switchyard (its swarm node already usable by the token's user)
+  TOKEN      an API token
+  IMAGE_REF  the image the baseline runs (the same one Switchyard pins, by digest)
+  SERVICE_ID the service Switchyard deploys (e.g. counter)
+Prints one line per batch size: median seconds for each and their ratio.
+"""
+import json
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+URL, TOKEN, IMAGE, SERVICE = sys.argv[1:5]
+ROUNDS = int(sys.argv[5]) if len(sys.argv) > 5 else 3
+POLL = 0.05
+TIMEOUT = 300
+
+
+def api(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(URL + path, data=data, method=method)
+    req.add_header("Authorization", "Bearer " + TOKEN)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw else None)
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def docker(*args):
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def wait(cond, what):
+    deadline = time.monotonic() + TIMEOUT
+    while not cond():
+        if time.monotonic() > deadline:
+            sys.exit(f"timed out waiting for {what}")
+        time.sleep(POLL)
+
+
+def switchyard_round(n, tag):
+    start = time.monotonic()
+    with ThreadPoolExecutor(n) as pool:
+        made = list(pool.map(lambda i: api("POST", "/api/v1/processes", {
+            "service_id": SERVICE, "name": f"bench {tag} {i}", "parameters": {"step": "1"}}), range(n)))
+    ids = []
+    for status, body in made:
+        if status != 201:
+            sys.exit(f"create failed: {status} {body}")
+        ids.append(body["id"])
+    pending = set(ids)
+
+    def all_running():
+        for pid in list(pending):
+            status, body = api("GET", f"/api/v1/processes/{pid}")
+            if status == 200 and body["state"] == "RUNNING":
+                pending.discard(pid)
+            elif status == 200 and body["state"] == "FAILED":
+                sys.exit(f"process {pid} failed: {body['state_reason']}")
+        return not pending
+    wait(all_running, f"{n} processes RUNNING")
+    elapsed = time.monotonic() - start
+    for pid in ids:
+        api("DELETE", f"/api/v1/processes/{pid}")
+    wait(lambda: all(api("GET", f"/api/v1/processes/{pid}")[0] == 404 for pid in ids), "deletes")
+    return elapsed
+
+
+def docker_round(n, tag, network, node):
+    names = [f"bench-{tag}-{i}" for i in range(n)]
+    start = time.monotonic()
+
+    def create(name):
+        docker("service", "create", "--detach", "--quiet", "--name", name, "--network",
+               f"name={network},alias={name}", "--endpoint-mode", "dnsrr", "--constraint",
+               f"node.id=={node}", "--restart-condition", "on-failure", "--label",
+               "org.switchyard.bench=1", IMAGE)
+    with ThreadPoolExecutor(n) as pool:
+        list(pool.map(create, names))
+
+    def all_running():
+        out = docker("service", "ps", "--filter", "desired-state=running", "--format",
+                     "{{.Name}} {{.CurrentState}}", *names)
+        running = {l.split()[0].rsplit(".", 1)[0] for l in out.splitlines() if " Running " in f" {l} "}
+        return len(running) == n
+    wait(all_running, f"{n} docker services running")
+    elapsed = time.monotonic() - start
+    docker("service", "rm", *names)
+    return elapsed
+
+
+def main():
+    node = docker("info", "--format", "{{.Swarm.NodeID}}")
+    network = f"bench-net-{int(time.time())}"
+    docker("network", "create", "-d", "overlay", "--attachable", network)
+    try:
+        # Warm-up: the first process makes the user's network and the anchor; pull the image.
+        switchyard_round(1, "warm")
+        docker_round(1, "warm", network, node)
+        for n in (1, 20):
+            sy, dk = [], []
+            for r in range(ROUNDS):
+                dk.append(docker_round(n, f"{n}-{r}", network, node))
+                sy.append(switchyard_round(n, f"{n}-{r}"))
+            s, d = statistics.median(sy), statistics.median(dk)
+            print(f"{n:>2} at once: switchyard create->RUNNING {s:6.2f} s | docker service create->running "
+                  f"{d:6.2f} s | ratio {s / d:4.2f}   (median of {ROUNDS}; "
+                  f"switchyard {', '.join(f'{x:.2f}' for x in sy)}; docker {', '.join(f'{x:.2f}' for x in dk)})")
+    finally:
+        subprocess.run(["docker", "network", "rm", network], capture_output=True)
+
+
+main()
