@@ -277,32 +277,31 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Ordering {
 
 /// Sort and page borrowed documents (no document is copied): by `query.sort`, ties and the
 /// default by id.
-pub(crate) fn sort_and_page_refs<'a>(mut docs: Vec<&'a Value>, query: &Query) -> (Vec<&'a Value>, u64) {
+pub(crate) fn sort_and_page_refs<'a>(docs: Vec<&'a Value>, query: &Query) -> (Vec<&'a Value>, u64) {
     let total = docs.len() as u64;
     fn id(d: &Value) -> &str {
         d.get("id").and_then(Value::as_str).unwrap_or("")
     }
-    match &query.sort {
-        Some((field, descending)) if field != "id" => docs.sort_by(|a, b| {
-            let (va, vb) = (a.get(field).unwrap_or(&Value::Null), b.get(field).unwrap_or(&Value::Null));
+    // Look each sort key up once, not once per comparison.
+    let field = query.sort.as_ref().map(|(f, _)| f.as_str()).filter(|f| *f != "id");
+    let descending = query.sort.as_ref().is_some_and(|(_, d)| *d);
+    let mut keyed: Vec<(&Value, &str, &Value)> = docs
+        .into_iter()
+        .map(|d| (field.and_then(|f| d.get(f)).unwrap_or(&Value::Null), id(d), d))
+        .collect();
+    keyed.sort_unstable_by(|(ka, ia, _), (kb, ib, _)| {
+        let by_key = match (ka.is_null(), kb.is_null()) {
             // Nulls last in either direction.
-            let ord = match (va.is_null(), vb.is_null()) {
-                (true, false) => return Ordering::Greater,
-                (false, true) => return Ordering::Less,
-                _ => compare(va, vb),
-            };
-            let ord = if *descending { ord.reverse() } else { ord };
-            ord.then_with(|| id(a).cmp(id(b)))
-        }),
-        Some((_, true)) => docs.sort_by(|a, b| id(b).cmp(id(a))),
-        _ => docs.sort_by(|a, b| id(a).cmp(id(b))),
-    }
+            (true, false) => return Ordering::Greater,
+            (false, true) => return Ordering::Less,
+            _ => compare(ka, kb),
+        };
+        let ord = by_key.then_with(|| ia.cmp(ib));
+        if descending { ord.reverse() } else { ord }
+    });
     let offset = query.offset.min(total) as usize;
-    let page = match query.limit {
-        Some(limit) => docs.into_iter().skip(offset).take(limit as usize).collect(),
-        None => docs.into_iter().skip(offset).collect(),
-    };
-    (page, total)
+    let limit = query.limit.map_or(usize::MAX, |l| l as usize);
+    (keyed.into_iter().skip(offset).take(limit).map(|(_, _, d)| d).collect(), total)
 }
 
 pub(crate) fn doc_id(doc: &Value) -> Result<&str> {
