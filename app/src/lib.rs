@@ -10,6 +10,7 @@ pub mod error;
 pub mod nodes;
 pub mod overview;
 pub mod pending_changes;
+pub mod processes;
 pub mod services;
 pub mod users;
 
@@ -56,7 +57,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=overview::Overview/>
                     <Route path=path!("/services") view=services::ServicesPage/>
                     <Route path=path!("/services/:id") view=services::ServicePage/>
-                    <Route path=path!("/processes") view=overview::ProcessesPage/>
+                    <Route path=path!("/processes") view=processes::ProcessesPage/>
+                    <Route path=path!("/processes/new") view=processes::NewProcessPage/>
+                    <Route path=path!("/processes/:id") view=processes::ProcessPage/>
                     <Route path=path!("/connections") view=overview::ConnectionsPage/>
                     <Route path=path!("/nodes") view=nodes::NodesPage/>
                     <Route path=path!("/pending-changes") view=pending_changes::PendingChangesPage/>

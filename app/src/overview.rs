@@ -1,4 +1,4 @@
-//! The overview, and the pages whose content arrives with the process and connection managers.
+//! The overview, and the page whose content arrives with the connection manager.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -17,17 +17,6 @@ pub fn Overview() -> impl IntoView {
             <A href="/connections" attr:class="tile"><h2>"Connections"</h2><p class="muted">"Links between the interfaces of your processes."</p></A>
             <A href="/nodes" attr:class="tile"><h2>"Nodes"</h2><p class="muted">"The hosts of the swarm and their pools."</p></A>
         </div>
-    }
-}
-
-#[component]
-pub fn ProcessesPage() -> impl IntoView {
-    view! {
-        <Title text="Processes"/>
-        <div class="page-head"><h1>"Processes"</h1></div>
-        <EmptyState title="Deploying processes is not available in this version">
-            "Switchyard will show your processes here, with their state, configuration and logs."
-        </EmptyState>
     }
 }
 

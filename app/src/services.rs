@@ -51,6 +51,21 @@ fn architectures(s: &Service) -> String {
     s.tags.keys().map(|a| format!("{a:?}").to_lowercase().replace("x86_64", "x86-64")).collect::<Vec<_>>().join(", ")
 }
 
+/// Percent-encode a query value.
+fn query_value(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The deploy form with this service version chosen.
+fn deploy_href(s: &Service) -> String {
+    format!("/processes/new?service={}&version={}", query_value(&s.id), query_value(&s.version))
+}
+
 fn short(hash: &str) -> String {
     hash.chars().take(10).collect::<String>() + "…"
 }
@@ -160,7 +175,10 @@ fn ServiceVersion(service: Service) -> impl IntoView {
     let archs = architectures(&service);
     view! {
         <section class="card stack" data-version=service.version.clone()>
-            <h2>"Version " {service.version.clone()}</h2>
+            <div class="section-head">
+                <h2>"Version " {service.version.clone()}</h2>
+                <A href=deploy_href(&service) attr:class="button primary" attr:aria-label=format!("Deploy {} version {}", service.name, service.version)>"Deploy"</A>
+            </div>
             <dl class="facts">
                 <dt>"Service id"</dt><dd><code>{service.id.clone()}</code></dd>
                 <dt>"Architectures"</dt><dd>{archs}</dd>

@@ -1,5 +1,6 @@
 // Screenshots of the main pages, for people to look at (not a test): node tools/screenshots.mjs
-// Needs E2E_BASE_URL and E2E_ADMIN_PASSWORD; writes PNGs to screenshots/.
+// Needs E2E_BASE_URL and E2E_ADMIN_PASSWORD; writes PNGs to screenshots/. The first part expects a
+// fresh server (it creates demo-user); SCREENSHOTS_ONLY=processes takes only the process pages.
 import { chromium } from "@playwright/test";
 
 const base = process.env.E2E_BASE_URL ?? "http://127.0.0.1:8080";
@@ -10,7 +11,11 @@ const browser = await chromium.launch({
     "--disable-sync", "--no-first-run", "--disable-quic"],
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-const shot = (name) => page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
+const shot = async (name) => {
+  // From the top, so the sticky top bar is where it belongs in the full-page picture.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
+};
 await page.goto(`${base}/login`);
 await page.fill("input[name=username]", "admin");
 await page.fill("input[name=password]", "wrong-password");
@@ -20,6 +25,7 @@ await shot("01-login-error");
 await page.fill("input[name=password]", password);
 await page.click("button[type=submit]");
 await page.getByRole("heading", { name: "Overview" }).waitFor();
+if (process.env.SCREENSHOTS_ONLY !== "processes") {
 await shot("02-overview");
 await page.goto(`${base}/users/new`);
 await page.getByLabel("Username").fill("demo-user");
@@ -46,4 +52,69 @@ await shot("07-nodes");
 await page.goto(`${base}/api/v1/docs/`);
 await page.waitForLoadState("networkidle");
 await shot("08-api-docs");
+}
+
+// Processes: needs the example images (scripts/images) under the server's registry prefix and
+// a node to run on, which this makes public in a pool of its own (and gives back at the end).
+const api = page.request;
+const pool = await (await api.post(`${base}/api/v1/node-pools`, { data: { name: `screenshots-${Date.now().toString(36)}` } })).json();
+const nodes = await (await api.get(`${base}/api/v1/nodes`)).json();
+const node = nodes.find((n) => n.manager) ?? nodes[0];
+await api.put(`${base}/api/v1/nodes/${node.id}/assignment`, {
+  data: { revision: node.revision, kind: "public", node_pool_id: pool.id },
+});
+await page.goto(`${base}/processes`);
+await page.getByRole("heading", { name: "Processes", exact: true }).waitFor();
+await shot("09-processes-empty");
+await page.goto(`${base}/processes/new?service=sensor&version=1.1.0`);
+const interval = page.getByLabel("Interval (ms)");
+await interval.waitFor();
+await interval.fill("1.5");
+await page.getByRole("button", { name: "Add variable" }).click();
+await page.getByLabel("Name of variable 1").fill("1BAD");
+await page.getByRole("button", { name: "Deploy" }).click();
+await page.locator(".field-error").first().waitFor();
+await page.locator("details.advanced summary").click();
+await shot("10-new-process-errors");
+await interval.fill("500");
+await page.getByLabel("Name of variable 1").fill("GREETING");
+await page.getByLabel("Value of variable 1").fill("hello");
+await page.getByLabel("Name", { exact: true }).fill("kitchen sensor");
+await page.getByRole("button", { name: "Deploy" }).click();
+await page.getByRole("heading", { name: "kitchen sensor" }).waitFor();
+await page.locator(".state-line .state-badge", { hasText: "RUNNING" }).waitFor({ timeout: 120_000 }).catch(() => {});
+await page.getByRole("button", { name: "Refresh" }).click();
+await page.waitForTimeout(1000);
+await shot("11-process");
+await page.getByRole("button", { name: "Edit" }).click();
+await page.getByRole("button", { name: "Save configuration" }).waitFor();
+await shot("12-process-edit");
+await page.locator(".config-editor").getByRole("button", { name: "Cancel", exact: true }).click();
+await page.goto(`${base}/processes`);
+await page.locator("tr[data-process]").first().waitFor();
+await shot("13-processes");
+// A process that refuses its configuration (the sensor wants interval_ms >= 1): its change retries.
+const refusing = await (await api.post(`${base}/api/v1/processes`, {
+  data: { service_id: "sensor", name: "zero interval", parameters: { interval_ms: "0" } },
+})).json();
+await page.goto(`${base}/processes/${refusing.id}`);
+await page.locator("table.changes tr", { hasText: "RETRYING" }).waitFor({ timeout: 60_000 }).catch(() => {});
+await shot("14-process-retrying");
+await page.goto(`${base}/pending-changes`);
+await page.getByRole("heading", { name: "Pending changes" }).waitFor();
+const retrying = page.locator("tr", { hasText: "RETRYING" }).first();
+await retrying.getByRole("button", { name: "Retry" }).click().catch(() => {});
+await page.locator(".notice, .error").first().waitFor().catch(() => {});
+await shot("14-pending-changes");
+await page.goto(`${base}/services/sensor`);
+await page.locator('section[data-version="1.1.0"]').waitFor();
+await shot("15-service-deploy-link");
+const processes = await (await api.get(`${base}/api/v1/processes`)).json();
+for (const p of processes) await api.delete(`${base}/api/v1/processes/${p.id}`);
+for (let i = 0; i < 60 && (await (await api.get(`${base}/api/v1/processes`)).json()).length; i++) {
+  await page.waitForTimeout(1000);
+}
+const again = await (await api.get(`${base}/api/v1/nodes/${node.id}`)).json();
+await api.put(`${base}/api/v1/nodes/${node.id}/assignment`, { data: { revision: again.revision, kind: "unidentified" } });
+await api.delete(`${base}/api/v1/node-pools/${pool.id}`);
 await browser.close();

@@ -1,0 +1,161 @@
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { adminPassword, login } from "./fixtures";
+
+const registry = process.env.SWITCHYARD_REGISTRY_URL ?? "http://127.0.0.1:5000";
+// The servers under test read services under this prefix (scripts/test makes one per run).
+const prefix = process.env.E2E_REGISTRY_PREFIX ?? "services/";
+// Where scripts/images pushes the example services by default.
+const examplesPrefix = "services/";
+
+const manifestTypes = [
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.oci.image.manifest.v1+json",
+].join(", ");
+
+/**
+ * Make `${prefix}${name}:${tag}` exist in the registry: the example images are pushed under
+ * services/ by scripts/images; a run with a prefix of its own gets a copy (blobs mounted across
+ * repositories, the manifest byte for byte, so the digest stays the same).
+ */
+async function ensureExampleImage(request: APIRequestContext, name: string, tag: string) {
+  const repo = `${prefix}${name}`;
+  const from = `${examplesPrefix}${name}`;
+  const have = await request.head(`${registry}/v2/${repo}/manifests/${tag}`, { headers: { accept: manifestTypes } });
+  if (have.ok()) return;
+  const source = await request.get(`${registry}/v2/${from}/manifests/${tag}`, { headers: { accept: manifestTypes } });
+  expect(source.ok(), `${from}:${tag} is not in the registry ${registry}: run scripts/images`).toBeTruthy();
+  const body = await source.body();
+  const manifest = JSON.parse(body.toString());
+  for (const blob of [manifest.config, ...manifest.layers]) {
+    const mount = await request.post(`${registry}/v2/${repo}/blobs/uploads/?mount=${blob.digest}&from=${from}`);
+    if (mount.status() === 201) continue;
+    // The registry would not mount it: upload it.
+    expect(mount.status()).toBe(202);
+    const data = await (await request.get(`${registry}/v2/${from}/blobs/${blob.digest}`)).body();
+    const location = new URL(mount.headers()["location"], registry);
+    location.searchParams.set("digest", blob.digest);
+    expect((await request.put(location.toString(), { data })).status()).toBe(201);
+  }
+  const put = await request.put(`${registry}/v2/${repo}/manifests/${tag}`, {
+    headers: { "content-type": source.headers()["content-type"] },
+    data: body,
+  });
+  expect(put.status()).toBe(201);
+}
+
+type Node = { id: string; hostname: string; kind: string; revision: number; manager: boolean };
+
+/** Through the REST API with the admin's session: put the swarm's manager node in a new pool. */
+async function publicNode(page: Page): Promise<{ node: Node; poolId: string; poolName: string }> {
+  const poolName = `e2e-processes-${Date.now().toString(36)}`;
+  const pool = await page.request.post("/api/v1/node-pools", { data: { name: poolName } });
+  expect(pool.status(), await pool.text()).toBe(201);
+  const poolId = (await pool.json()).id;
+  const nodes: Node[] = await (await page.request.get("/api/v1/nodes")).json();
+  const node = nodes.find((n) => n.manager) ?? nodes[0];
+  expect(node, "the swarm has no node").toBeTruthy();
+  const assigned = await page.request.put(`/api/v1/nodes/${node.id}/assignment`, {
+    data: { revision: node.revision, kind: "public", node_pool_id: poolId },
+  });
+  expect(assigned.ok(), await assigned.text()).toBeTruthy();
+  return { node: await assigned.json(), poolId, poolName };
+}
+
+/** Undo publicNode, so other tests find the node unidentified again. */
+async function releaseNode(page: Page, nodeId: string, poolId: string) {
+  const node: Node = await (await page.request.get(`/api/v1/nodes/${nodeId}`)).json();
+  await page.request.put(`/api/v1/nodes/${nodeId}/assignment`, { data: { revision: node.revision, kind: "unidentified" } });
+  await page.request.delete(`/api/v1/node-pools/${poolId}`);
+}
+
+/** What the process page says about the process, for a failure message. */
+async function describe(page: Page): Promise<string> {
+  const state = await page.locator(".state-line").innerText().catch(() => "?");
+  const changes = await page.locator("table.changes tbody tr").allInnerTexts().catch(() => []);
+  return `state: ${state}\npending changes:\n${changes.join("\n")}`;
+}
+
+test("the admin deploys the sensor from the catalogue, reconfigures it and deletes it", async ({ page, request }) => {
+  test.setTimeout(240_000);
+  await ensureExampleImage(request, "sensor", "1.1.0");
+
+  await login(page, "admin", adminPassword());
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  const { node, poolId, poolName } = await publicNode(page);
+  try {
+    // The catalogue: the sensor's page, and the Deploy link of its version 1.1.0.
+    await page.goto("/services");
+    await page.getByRole("button", { name: "Refresh from registry" }).click();
+    await page.getByLabel("Search services").fill("sensor");
+    await page.getByRole("button", { name: "Search" }).click();
+    const row = page.locator('tr[data-service="sensor"]');
+    await row.getByRole("link", { name: "Temperature Sensor" }).click();
+    await expect(page.getByRole("heading", { name: "Temperature Sensor" })).toBeVisible();
+    await page.locator('section[data-version="1.1.0"]').getByRole("link", { name: /Deploy/ }).click();
+
+    // The form, generated from the version's parameters, with the service chosen.
+    await expect(page).toHaveURL(/\/processes\/new\?service=sensor&version=1\.1\.0/);
+    await expect(page.locator("#service")).toHaveValue("sensor");
+    await expect(page.getByLabel("Version")).toHaveValue("1.1.0");
+    const interval = page.getByLabel("Interval (ms)");
+    await expect(interval).toHaveValue("1000");
+    await expect(page.getByLabel("Unit")).toHaveValue("celsius");
+    await expect(page.getByLabel("Name", { exact: true })).toHaveAttribute("placeholder", "Temperature Sensor @admin");
+
+    // A wrong value is caught before anything is sent.
+    await interval.fill("1.5");
+    await page.getByRole("button", { name: "Deploy" }).click();
+    await expect(page.locator('[data-field="parameters.interval_ms"]')).toContainText("must be a whole number");
+    await expect(page).toHaveURL(/\/processes\/new/);
+    await interval.fill("500");
+    await expect(page.locator('[data-field="parameters.interval_ms"]')).toHaveCount(0);
+
+    const name = `e2e-sensor-${Date.now().toString(36)}`;
+    await page.getByLabel("Name", { exact: true }).fill(name);
+    await page.getByLabel("Where it runs").selectOption(`pool:${poolId}`);
+    await expect(page.locator("#placement-hint")).toContainText(poolName);
+    await page.getByRole("button", { name: "Deploy" }).click();
+
+    // The process page; its state follows the process without a reload.
+    await expect(page).toHaveURL(/\/processes\/[0-9a-f]{24}\?created=1/);
+    await expect(page.getByRole("heading", { name })).toBeVisible();
+    await expect(page.locator('[data-config="parameters"] dd[data-key="interval_ms"]')).toHaveText("500");
+    await expect(page.locator('[data-fact="node"]')).not.toHaveText("not placed");
+    const badge = page.locator(".state-line .state-badge");
+    await expect(badge).toHaveText("RUNNING", { timeout: 120_000 }).catch(async (e) => {
+      throw new Error(`the process did not reach RUNNING:\n${await describe(page)}\n${e}`);
+    });
+
+    // Change its interval: saved, sent to the running process, which keeps running.
+    await page.getByRole("button", { name: "Edit" }).click();
+    const editInterval = page.getByLabel("Interval (ms)");
+    await expect(editInterval).toHaveValue("500");
+    await editInterval.fill("750");
+    await page.getByRole("button", { name: "Save configuration" }).click();
+    await expect(page.getByText("Saved.")).toBeVisible();
+    await expect(page.locator('[data-config="parameters"] dd[data-key="interval_ms"]')).toHaveText("750");
+    const sent = page.locator('table.changes tr[data-kind="update_process_parameters"]').first();
+    await expect(sent).toContainText("DONE", { timeout: 60_000 }).catch(async (e) => {
+      throw new Error(`the new configuration was not delivered:\n${await describe(page)}\n${e}`);
+    });
+    await expect(badge).toHaveText("RUNNING");
+
+    // The list shows it running too.
+    await page.getByRole("link", { name: "All processes" }).click();
+    const listed = page.locator(`tr[data-process="${name}"]`);
+    await expect(listed.locator(".state-badge")).toHaveText("RUNNING");
+    await expect(listed).toContainText("sensor");
+    await expect(listed).toContainText("1.1.0");
+
+    // Delete it, confirmed, and see it leave the list.
+    await listed.getByRole("link", { name }).click();
+    await expect(page.getByRole("heading", { name })).toBeVisible();
+    await page.getByRole("button", { name: "Delete…" }).click();
+    await page.getByRole("button", { name: `Really delete ${name}` }).click();
+    await expect(page).toHaveURL(/\/processes\?deleted=1/);
+    await expect(page.getByText("The process is being deleted")).toBeVisible();
+    await expect(page.locator(`tr[data-process="${name}"]`)).toHaveCount(0, { timeout: 60_000 });
+  } finally {
+    await releaseNode(page, node.id, poolId);
+  }
+});
