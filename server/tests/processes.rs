@@ -75,7 +75,7 @@ struct Setup {
     server: Server,
     admin: Client,
     _dir: tempfile::TempDir,
-    cleanup: Cleanup,
+    _cleanup: Cleanup,
 }
 
 fn instance_id() -> String {
@@ -112,7 +112,7 @@ async fn setup(extra_env: &[(&str, &str)]) -> Setup {
         )
         .await;
     assert_eq!(r.status(), 200, "making the node public: {}", r.text().await.unwrap());
-    Setup { server, admin, _dir: dir, cleanup: Cleanup(instance) }
+    Setup { server, admin, _dir: dir, _cleanup: Cleanup(instance) }
 }
 
 /// Wait until the process's state is `state`, failing with what it was.
