@@ -37,6 +37,7 @@ async fn main() {
             limits: ResourceLimits::default(),
             mounts: vec![],
             ports: vec![],
+            interfaces: vec![],
             state: ProcessState::Starting,
             state_reason: None,
             running_node_id: Some(new_id()),
@@ -51,7 +52,7 @@ async fn main() {
         // Seeded processes have no swarm service: mark them suspended so the reconciler leaves
         // them alone while the list is measured.
         process.set_state(ProcessState::Suspended, Some("seeded for a benchmark".into()), now);
-        let record = ProcessRecord { process, token: new_id(), saved_state: None, task_id: None };
+        let record = ProcessRecord { process, token: new_id(), saved_state: None, task_id: None, has_run: true };
         store.insert(&record).await.expect("insert");
     }
     println!("stored {count} processes in {:.1} s", started.elapsed().as_secs_f64());

@@ -198,6 +198,9 @@ async fn upkeep(state: AppState, every: Duration) {
         if let Err(e) = state.sy.processes.reconcile().await {
             note("reconciling processes", &e);
         }
+        if let Err(e) = state.sy.connections.reconcile().await {
+            note("reconciling connections", &e);
+        }
         if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
             last_prune = Some(std::time::Instant::now());
             match state.sy.engine.prune(Duration::from_secs(7 * 24 * 3600)).await {

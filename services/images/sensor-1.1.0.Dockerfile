@@ -1,4 +1,4 @@
-# The sensor 1.1.0 (adds the precision parameter) image, FROM scratch: one static musl binary and the labels the original
+# The sensor 1.1.0 image (adds the precision parameter; its interface is autoConnect), FROM scratch: one static musl binary and the labels the original
 # dEF-Pi code generators write (layout of their Dockerfile template: JSON pretty-printed by
 # Jackson, one line continuation per line). Built and pushed by scripts/images; the interface
 # hashes follow from services/examples/proto/Temperature.proto (checked by the crate's tests).
@@ -56,7 +56,7 @@ LABEL org.flexiblepower.interfaces='[ { \
     "sendsHash" : "63c386b2dfbd481c19444a63d3b7b7300a50651665ee4f57457fc7a5fdbed746" \
   } ], \
   "allowMultiple" : true, \
-  "autoConnect" : false \
+  "autoConnect" : true \
 } ]'
 LABEL org.flexiblepower.defpi_api_version='1'
 

@@ -29,6 +29,7 @@ use std::{
 };
 
 use switchyard_protocol::{
+    connection::ConnectionMessage,
     envelope::Management,
     frame,
     process::{GoToProcessStateMessage, ProcessState as WireState, ResumeProcessMessage, SetConfigMessage},
@@ -241,6 +242,25 @@ impl ProcessConnector {
             state_data,
         });
         Ok(self.expect_state(target, &message).await?.0)
+    }
+
+    /// Send a `ConnectionMessage`; `Ok(Ok(state))` is the state of the `ConnectionHandshake`
+    /// the process answered with, `Ok(Err(text))` the text of an `ErrorMessage` it answered
+    /// with instead (e.g. an interface version it does not handle).
+    pub async fn connection(
+        &self,
+        target: &Target,
+        message: ConnectionMessage,
+    ) -> Result<std::result::Result<i32, String>> {
+        match self.request(target, &Management::Connection(message)).await? {
+            Management::ConnectionHandshake(h) => Ok(Ok(h.connection_state)),
+            Management::Error(e) => Ok(Err(e.debug_information.lines().next().unwrap_or_default().to_string())),
+            other => Err(Error::Unavailable(format!(
+                "process {} answered a connection message with an unexpected {}",
+                target.process_id,
+                type_name(&other)
+            ))),
+        }
     }
 
     async fn expect_state(&self, target: &Target, message: &Management) -> Result<(WireState, Vec<u8>)> {

@@ -2,6 +2,7 @@
 //! may do, so the REST API and the web UI obey the same rules by construction. A manager never
 //! speaks HTTP or Docker itself: it uses the store and the connectors.
 
+mod connections;
 mod listing;
 mod nodes;
 mod pending_changes;
@@ -9,10 +10,11 @@ mod processes;
 mod services;
 mod users;
 
+pub use connections::{kinds as connection_kinds, ConnectionFilter, ConnectionManager, ConnectionRecord, Runners};
 pub use listing::ListParams;
 pub use nodes::{NewNodePool, NodeAssignment, NodeManager, NodePoolUpdate};
 pub use pending_changes::PendingChangeManager;
-pub use processes::{kinds, ProcessFilter, ProcessLogs, ProcessManager, ProcessSettings, LABEL_INSTANCE, ORCHESTRATOR_ALIAS, TRIGGER_PORT};
+pub use processes::{kinds, ProcessHooks, ProcessFilter, ProcessLogs, ProcessManager, ProcessSettings, LABEL_INSTANCE, ORCHESTRATOR_ALIAS, TRIGGER_PORT};
 pub use services::{compare_versions, CatalogueStatus, ServiceManager};
 pub use users::{NewUser, UserManager, UserUpdate};
 
@@ -61,6 +63,7 @@ pub struct Switchyard {
     pub pending_changes: PendingChangeManager,
     pub services: ServiceManager,
     pub processes: ProcessManager,
+    pub connections: ConnectionManager,
     pub engine: ChangeEngine,
     pub docker: DockerConnector,
 }
@@ -78,12 +81,14 @@ impl Switchyard {
         let engine = ChangeEngine::new(store.clone(), engine_config);
         let processes =
             ProcessManager::new(store.clone(), engine.clone(), docker.clone(), services.clone(), process_settings);
+        let connections = ConnectionManager::new(store.clone(), engine.clone(), processes.clone(), services.clone());
         Self {
             users: UserManager::new(store.clone(), initial_password_file),
             nodes: NodeManager::new(store.clone(), docker.clone()),
             pending_changes: PendingChangeManager::new(store.clone(), engine.clone()),
             services,
             processes,
+            connections,
             engine,
             store,
             docker,
@@ -92,7 +97,10 @@ impl Switchyard {
 
     /// Start the background work: the pending-change workers.
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
-        self.engine.start(std::sync::Arc::new(self.processes.clone()))
+        self.engine.start(std::sync::Arc::new(Runners {
+            processes: self.processes.clone(),
+            connections: self.connections.clone(),
+        }))
     }
 
     /// This installation's id, made on first start.

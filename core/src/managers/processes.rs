@@ -101,6 +101,21 @@ struct Inner {
     settings: ProcessSettings,
     /// Serialises anchor set-up.
     anchor_lock: tokio::sync::Mutex<()>,
+    /// Who follows the processes' life (the connection manager).
+    hooks: std::sync::OnceLock<Arc<dyn ProcessHooks>>,
+}
+
+/// What the rest of Switchyard hears of a process's life.
+#[async_trait::async_trait]
+pub trait ProcessHooks: Send + Sync + 'static {
+    /// The process answered its first configuration in a container with RUNNING;
+    /// `first_time` if it never ran before.
+    async fn running(&self, process_id: &str, first_time: bool);
+    /// Its state changed otherwise.
+    async fn changed(&self, process_id: &str);
+    /// It is about to be deleted: what depends on it must be ended first (changes submitted
+    /// now run before its deletion).
+    async fn deleting(&self, process_id: &str, name: &str) -> Result<()>;
 }
 
 #[derive(Clone)]
@@ -126,7 +141,19 @@ impl ProcessManager {
             connector: ProcessConnector::new(),
             settings,
             anchor_lock: tokio::sync::Mutex::new(()),
+            hooks: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Set who hears of the processes' life (once).
+    pub fn set_hooks(&self, hooks: Arc<dyn ProcessHooks>) {
+        let _ = self.0.hooks.set(hooks);
+    }
+
+    async fn changed(&self, id: &str) {
+        if let Some(h) = self.0.hooks.get() {
+            h.changed(id).await;
+        }
     }
 
     pub fn settings(&self) -> &ProcessSettings {
@@ -279,6 +306,7 @@ impl ProcessManager {
             limits,
             mounts: new.mounts,
             ports: new.ports,
+            interfaces: service.interfaces.clone(),
             state: ProcessState::Starting,
             state_reason: None,
             running_node_id: Some(node.id.clone()),
@@ -290,7 +318,7 @@ impl ProcessManager {
             revision: 0,
         };
         process.set_state(ProcessState::Starting, Some("creating its swarm service".into()), now);
-        let record = ProcessRecord { process, token: auth::new_secret(), saved_state: None, task_id: None };
+        let record = ProcessRecord { process, token: auth::new_secret(), saved_state: None, task_id: None, has_run: false };
         let record = self.0.store.insert(&record).await?;
         self.0
             .engine
@@ -577,6 +605,10 @@ impl ProcessManager {
             return Ok(record.process);
         }
         self.0.engine.cancel_waiting(id, &[kinds::DELETE]).await?;
+        // Its connections end first: their changes queue ahead of its deletion.
+        if let Some(h) = self.0.hooks.get() {
+            h.deleting(id, &record.process.name).await?;
+        }
         self.transition(id, ProcessState::Terminated, "being deleted", kinds::DELETE, |p| {
             format!("Terminate process '{}' and remove it", p.name)
         })
@@ -721,7 +753,7 @@ impl ProcessManager {
     // The runners of the pending changes
     // ----------------------------------------------------------------------------------------
 
-    async fn load(&self, id: &str) -> Result<Option<ProcessRecord>> {
+    pub(crate) async fn load(&self, id: &str) -> Result<Option<ProcessRecord>> {
         self.0.store.get::<ProcessRecord>(id).await
     }
 
@@ -737,7 +769,11 @@ impl ProcessManager {
             })
             .await
         {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+            Ok(_) => {
+                self.changed(id).await;
+                Ok(())
+            }
+            Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -790,7 +826,7 @@ impl ProcessManager {
     }
 
     /// Where the process's running task can be reached on its user network.
-    async fn target(&self, p: &Process) -> Result<Option<Target>> {
+    pub(crate) async fn target(&self, p: &Process) -> Result<Option<Target>> {
         let network = network_name(&p.user_id);
         let tasks = self.0.docker.tasks(&p.id).await?;
         let running = tasks.iter().find(|t| t.state == "running" && t.desired_state == "running");
@@ -869,9 +905,13 @@ impl ProcessManager {
                         r.process.has_saved_state = false;
                         r.process.set_state(ProcessState::Running, Some("resumed from its saved state".into()), now);
                         r.process.updated = now;
+                        r.has_run = true;
                         Ok(())
                     })
                     .await?;
+                if let Some(h) = self.0.hooks.get() {
+                    h.running(id, false).await;
+                }
                 return Ok(Outcome::Done);
             }
         }
@@ -883,6 +923,7 @@ impl ProcessManager {
         };
         // This container has its configuration now (the reconciler compares task ids).
         let now = Utc::now();
+        let first_time = !record.has_run;
         match self
             .0
             .store
@@ -890,11 +931,23 @@ impl ProcessManager {
                 r.task_id = Some(target.task_id.clone());
                 r.process.set_state(state, reason.clone(), now);
                 r.process.updated = now;
+                if state == ProcessState::Running {
+                    r.has_run = true;
+                }
                 Ok(())
             })
             .await
         {
-            Ok(_) | Err(Error::NotFound(_)) => {}
+            Ok(_) => {
+                if let Some(h) = self.0.hooks.get() {
+                    if state == ProcessState::Running && !is_update {
+                        h.running(id, first_time).await;
+                    } else {
+                        h.changed(id).await;
+                    }
+                }
+            }
+            Err(Error::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
         self.0.engine.kick();

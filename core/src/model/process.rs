@@ -123,6 +123,10 @@ pub struct Process {
     pub mounts: Vec<Mount>,
     #[serde(default)]
     pub ports: Vec<PortMapping>,
+    /// The interfaces of its service version, as its image's labels gave them when it was
+    /// created (what its connections are checked against, even if the tag moves on).
+    #[serde(default)]
+    pub interfaces: Vec<super::Interface>,
     pub state: ProcessState,
     /// Why the process is in its state (always set for `Failed`).
     pub state_reason: Option<String>,

@@ -74,6 +74,9 @@ pub struct ProcessRecord {
     pub saved_state: Option<String>,
     #[serde(default)]
     pub task_id: Option<String>,
+    /// It was RUNNING at least once (autoConnect happens the first time only).
+    #[serde(default)]
+    pub has_run: bool,
 }
 
 impl Entity for ProcessRecord {

@@ -9,6 +9,7 @@ mod health;
 mod node_pools;
 mod nodes;
 mod pending_changes;
+pub mod connections;
 pub mod processes;
 mod services;
 mod tokens;
@@ -54,6 +55,7 @@ return the number of matching items in `X-Total-Count`. Errors are JSON: \
         (name = "nodes", description = "Hosts of the swarm: unidentified, public or private"),
         (name = "node-pools", description = "Named groups of public nodes"),
         (name = "processes", description = "Deployed instances of service versions"),
+        (name = "connections", description = "Links between interfaces of two processes"),
         (name = "pending-changes", description = "Changes to the outside world that are still to be made"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -86,6 +88,7 @@ pub fn api_router() -> Router<AppState> {
                 .merge(nodes::router())
                 .merge(pending_changes::router())
                 .merge(processes::router())
+                .merge(connections::router())
                 .merge(services::router()),
         )
         .merge(health::router())

@@ -35,6 +35,7 @@
 //! [`Options`] (another port, shorter timeouts), which is how the tests drive it.
 
 mod config;
+mod connection;
 mod environment;
 mod listener;
 mod management;
@@ -47,6 +48,12 @@ use std::{future::Future, net::SocketAddr, process::ExitCode, sync::Arc, time::D
 use tracing::{error, info};
 
 pub use config::{Config, ConfigError};
+pub use connection::{
+    BuildHandler, Connection, ConnectionControl, ConnectionHandler, ConnectionInfo, Endpoint, InterfaceVersion, Message,
+    SendError, State as ConnectionState, PING, PONG,
+};
+/// Re-exported so services derive their message types with the same prost.
+pub use prost;
 pub use environment::Environment;
 pub use service::{CallbackError, Service};
 
@@ -165,8 +172,9 @@ impl ServiceManager {
             management = %listener.local_addr(),
             "service starting"
         );
+        let interfaces = service.interfaces();
         let user = user::UserThread::spawn(service, tokio::runtime::Handle::current()).map_err(Error::Thread)?;
-        let mut handler = Handler::new(env.clone(), user, options.callback_timeout);
+        let mut handler = Handler::new(env.clone(), user, options.callback_timeout, interfaces);
         let idle_timeout = options.idle_timeout;
 
         // The management loop runs while the trigger is still being retried: the orchestrator

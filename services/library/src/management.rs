@@ -6,7 +6,7 @@
 //! request ends the process (SUSPENDED, TERMINATED); [`Handler::handle`] turns one request
 //! into its reply, running the service's callback on the user thread.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use switchyard_protocol::{
     connection::{connection_message::ModeType, ConnectionHandshake, ConnectionMessage, ConnectionState},
@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 use tracing::{debug, info, warn};
 
 use crate::{
+    connection::{BuildHandler, ConnectionControl, ConnectionInfo, Endpoint, InterfaceVersion},
     user::{self, CallError, Pending, UserThread},
     CallbackError, Config, Environment, Outcome, Service,
 };
@@ -53,11 +54,15 @@ pub(crate) struct Handler<S> {
     configured: bool,
     /// `init` or `resume_from` ran: the service is working and must be told to terminate.
     started: bool,
+    /// The interface versions the service handles.
+    interfaces: Vec<InterfaceVersion>,
+    /// The data connections, by id.
+    connections: HashMap<String, ConnectionControl>,
 }
 
 impl<S: Service> Handler<S> {
-    pub fn new(env: Arc<Environment>, user: UserThread<S>, callback_timeout: Duration) -> Self {
-        Handler { env, user, callback_timeout, configured: false, started: false }
+    pub fn new(env: Arc<Environment>, user: UserThread<S>, callback_timeout: Duration, interfaces: Vec<InterfaceVersion>) -> Self {
+        Handler { env, user, callback_timeout, configured: false, started: false, interfaces, connections: HashMap::new() }
     }
 
     /// Serve one orchestrator connection, one request and one reply at a time.
@@ -84,6 +89,7 @@ impl<S: Service> Handler<S> {
                 // The service has stopped working either way, so the process ends even if the
                 // reply was lost; the orchestrator sees the connection drop.
                 Flow::Stop(outcome, terminating) => {
+                    self.close_connections().await;
                     if let Err(e) = written {
                         warn!("sending the {outcome:?} reply failed: {e}");
                     }
@@ -109,7 +115,7 @@ impl<S: Service> Handler<S> {
             Management::SetConfig(m) => self.set_config(m).await,
             Management::GoToProcessState(m) => self.go_to_state(m).await,
             Management::ResumeProcess(m) => self.resume(m).await,
-            Management::Connection(m) => (self.connection_message(m), Flow::Continue),
+            Management::Connection(m) => (self.connection_message(m).await, Flow::Continue),
             Management::ProcessStateUpdate(_) => {
                 (self.error("Unexpected message type ProcessStateUpdateMessage".into()), Flow::Continue)
             }
@@ -200,29 +206,93 @@ impl<S: Service> Handler<S> {
         (reply.unwrap_or_else(|e| e), Flow::Continue)
     }
 
-    /// Data connections are not implemented yet: creating or resuming one is refused as for a
-    /// handler that is not there, suspending or terminating one that never existed is
-    /// acknowledged, so the orchestrator's pending changes complete instead of retrying.
-    fn connection_message(&self, m: ConnectionMessage) -> Management {
+    /// A `ConnectionMessage` (§5.2). Two deliberate differences from the Java library: SUSPEND
+    /// and TERMINATE of a connection this process does not know are acknowledged (Java answers
+    /// with a NullPointerException), so an orchestrator ending a connection to a restarted
+    /// process is not told an error; and RESUME's reply says CONNECTED as Java's does.
+    async fn connection_message(&mut self, m: ConnectionMessage) -> Management {
         let mode = ModeType::try_from(m.mode);
         info!(connection = %m.connection_id, mode = mode.map(|t| t.as_str_name()).unwrap_or("?"), "connection message");
+        let id = m.connection_id.clone();
         let handshake = |state: ConnectionState| {
             Management::ConnectionHandshake(ConnectionHandshake {
                 connection_state: state as i32,
-                connection_id: m.connection_id.clone(),
+                connection_id: id.clone(),
                 receive_hash: None,
                 send_hash: None,
             })
         };
+        let endpoint = || Endpoint {
+            target_address: m.target_address.clone().unwrap_or_default(),
+            port: m.listen_port.and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
+        };
         match mode {
-            Ok(ModeType::Create | ModeType::Resume) => self.error(format!(
-                "Unknown connection handling hash: {}/{}",
-                m.receive_hash.as_deref().unwrap_or("null"),
-                m.send_hash.as_deref().unwrap_or("null")
-            )),
-            Ok(ModeType::Suspend) => handshake(ConnectionState::Suspended),
-            Ok(ModeType::Terminate) => handshake(ConnectionState::Terminated),
+            Ok(mode @ (ModeType::Create | ModeType::Resume)) => {
+                if let Some(existing) = self.connections.get(&id) {
+                    if mode == ModeType::Resume {
+                        existing.resume(endpoint());
+                    }
+                    return handshake(ConnectionState::Connected);
+                }
+                let key = format!(
+                    "{}/{}",
+                    m.receive_hash.as_deref().unwrap_or("null"),
+                    m.send_hash.as_deref().unwrap_or("null")
+                );
+                let Some(version) = self.interfaces.iter().find(|v| v.key() == key).cloned() else {
+                    warn!(connection = %id, "no interface version with hashes {key}");
+                    return self.error(format!("Unknown connection handling hash: {key}"));
+                };
+                let e = endpoint();
+                if e.port == 0 {
+                    return self.error(format!("Connection {id} has no valid listenPort"));
+                }
+                let info = ConnectionInfo {
+                    connection_id: id.clone(),
+                    version_name: version.version_name.clone(),
+                    remote_process_id: m.remote_process_id.clone().unwrap_or_default(),
+                    remote_service_id: m.remote_service_id.clone().unwrap_or_default(),
+                    remote_interface_id: m.remote_interface_id.clone().unwrap_or_default(),
+                    remote_process_name: m.remote_process_name.clone().unwrap_or_default(),
+                };
+                let user = self.user.clone();
+                let build: BuildHandler = Arc::new(move |connection| {
+                    let version = version.clone();
+                    let pending = user.queue(move |s: &mut S| s.connected(&version, connection));
+                    Box::pin(async move {
+                        match pending.await {
+                            Ok(Ok(handler)) => handler,
+                            Ok(Err(e)) => {
+                                warn!("building the connection handler: {e}");
+                                None
+                            }
+                            Err(_) => None,
+                        }
+                    })
+                });
+                self.connections.insert(id.clone(), ConnectionControl::spawn(info, e, build));
+                handshake(if mode == ModeType::Create { ConnectionState::Starting } else { ConnectionState::Connected })
+            }
+            Ok(ModeType::Suspend) => {
+                if let Some(c) = self.connections.get(&id) {
+                    c.suspend();
+                }
+                handshake(ConnectionState::Suspended)
+            }
+            Ok(ModeType::Terminate) => {
+                if let Some(c) = self.connections.remove(&id) {
+                    c.terminate().await;
+                }
+                handshake(ConnectionState::Terminated)
+            }
             Err(_) => self.error(format!("Unknown connection mode: {}", m.mode)),
+        }
+    }
+
+    /// End every connection (the process is ending).
+    pub async fn close_connections(&mut self) {
+        for (_, c) in self.connections.drain() {
+            c.terminate().await;
         }
     }
 
@@ -254,7 +324,8 @@ impl<S: Service> Handler<S> {
     }
 
     /// On a signal: tell a working service to terminate, and wait for it briefly.
-    pub async fn shutdown(&self) {
+    pub async fn shutdown(&mut self) {
+        self.close_connections().await;
         if self.started {
             self.finish_terminate(self.user.queue(|s: &mut S| s.terminate())).await;
         }

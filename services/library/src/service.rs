@@ -1,6 +1,6 @@
 //! What a service implements: the callbacks of the management channel.
 
-use crate::Config;
+use crate::{Config, Connection, ConnectionHandler, InterfaceVersion};
 
 /// The error a callback may return; it reaches the orchestrator as an `ErrorMessage`.
 pub type CallbackError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -39,6 +39,20 @@ pub trait Service: Send + 'static {
     fn resume_from(&mut self, state: Option<&[u8]>) -> Result<(), CallbackError> {
         let _ = state;
         Ok(())
+    }
+
+    /// The interface versions this service handles, as its image's labels list them; asked
+    /// once, at start. A connection the orchestrator asks for with other hashes is refused.
+    fn interfaces(&self) -> Vec<InterfaceVersion> {
+        Vec::new()
+    }
+
+    /// A connection on `version` is up for the first time: return what handles its messages
+    /// (`None`: its messages are dropped). Keep `connection` to send on it; it stays valid
+    /// across interruptions and suspensions. Called on the user thread like the others.
+    fn connected(&mut self, version: &InterfaceVersion, connection: Connection) -> Option<Box<dyn ConnectionHandler>> {
+        let _ = (version, connection);
+        None
     }
 
     /// The process is being removed, or was sent SIGTERM. Called only if [`init`](Self::init)

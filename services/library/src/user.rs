@@ -29,6 +29,12 @@ pub(crate) struct UserThread<S> {
     jobs: mpsc::Sender<Job<S>>,
 }
 
+impl<S> Clone for UserThread<S> {
+    fn clone(&self) -> Self {
+        UserThread { jobs: self.jobs.clone() }
+    }
+}
+
 impl<S: Send + 'static> UserThread<S> {
     /// Start the thread; it enters `runtime` so callbacks can spawn tasks. It ends, dropping
     /// the service, once this handle is dropped and the queued callbacks have run.

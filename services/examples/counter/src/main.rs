@@ -1,6 +1,6 @@
 //! "counter": counts up by `step` every `interval_ms` and logs the count, the example of a
-//! service that receives (its "Temperature" interface mirrors the sensor's, so the two can be
-//! connected; the data channel itself comes later). The count is its state across suspend
+//! service that receives: its "Temperature" interface mirrors the sensor's (one connection at
+//! most), and it logs every reading that arrives on it. The count is its state across suspend
 //! and resume.
 //!
 //! Parameters (see `services/images/counter-1.0.0.Dockerfile`): `step` (integer, required,
@@ -16,7 +16,46 @@ use std::{
     time::Duration,
 };
 
-use switchyard_service::{CallbackError, Config, Service};
+use switchyard_service::{CallbackError, Config, Connection, ConnectionHandler, InterfaceVersion, Message, Service};
+use temperature::TemperatureReading;
+
+#[path = "../../temperature.rs"]
+mod temperature;
+
+/// The counter's end of a "Temperature" connection: logs each reading.
+struct Readings {
+    peer: String,
+    received: u64,
+}
+
+impl ConnectionHandler for Readings {
+    fn on_message(&mut self, message: Message<'_>) {
+        match message.decode::<TemperatureReading>() {
+            Ok(Some(r)) => {
+                self.received += 1;
+                info!(
+                    from = %self.peer,
+                    received = self.received,
+                    "received reading {}: {:.3} {}",
+                    r.sequence,
+                    r.value,
+                    r.unit
+                );
+            }
+            Ok(None) => info!(type_name = message.type_name().unwrap_or("?"), "unexpected message type; dropped"),
+            Err(e) => info!("undecodable reading: {e}"),
+        }
+    }
+    fn on_interrupt(&mut self) {
+        info!(from = %self.peer, "connection interrupted");
+    }
+    fn resume_after_interrupt(&mut self) {
+        info!(from = %self.peer, "connection back");
+    }
+    fn terminated(&mut self) {
+        info!(from = %self.peer, received = self.received, "connection ended");
+    }
+}
 use tokio::{task::JoinHandle, time::MissedTickBehavior};
 use tracing::info;
 
@@ -78,6 +117,16 @@ impl Counter {
 }
 
 impl Service for Counter {
+    fn interfaces(&self) -> Vec<InterfaceVersion> {
+        vec![temperature::interface_version(false)]
+    }
+
+    fn connected(&mut self, _version: &InterfaceVersion, connection: Connection) -> Option<Box<dyn ConnectionHandler>> {
+        let peer = connection.info().remote_process_name.clone();
+        info!(peer = %peer, connection = %connection.info().connection_id, "connected");
+        Some(Box::new(Readings { peer, received: 0 }))
+    }
+
     fn init(&mut self, config: &Config) -> Result<(), CallbackError> {
         self.start(Settings::from_config(config)?);
         Ok(())

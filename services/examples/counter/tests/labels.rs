@@ -30,4 +30,11 @@ fn counter_labels() {
         ("name".to_string(), Text, true),
     ];
     assert_eq!(labels::parameters(&labels), expected);
+
+    // 1.1.0: the same but autoConnect.
+    let labels11 = labels::labels("counter-1.1.0.Dockerfile");
+    let interfaces11 = labels::interfaces(&labels11);
+    assert!(interfaces11[0].auto_connect && !interfaces11[0].allow_multiple);
+    assert_eq!(interfaces11[0].interface_versions, temperature.interface_versions);
+    assert_eq!(labels::parameters(&labels11), expected);
 }

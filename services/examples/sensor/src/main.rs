@@ -1,7 +1,7 @@
 //! "sensor": a simulated temperature sensor, the example of a service that sends. Every
 //! `interval_ms` it logs one reading; the count of readings is its state, so a sensor that is
-//! suspended and resumed elsewhere goes on counting where it stopped. (Sending the readings on
-//! the "Temperature" interface comes with the data channel.)
+//! suspended and resumed elsewhere goes on counting where it stopped. Each reading is also sent
+//! as a `TemperatureReading` on every connected "Temperature" connection (any number of them).
 //!
 //! Parameters (see `services/images/sensor-*.Dockerfile`): `interval_ms` (integer, default
 //! 1000), `unit` (`celsius`, `fahrenheit` or `kelvin`), `offset` (double, added in the chosen
@@ -12,12 +12,18 @@ use std::{
     process::ExitCode,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc,
+        Arc, Mutex,
     },
     time::Duration,
 };
 
-use switchyard_service::{CallbackError, Config, Service};
+use switchyard_service::{
+    CallbackError, Config, Connection, ConnectionHandler, ConnectionState, InterfaceVersion, Message, Service,
+};
+use temperature::TemperatureReading;
+
+#[path = "../../temperature.rs"]
+mod temperature;
 use tokio::{task::JoinHandle, time::MissedTickBehavior};
 use tracing::info;
 
@@ -94,11 +100,31 @@ fn simulated_celsius(sequence: u64) -> f64 {
     20.0 + 3.0 * (sequence as f64 * std::f64::consts::TAU / 60.0).sin()
 }
 
+/// The connections readings go to.
+type Links = Arc<Mutex<Vec<Connection>>>;
+
 #[derive(Default)]
 struct Sensor {
     /// Readings taken so far, shared with the ticking task.
     readings: Arc<AtomicU64>,
     ticker: Option<JoinHandle<()>>,
+    links: Links,
+}
+
+/// A connection of the sensor's: it only sends, so it just forgets the connection at the end.
+struct Link {
+    id: String,
+    links: Links,
+}
+
+impl ConnectionHandler for Link {
+    fn on_message(&mut self, message: Message<'_>) {
+        info!(connection = %self.id, bytes = message.payload().len(), "unexpected message on the sending interface; dropped");
+    }
+    fn terminated(&mut self) {
+        self.links.lock().expect("not poisoned").retain(|c| c.info().connection_id != self.id);
+        info!(connection = %self.id, "connection ended");
+    }
 }
 
 impl Sensor {
@@ -111,6 +137,7 @@ impl Sensor {
             "sensor running"
         );
         let readings = self.readings.clone();
+        let links = self.links.clone();
         // Callbacks run inside the service library's tokio runtime.
         self.ticker = Some(tokio::spawn(async move {
             let mut ticks =
@@ -122,6 +149,18 @@ impl Sensor {
                 let raw = simulated_celsius(sequence);
                 let value = settings.unit.convert(raw) + settings.offset;
                 let unit = settings.unit.name();
+                let reading = TemperatureReading { sequence, value, unit: unit.to_string() };
+                let targets: Vec<Connection> = links.lock().expect("not poisoned").clone();
+                let mut sent = 0;
+                for link in targets.iter().filter(|c| c.state() == ConnectionState::Connected) {
+                    match link.send(&reading) {
+                        Ok(()) => sent += 1,
+                        Err(e) => info!(connection = %link.info().connection_id, "reading not sent: {e}"),
+                    }
+                }
+                if sent > 0 {
+                    info!(readings = sequence, connections = sent, "sent reading {sequence}");
+                }
                 if settings.verbose {
                     info!(
                         readings = sequence,
@@ -144,6 +183,17 @@ impl Sensor {
 }
 
 impl Service for Sensor {
+    fn interfaces(&self) -> Vec<InterfaceVersion> {
+        vec![temperature::interface_version(true)]
+    }
+
+    fn connected(&mut self, _version: &InterfaceVersion, connection: Connection) -> Option<Box<dyn ConnectionHandler>> {
+        let id = connection.info().connection_id.clone();
+        info!(connection = %id, peer = %connection.info().remote_process_name, "connected: readings go there too");
+        self.links.lock().expect("not poisoned").push(connection);
+        Some(Box::new(Link { id, links: self.links.clone() }))
+    }
+
     fn init(&mut self, config: &Config) -> Result<(), CallbackError> {
         self.start(Settings::from_config(config)?);
         Ok(())

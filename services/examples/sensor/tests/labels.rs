@@ -21,7 +21,8 @@ fn sensor_labels() {
             (temperature.id.as_str(), temperature.name.as_str(), temperature.service_id.as_str()),
             ("sensor/temperature", "Temperature", "sensor")
         );
-        assert!(temperature.allow_multiple && !temperature.auto_connect);
+        assert!(temperature.allow_multiple);
+        assert_eq!(temperature.auto_connect, with_precision, "{dockerfile}: only 1.1.0 connects itself");
         let version = &temperature.interface_versions[0];
         assert_eq!(
             (&version.sends_hash, &version.receives_hash),

@@ -1,0 +1,866 @@
+//! Connections: Switchyard alone links an interface of one process to an interface of another,
+//! and only when they fit (`model::check_fit`). What each process is told goes through pending
+//! changes, so it survives restarts of Switchyard and of the processes:
+//!
+//! * `connect_endpoint` sends `ConnectionMessage{CREATE}` (or `RESUME` to the side that
+//!   stayed up while the other was suspended) to one side, only once that process is RUNNING;
+//!   a side restarted since it accepted the connection gets it again;
+//! * `suspend_endpoint` tells the side that stays up that its peer is suspended;
+//! * `terminate_endpoint` sends `TERMINATE`; it is queued behind the process's earlier changes
+//!   and ahead of its deletion, and completes when the process is gone.
+//!
+//! The connection's state follows from its two processes (level-triggered, see [`refresh`]):
+//! CONNECTED when both run and accepted it in their current container, INTERRUPTED when one
+//! stopped unexpectedly, SUSPENDED when one is suspended, back to CONNECTED with no user action.
+//!
+//! [`refresh`]: ConnectionManager::refresh
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use switchyard_protocol::connection::{connection_message::ModeType, ConnectionMessage};
+
+use super::{listing::ListParams, processes::ProcessManager, services::ServiceManager, Caller};
+use crate::{
+    changes::{ChangeEngine, ChangeRunner, NewChange, Outcome},
+    error::{Error, Result},
+    model::{
+        check_fit, choose_versions, Candidate, Candidates, Connection, ConnectionState, Endpoint, NewConnection, Page,
+        PendingChange, Process, ProcessState, Refusal,
+    },
+    store::{new_id, CollectionSpec, Entity, ProcessRecord, Query, Store},
+    validate,
+};
+
+pub mod kinds {
+    pub const CONNECT: &str = "connect_endpoint";
+    pub const SUSPEND: &str = "suspend_endpoint";
+    pub const TERMINATE: &str = "terminate_endpoint";
+    pub const ALL: [&str; 3] = [CONNECT, SUSPEND, TERMINATE];
+}
+
+/// A connection with what the server tracks about its two sides.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConnectionRecord {
+    #[serde(flatten)]
+    pub connection: Connection,
+    /// Both process ids, for lookups by process.
+    pub process_ids: Vec<String>,
+    /// Per side: the container (swarm task) of the process that accepted the connection.
+    #[serde(default)]
+    pub accepted: [Option<String>; 2],
+    /// Per side: it was told of its peer's suspension (and must be resumed).
+    #[serde(default)]
+    pub told_suspended: [bool; 2],
+    /// Per side: it was told to terminate (or is gone).
+    #[serde(default)]
+    pub terminated: [bool; 2],
+}
+
+impl Entity for ConnectionRecord {
+    const COLLECTION: CollectionSpec = CollectionSpec { name: "connections", noun: "connection", unique: &[] };
+}
+
+impl ConnectionRecord {
+    fn endpoint(&self, side: usize) -> &Endpoint {
+        if side == 0 {
+            &self.connection.endpoint1
+        } else {
+            &self.connection.endpoint2
+        }
+    }
+}
+
+/// Which connections to list.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionFilter {
+    /// Administrators: only this user's.
+    pub user_id: Option<String>,
+    /// Only those of this process.
+    pub process_id: Option<String>,
+    pub state: Option<ConnectionState>,
+    /// Also those terminated recently (they are kept for an hour).
+    pub include_terminated: bool,
+}
+
+/// How long terminated connections stay visible.
+const KEEP_TERMINATED: Duration = Duration::from_secs(3600);
+
+struct Inner {
+    store: Store,
+    engine: ChangeEngine,
+    processes: ProcessManager,
+    services: ServiceManager,
+    /// Serialises the check-then-insert of new connections, so two requests cannot both pass
+    /// a cardinality rule that only one of them may use.
+    create_lock: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone)]
+pub struct ConnectionManager(Arc<Inner>);
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct SidePayload {
+    side: usize,
+}
+
+impl ConnectionManager {
+    pub fn new(store: Store, engine: ChangeEngine, processes: ProcessManager, services: ServiceManager) -> Self {
+        let manager = Self(Arc::new(Inner {
+            store,
+            engine,
+            processes: processes.clone(),
+            services,
+            create_lock: tokio::sync::Mutex::new(()),
+        }));
+        processes.set_hooks(Arc::new(manager.clone()));
+        manager
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // What callers do
+    // ----------------------------------------------------------------------------------------
+
+    pub async fn list(&self, caller: &Caller, params: &ListParams, filter: &ConnectionFilter) -> Result<Page<Connection>> {
+        let (mut query, page, per_page) = params.to_query(&["created", "updated", "state"], "created")?;
+        if caller.is_admin() {
+            if let Some(user) = &filter.user_id {
+                validate::id("user", user)?;
+                query = query.eq("user_id", user.as_str());
+            }
+        } else {
+            if filter.user_id.as_deref().is_some_and(|u| u != caller.user.id) {
+                return Err(Error::Forbidden("only administrators may list other users' connections".into()));
+            }
+            query = query.eq("user_id", caller.user.id.as_str());
+        }
+        if let Some(process) = &filter.process_id {
+            validate::id("process", process)?;
+            query = query.has("process_ids", process.as_str());
+        }
+        match filter.state {
+            Some(state) => query = query.eq("state", state.as_str()),
+            None if !filter.include_terminated => {
+                // Everything but TERMINATED (the store has no "not equal"): list and drop.
+                let mut all = query.clone();
+                all.offset = 0;
+                all.limit = None;
+                let (records, _) = self.0.store.list::<ConnectionRecord>(&all).await?;
+                let live: Vec<Connection> = records
+                    .into_iter()
+                    .map(|r| r.connection)
+                    .filter(|c| c.state != ConnectionState::Terminated)
+                    .collect();
+                let total = live.len() as u64;
+                let items = live.into_iter().skip(query.offset as usize).take(query.limit.unwrap_or(u64::MAX) as usize).collect();
+                return Ok(Page { items, total, page, per_page });
+            }
+            None => {}
+        }
+        let (records, total) = self.0.store.list::<ConnectionRecord>(&query).await?;
+        Ok(Page { items: records.into_iter().map(|r| r.connection).collect(), total, page, per_page })
+    }
+
+    async fn record_for(&self, caller: &Caller, id: &str) -> Result<ConnectionRecord> {
+        validate::id("connection", id)?;
+        let record: ConnectionRecord = self.0.store.fetch(id).await?;
+        if !caller.is_admin() && record.connection.user_id != caller.user.id {
+            return Err(Error::NotFound(format!("no connection with id '{id}'")));
+        }
+        Ok(record)
+    }
+
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<Connection> {
+        Ok(self.record_for(caller, id).await?.connection)
+    }
+
+    /// The pending changes of one connection, newest first.
+    pub async fn changes(&self, caller: &Caller, id: &str) -> Result<Vec<PendingChange>> {
+        self.record_for(caller, id).await?;
+        let (all, _) = self
+            .0
+            .store
+            .list::<PendingChange>(&Query::all().has("resources", id).sort("created", true).page(0, 100))
+            .await?;
+        Ok(all)
+    }
+
+    /// A process the caller may connect.
+    async fn process_for(&self, caller: &Caller, field: &str, id: &str) -> Result<Process> {
+        if id.is_empty() {
+            return Err(Error::invalid(field, "a process id is required"));
+        }
+        validate::id("process", id).map_err(|e| Error::invalid(field, e.to_string()))?;
+        match self.0.processes.get(caller, id).await {
+            Ok(p) => Ok(p),
+            Err(Error::NotFound(m)) => Err(Error::Invalid { field: Some(field.into()), message: m }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The live connections of these processes.
+    async fn live_of(&self, process_ids: &[&str]) -> Result<Vec<ConnectionRecord>> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        for id in process_ids {
+            let (records, _) = self.0.store.list::<ConnectionRecord>(&Query::all().has("process_ids", *id)).await?;
+            for r in records {
+                if r.connection.is_live() && seen.insert(r.connection.id.clone()) {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Connect two interfaces, if they fit and no cardinality rule is broken. The connection is
+    /// saved STARTING; each process is told once it runs.
+    pub async fn create(&self, caller: &Caller, new: NewConnection) -> Result<Connection> {
+        let a = self.process_for(caller, "endpoint1.process_id", &new.endpoint1.process_id).await?;
+        let b = self.process_for(caller, "endpoint2.process_id", &new.endpoint2.process_id).await?;
+        for (field, value) in [("endpoint1.interface_id", &new.endpoint1.interface_id), ("endpoint2.interface_id", &new.endpoint2.interface_id)] {
+            if value.trim().is_empty() {
+                return Err(Error::invalid(field, "an interface id is required"));
+            }
+        }
+        self.connect(a, &new.endpoint1.interface_id, b, &new.endpoint2.interface_id, false).await
+    }
+
+    async fn connect(&self, a: Process, ia: &str, b: Process, ib: &str, automatic: bool) -> Result<Connection> {
+        let _guard = self.0.create_lock.lock().await;
+        let existing = self.live_of(&[&a.id, &b.id]).await?;
+        let connections: Vec<Connection> = existing.iter().map(|r| r.connection.clone()).collect();
+        let (v1, v2) = check_fit(&a, ia, &b, ib, &connections).map_err(refusal_error)?;
+        // One port per connection; neither process may use it for another live connection.
+        let used: HashSet<u16> = connections.iter().map(|c| c.port).collect();
+        let port = loop {
+            let candidate = 5000 + (rand::random::<u16>() % 5000);
+            if !used.contains(&candidate) {
+                break candidate;
+            }
+        };
+        let now = Utc::now();
+        let connection = Connection {
+            id: new_id(),
+            user_id: a.user_id.clone(),
+            endpoint1: Endpoint {
+                process_id: a.id.clone(),
+                interface_id: ia.to_string(),
+                interface_version_name: Some(v1),
+                process_name: a.name.clone(),
+            },
+            endpoint2: Endpoint {
+                process_id: b.id.clone(),
+                interface_id: ib.to_string(),
+                interface_version_name: Some(v2),
+                process_name: b.name.clone(),
+            },
+            port,
+            state: ConnectionState::Starting,
+            state_reason: Some(waiting_reason(&a, &b)),
+            terminating: false,
+            created: now,
+            updated: now,
+            revision: 0,
+        };
+        let record = ConnectionRecord {
+            process_ids: vec![a.id.clone(), b.id.clone()],
+            connection,
+            accepted: [None, None],
+            told_suspended: [false, false],
+            terminated: [false, false],
+        };
+        let record = self.0.store.insert(&record).await?;
+        let how = if automatic { "Auto-connect" } else { "Connect" };
+        for side in 0..2 {
+            let (me, peer) = if side == 0 { (&a, &b) } else { (&b, &a) };
+            let iface = if side == 0 { ia } else { ib };
+            self.submit_side(
+                &record,
+                kinds::CONNECT,
+                side,
+                format!("{how} '{}' ({iface}) to '{}'", me.name, peer.name),
+            )
+            .await?;
+        }
+        tracing::info!(connection = %record.connection.id, a = %a.id, b = %b.id, "connection requested");
+        Ok(record.connection)
+    }
+
+    async fn submit_side(&self, record: &ConnectionRecord, kind: &'static str, side: usize, description: String) -> Result<()> {
+        let c = &record.connection;
+        let mut change = NewChange::new(kind, &c.user_id, &c.id, description)
+            .payload(serde_json::to_value(SidePayload { side }).unwrap_or_default());
+        change.resources.push(side_resource(&c.id, side));
+        if kind == kinds::TERMINATE {
+            // Queued with the process's own changes: after what is already asked of it, before
+            // its deletion.
+            change.resources.push(record.endpoint(side).process_id.clone());
+        }
+        self.0.engine.submit(change).await?;
+        Ok(())
+    }
+
+    /// End a connection: both processes are told, then it is TERMINATED.
+    pub async fn terminate(&self, caller: &Caller, id: &str) -> Result<Connection> {
+        let record = self.record_for(caller, id).await?;
+        if record.connection.terminating || record.connection.state == ConnectionState::Terminated {
+            return Ok(record.connection);
+        }
+        self.terminate_record(record, "terminated by its owner").await
+    }
+
+    async fn terminate_record(&self, record: ConnectionRecord, why: &str) -> Result<Connection> {
+        let id = record.connection.id.clone();
+        // Connecting it any further is moot.
+        self.0.engine.cancel_waiting(&id, &[kinds::TERMINATE]).await?;
+        let now = Utc::now();
+        let updated = self
+            .0
+            .store
+            .modify::<ConnectionRecord>(&id, |r| {
+                r.connection.terminating = true;
+                r.connection.state_reason = Some(format!("{why}; telling both processes"));
+                r.connection.updated = now;
+                Ok(())
+            })
+            .await?;
+        for side in 0..2 {
+            if !updated.terminated[side] {
+                let e = updated.endpoint(side);
+                self.submit_side(&updated, kinds::TERMINATE, side, format!("Terminate the connection of '{}' ({})", e.process_name, e.interface_id))
+                    .await?;
+            }
+        }
+        Ok(updated.connection)
+    }
+
+    /// What could connect to this interface: the owner's other processes and the catalogue's
+    /// services, each with whether it fits and why not.
+    pub async fn candidates(&self, caller: &Caller, process_id: &str, interface_id: &str) -> Result<Candidates> {
+        let p = self.process_for(caller, "process_id", process_id).await?;
+        let Some(iface) = p.interfaces.iter().find(|i| i.id == interface_id).cloned() else {
+            return Err(Error::NotFound(format!("process '{}' has no interface '{interface_id}'", p.name)));
+        };
+        let (others, _) = self
+            .0
+            .store
+            .list::<ProcessRecord>(&Query::all().eq("user_id", p.user_id.as_str()).sort("created", false))
+            .await?;
+        let others: Vec<Process> = others.into_iter().map(|r| r.process).filter(|o| o.id != p.id).collect();
+        let ids: Vec<&str> = std::iter::once(p.id.as_str()).chain(others.iter().map(|o| o.id.as_str())).collect();
+        let connections: Vec<Connection> = self.live_of(&ids).await?.into_iter().map(|r| r.connection).collect();
+        let mut processes = Vec::new();
+        for o in &others {
+            for oi in &o.interfaces {
+                let fit = check_fit(&p, interface_id, o, &oi.id, &connections);
+                processes.push(Candidate {
+                    process_id: Some(o.id.clone()),
+                    process_name: Some(o.name.clone()),
+                    service_id: o.service_id.clone(),
+                    service_version: Some(o.service_version.clone()),
+                    interface_id: oi.id.clone(),
+                    interface_name: oi.name.clone(),
+                    fits: fit.is_ok(),
+                    version: fit.as_ref().ok().map(|v| v.0.clone()),
+                    candidate_version: fit.as_ref().ok().map(|v| v.1.clone()),
+                    refusal: fit.err(),
+                });
+            }
+        }
+        let mut services = Vec::new();
+        let params = ListParams { page: Some(1), per_page: Some(1000), sort: Some("name".into()) };
+        if let Ok((page, _)) = self.0.services.list(&params, None).await {
+            for s in page.items {
+                for si in &s.interfaces {
+                    let fit = choose_versions(&iface, si);
+                    services.push(Candidate {
+                        process_id: None,
+                        process_name: None,
+                        service_id: s.id.clone(),
+                        service_version: Some(s.version.clone()),
+                        interface_id: si.id.clone(),
+                        interface_name: si.name.clone(),
+                        fits: fit.is_some(),
+                        version: fit.map(|(x, _)| x.version_name.clone()),
+                        candidate_version: fit.map(|(_, y)| y.version_name.clone()),
+                        refusal: fit.is_none().then(|| Refusal::Incompatible {
+                            message: format!(
+                                "interface '{}' of service {} {} does not fit interface '{}': no version of one sends \
+                                 what a version of the other receives and receives what it sends",
+                                si.name, s.id, s.version, iface.name
+                            ),
+                        }),
+                    });
+                }
+            }
+        }
+        Ok(Candidates { process_id: p.id, interface_id: interface_id.to_string(), processes, services })
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Following the processes
+    // ----------------------------------------------------------------------------------------
+
+    /// Bring every live connection of `process_id` in line with its processes.
+    pub async fn refresh_process(&self, process_id: &str) -> Result<()> {
+        let (records, _) = self.0.store.list::<ConnectionRecord>(&Query::all().has("process_ids", process_id)).await?;
+        for r in records {
+            if r.connection.state != ConnectionState::Terminated && !r.connection.terminating {
+                self.refresh(&r.connection.id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every live connection, once (the upkeep loop calls this); also forgets connections
+    /// terminated more than an hour ago.
+    pub async fn reconcile(&self) -> Result<()> {
+        let (records, _) = self.0.store.list::<ConnectionRecord>(&Query::all()).await?;
+        let cutoff = Utc::now() - chrono::Duration::from_std(KEEP_TERMINATED).unwrap_or_default();
+        for r in records {
+            let c = &r.connection;
+            if c.state == ConnectionState::Terminated {
+                if c.updated < cutoff {
+                    let _ = self.0.store.delete::<ConnectionRecord>(&c.id, None).await;
+                }
+                continue;
+            }
+            if c.terminating {
+                continue;
+            }
+            if let Err(e) = self.refresh(&c.id).await {
+                tracing::warn!(connection = %c.id, error = %e, "reconciling connection");
+            }
+        }
+        Ok(())
+    }
+
+    /// Work out one connection's state from its processes, and ask each side for what it
+    /// still needs to be told.
+    pub async fn refresh(&self, id: &str) -> Result<()> {
+        let Some(record) = self.0.store.get::<ConnectionRecord>(id).await? else { return Ok(()) };
+        if record.connection.terminating || record.connection.state == ConnectionState::Terminated {
+            return Ok(());
+        }
+        let mut sides = Vec::new();
+        for side in 0..2 {
+            sides.push(self.0.processes.load(&record.endpoint(side).process_id).await?);
+        }
+        let (Some(p1), Some(p2)) = (&sides[0], &sides[1]) else {
+            // One process is gone (deleted without its connections: an older installation).
+            self.terminate_record(record, "one of its processes no longer exists").await?;
+            return Ok(());
+        };
+        let procs = [p1, p2];
+        let open = self.0.engine.open_changes().await?;
+        let has_open = |kind: &str, side: usize| {
+            let res = side_resource(id, side);
+            open.iter().any(|c| c.kind == kind && c.resources.iter().any(|r| r == &res))
+        };
+        // A process that is deleted takes its connections with it (its deletion asked already).
+        if let Some(gone) = procs.iter().find(|p| p.process.state == ProcessState::Terminated) {
+            let why = format!("process '{}' is being deleted", gone.process.name);
+            self.terminate_record(record, &why).await?;
+            return Ok(());
+        }
+        // What each side still needs.
+        for side in 0..2 {
+            let me = procs[side];
+            let peer = procs[1 - side];
+            let current = me.task_id.as_deref();
+            match me.process.state {
+                // Connect a side that has not accepted it in its current container; resume a
+                // side that was told of its peer's suspension once the peer runs again.
+                ProcessState::Running
+                    if record.accepted[side].as_deref() != current
+                        || (record.told_suspended[side] && peer.process.state == ProcessState::Running) =>
+                {
+                    if !has_open(kinds::CONNECT, side) {
+                        let verb = if record.told_suspended[side] { "Resume" } else { "Connect" };
+                        self.submit_side(&record, kinds::CONNECT, side, format!("{verb} '{}' to '{}'", me.process.name, peer.process.name))
+                            .await?;
+                    }
+                }
+                ProcessState::Running
+                    if peer.process.state == ProcessState::Suspended
+                        && record.accepted[side].is_some()
+                        && !record.told_suspended[side]
+                        && !has_open(kinds::SUSPEND, side) =>
+                {
+                    self.submit_side(
+                        &record,
+                        kinds::SUSPEND,
+                        side,
+                        format!("Tell '{}' that '{}' is suspended", me.process.name, peer.process.name),
+                    )
+                    .await?;
+                }
+                _ => {}
+            }
+        }
+        let (state, reason) = derive_state(&record, procs);
+        if state != record.connection.state || reason != record.connection.state_reason {
+            let now = Utc::now();
+            let rev = record.connection.revision;
+            match self
+                .0
+                .store
+                .modify::<ConnectionRecord>(id, |r| {
+                    if r.connection.revision != rev || r.connection.terminating {
+                        return Ok(()); // changed meanwhile; the next refresh sees it
+                    }
+                    r.connection.state = state;
+                    r.connection.state_reason = reason.clone();
+                    r.connection.updated = now;
+                    Ok(())
+                })
+                .await
+            {
+                Ok(_) | Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+            if state != record.connection.state {
+                tracing::info!(connection = id, from = %record.connection.state, to = %state, "connection state");
+            }
+        }
+        Ok(())
+    }
+
+    /// autoConnect: connect every autoConnect interface of a newly running process to its
+    /// owner's other processes' fitting autoConnect interfaces (both sides must say
+    /// autoConnect). Connections that would break a rule are skipped, as in the original.
+    pub async fn auto_connect(&self, process_id: &str) -> Result<usize> {
+        let Some(me) = self.0.processes.load(process_id).await? else { return Ok(0) };
+        let me = me.process;
+        if !me.interfaces.iter().any(|i| i.auto_connect) {
+            return Ok(0);
+        }
+        let (others, _) = self
+            .0
+            .store
+            .list::<ProcessRecord>(&Query::all().eq("user_id", me.user_id.as_str()).sort("created", false))
+            .await?;
+        let mut made = 0;
+        for iface in me.interfaces.iter().filter(|i| i.auto_connect) {
+            for other in others.iter().map(|r| &r.process).filter(|o| o.id != me.id && o.state != ProcessState::Terminated) {
+                for oi in other.interfaces.iter().filter(|i| i.auto_connect) {
+                    match self.connect(me.clone(), &iface.id, other.clone(), &oi.id, true).await {
+                        Ok(c) => {
+                            made += 1;
+                            tracing::info!(connection = %c.id, process = %me.id, peer = %other.id, "auto-connected");
+                        }
+                        Err(e) => tracing::debug!(process = %me.id, peer = %other.id, "not auto-connected: {e}"),
+                    }
+                }
+            }
+        }
+        Ok(made)
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Pending changes
+    // ----------------------------------------------------------------------------------------
+
+    async fn run_connect(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
+        let id = record.connection.id.clone();
+        let me_ep = record.endpoint(side).clone();
+        let peer_ep = record.endpoint(1 - side).clone();
+        let Some(me) = self.0.processes.load(&me_ep.process_id).await? else {
+            return Ok(Outcome::Fail(format!("process {} no longer exists", me_ep.process_id)));
+        };
+        let Some(peer) = self.0.processes.load(&peer_ep.process_id).await? else {
+            return Ok(Outcome::Fail(format!("process {} no longer exists", peer_ep.process_id)));
+        };
+        match me.process.state {
+            ProcessState::Running => {}
+            ProcessState::Terminated => return Ok(Outcome::Done),
+            s => {
+                return Ok(Outcome::NotYet(
+                    Duration::from_secs(1),
+                    format!("waiting for process '{}' to run (it is {s})", me.process.name),
+                ))
+            }
+        }
+        let Some(target) = self.0.processes.target(&me.process).await? else {
+            return Ok(Outcome::NotYet(Duration::from_secs(1), format!("process '{}' has no running container", me.process.name)));
+        };
+        let Some(iface) = me.process.interfaces.iter().find(|i| i.id == me_ep.interface_id) else {
+            return Ok(Outcome::Fail(format!("process '{}' has no interface '{}'", me.process.name, me_ep.interface_id)));
+        };
+        let Some(version) = iface
+            .interface_versions
+            .iter()
+            .find(|v| Some(&v.version_name) == me_ep.interface_version_name.as_ref())
+            .or(iface.interface_versions.first())
+        else {
+            return Ok(Outcome::Fail(format!("interface '{}' has no versions", iface.id)));
+        };
+        // The side with the smaller process id listens; the other connects to it by name.
+        let target_address = if me.process.id <= peer.process.id { String::new() } else { peer.process.id.clone() };
+        let resume = record.told_suspended[side];
+        let message = ConnectionMessage {
+            mode: if resume { ModeType::Resume } else { ModeType::Create } as i32,
+            connection_id: id.clone(),
+            target_address: Some(target_address),
+            listen_port: Some(i32::from(record.connection.port)),
+            receive_hash: Some(version.receives_hash.clone()),
+            send_hash: Some(version.sends_hash.clone()),
+            remote_interface_id: Some(peer_ep.interface_id.clone()),
+            remote_process_id: Some(peer.process.id.clone()),
+            remote_service_id: Some(peer.process.service_id.clone()),
+            remote_process_name: Some(peer.process.name.clone()),
+        };
+        match self.0.processes.connector().connection(&target, message).await {
+            Ok(Ok(_state)) => {}
+            Ok(Err(refused)) => {
+                let reason = format!("process '{}' refused the connection: {refused}", me.process.name);
+                self.note(&id, &reason).await?;
+                return Ok(Outcome::Retry(reason));
+            }
+            Err(e) => return Ok(Outcome::Retry(e.to_string())),
+        }
+        let task = target.task_id.clone();
+        self.0
+            .store
+            .modify::<ConnectionRecord>(&id, |r| {
+                r.accepted[side] = Some(task.clone());
+                r.told_suspended[side] = false;
+                Ok(())
+            })
+            .await?;
+        self.refresh(&id).await?;
+        Ok(Outcome::Done)
+    }
+
+    async fn run_suspend(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
+        let ep = record.endpoint(side).clone();
+        let Some(me) = self.0.processes.load(&ep.process_id).await? else { return Ok(Outcome::Done) };
+        if me.process.state != ProcessState::Running {
+            // It restarted or stopped: it will be connected afresh.
+            return Ok(Outcome::Done);
+        }
+        let Some(target) = self.0.processes.target(&me.process).await? else { return Ok(Outcome::Done) };
+        let message = mode_only(ModeType::Suspend, &record.connection.id);
+        match self.0.processes.connector().connection(&target, message).await {
+            Ok(_) => {
+                let id = record.connection.id.clone();
+                self.0
+                    .store
+                    .modify::<ConnectionRecord>(&id, |r| {
+                        r.told_suspended[side] = true;
+                        Ok(())
+                    })
+                    .await?;
+                self.refresh(&id).await?;
+                Ok(Outcome::Done)
+            }
+            Err(e) => Ok(Outcome::Retry(e.to_string())),
+        }
+    }
+
+    async fn run_terminate(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
+        let id = record.connection.id.clone();
+        let ep = record.endpoint(side).clone();
+        let me = self.0.processes.load(&ep.process_id).await?;
+        // A process that is gone, or has no container, has no connection to end.
+        let target = match &me {
+            Some(r) if matches!(r.process.state, ProcessState::Running | ProcessState::Initializing | ProcessState::Terminated) => {
+                self.0.processes.target(&r.process).await?
+            }
+            _ => None,
+        };
+        if let Some(target) = target {
+            match self.0.processes.connector().connection(&target, mode_only(ModeType::Terminate, &id)).await {
+                // A handshake, or an error for a connection it does not know: either way it
+                // has no such connection now.
+                Ok(_) => {}
+                Err(e) => {
+                    let still_running = self.0.processes.load(&ep.process_id).await?.is_some_and(|r| r.process.state == ProcessState::Running);
+                    if still_running {
+                        return Ok(Outcome::Retry(e.to_string()));
+                    }
+                }
+            }
+        }
+        let now = Utc::now();
+        let updated = self
+            .0
+            .store
+            .modify::<ConnectionRecord>(&id, |r| {
+                r.terminated[side] = true;
+                if r.terminated[0] && r.terminated[1] {
+                    r.connection.state = ConnectionState::Terminated;
+                    r.connection.state_reason = r.connection.state_reason.as_deref().map(|s| s.trim_end_matches("; telling both processes").to_string());
+                }
+                r.connection.updated = now;
+                Ok(())
+            })
+            .await;
+        match updated {
+            Ok(_) | Err(Error::NotFound(_)) => Ok(Outcome::Done),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn note(&self, id: &str, reason: &str) -> Result<()> {
+        let now = Utc::now();
+        match self
+            .0
+            .store
+            .modify::<ConnectionRecord>(id, |r| {
+                r.connection.state_reason = Some(reason.to_string());
+                r.connection.updated = now;
+                Ok(())
+            })
+            .await
+        {
+            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn side_resource(id: &str, side: usize) -> String {
+    format!("{id}:{}", side + 1)
+}
+
+fn mode_only(mode: ModeType, id: &str) -> ConnectionMessage {
+    ConnectionMessage { mode: mode as i32, connection_id: id.to_string(), ..Default::default() }
+}
+
+fn waiting_reason(a: &Process, b: &Process) -> String {
+    let waiting: Vec<String> = [a, b]
+        .iter()
+        .filter(|p| p.state != ProcessState::Running)
+        .map(|p| format!("'{}' ({})", p.name, p.state))
+        .collect();
+    if waiting.is_empty() {
+        "telling both processes".into()
+    } else {
+        format!("waiting for {} to run", waiting.join(" and "))
+    }
+}
+
+/// A connection's state, from its processes and what they accepted.
+fn derive_state(record: &ConnectionRecord, procs: [&ProcessRecord; 2]) -> (ConnectionState, Option<String>) {
+    let c = &record.connection;
+    let was_up = c.state != ConnectionState::Starting || record.accepted.iter().any(Option::is_some);
+    if let Some(p) = procs.iter().find(|p| p.process.state == ProcessState::Suspended) {
+        return (ConnectionState::Suspended, Some(format!("process '{}' is suspended", p.process.name)));
+    }
+    let current = |side: usize| {
+        procs[side].process.state == ProcessState::Running && record.accepted[side].is_some() && record.accepted[side] == procs[side].task_id
+    };
+    if current(0) && current(1) {
+        return (ConnectionState::Connected, None);
+    }
+    let down: Vec<&ProcessRecord> = procs.iter().copied().filter(|p| p.process.state != ProcessState::Running).collect();
+    if was_up && (c.state != ConnectionState::Starting) {
+        let reason = match down.first() {
+            Some(p) => format!(
+                "process '{}' is {}{}; the connection resumes when it runs again",
+                p.process.name,
+                p.process.state,
+                p.process.state_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+            None => "reconnecting a restarted process".to_string(),
+        };
+        return (ConnectionState::Interrupted, Some(reason));
+    }
+    let reason = if down.is_empty() {
+        "telling both processes".to_string()
+    } else {
+        format!(
+            "waiting for {} to run",
+            down.iter().map(|p| format!("'{}' ({})", p.process.name, p.process.state)).collect::<Vec<_>>().join(" and ")
+        )
+    };
+    (ConnectionState::Starting, Some(reason))
+}
+
+/// A refusal as the error the API returns: 422 for what can never fit, 409 for what collides
+/// with connections that exist or a process that is ending.
+fn refusal_error(r: Refusal) -> Error {
+    let message = r.message().to_string();
+    match r {
+        Refusal::SameProcess { .. } => Error::invalid("endpoint2.process_id", message),
+        Refusal::DifferentOwners { .. } => Error::invalid("endpoint2.process_id", message),
+        Refusal::UnknownInterface { .. } => Error::invalid("interface_id", message),
+        Refusal::Incompatible { .. } => Error::invalid("endpoint2.interface_id", message),
+        Refusal::ProcessEnding { .. } | Refusal::AlreadyConnected { .. } | Refusal::OnlyOneConnection { .. } => {
+            Error::Conflict(message)
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ChangeRunner for ConnectionManager {
+    async fn run(&self, change: &PendingChange) -> Outcome {
+        let Some(id) = change.resources.first().cloned() else {
+            return Outcome::Fail("a connection change without a connection".into());
+        };
+        let side = match serde_json::from_value::<SidePayload>(change.payload.clone()) {
+            Ok(p) if p.side < 2 => p.side,
+            _ => return Outcome::Fail("a connection change without its side".into()),
+        };
+        let record = match self.0.store.get::<ConnectionRecord>(&id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Outcome::Done,
+            Err(e) => return Outcome::Retry(e.to_string()),
+        };
+        let result = match change.kind.as_str() {
+            kinds::CONNECT if record.connection.terminating => Ok(Outcome::Done),
+            kinds::CONNECT => self.run_connect(record, side).await,
+            kinds::SUSPEND => self.run_suspend(record, side).await,
+            kinds::TERMINATE => self.run_terminate(record, side).await,
+            other => Ok(Outcome::Fail(format!("unknown kind of change '{other}'"))),
+        };
+        result.unwrap_or_else(|e| Outcome::Retry(e.to_string()))
+    }
+}
+
+#[async_trait::async_trait]
+impl super::processes::ProcessHooks for ConnectionManager {
+    async fn running(&self, process_id: &str, first_time: bool) {
+        if first_time {
+            if let Err(e) = self.auto_connect(process_id).await {
+                tracing::warn!(process = process_id, error = %e, "auto-connect");
+            }
+        }
+        if let Err(e) = self.refresh_process(process_id).await {
+            tracing::warn!(process = process_id, error = %e, "refreshing connections");
+        }
+    }
+
+    async fn changed(&self, process_id: &str) {
+        if let Err(e) = self.refresh_process(process_id).await {
+            tracing::warn!(process = process_id, error = %e, "refreshing connections");
+        }
+    }
+
+    async fn deleting(&self, process_id: &str, name: &str) -> Result<()> {
+        for record in self.live_of(&[process_id]).await? {
+            self.terminate_record(record, &format!("process '{name}' is being deleted")).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Routes each pending change to the manager that knows its kind.
+pub struct Runners {
+    pub processes: ProcessManager,
+    pub connections: ConnectionManager,
+}
+
+#[async_trait::async_trait]
+impl ChangeRunner for Runners {
+    async fn run(&self, change: &PendingChange) -> Outcome {
+        if kinds::ALL.contains(&change.kind.as_str()) {
+            self.connections.run(change).await
+        } else {
+            self.processes.run(change).await
+        }
+    }
+}
