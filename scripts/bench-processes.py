@@ -7,7 +7,9 @@ Usage: bench-processes.py URL TOKEN IMAGE_REF SERVICE_ID [ROUNDS]
   TOKEN      an API token
   IMAGE_REF  the image the baseline runs (the same one Switchyard pins, by digest)
   SERVICE_ID the service Switchyard deploys (e.g. counter)
-Prints one line per batch size: median seconds for each and their ratio.
+Prints one line per batch size: median seconds for each and their ratio. Then the time from
+a connection request (a sensor and a counter, both RUNNING) to CONNECTED, and to the first
+reading the counter logs having received over the new connection.
 """
 import json
 import statistics
@@ -100,6 +102,48 @@ def docker_round(n, tag, network, node):
     return elapsed
 
 
+def process_running(body):
+    status, p = api("POST", "/api/v1/processes", body)
+    if status != 201:
+        sys.exit(f"create failed: {status} {p}")
+    pid = p["id"]
+    wait(lambda: api("GET", f"/api/v1/processes/{pid}")[1]["state"] == "RUNNING", f"process {pid} RUNNING")
+    return pid
+
+
+def logs(pid):
+    status, body = api("GET", f"/api/v1/processes/{pid}/logs?tail=5000")
+    return "\n".join(body["lines"]) if status == 200 else ""
+
+
+def connection_rounds(rounds):
+    sensor = process_running({"service_id": "sensor", "service_version": "1.0.0", "name": "bench sensor",
+                              "parameters": {"interval_ms": "20"}})
+    counter = process_running({"service_id": "counter", "service_version": "1.0.0", "name": "bench counter",
+                               "parameters": {"step": "1"}})
+    to_connected, to_message = [], []
+    try:
+        for _ in range(rounds):
+            seen = logs(counter).count("received reading")
+            start = time.monotonic()
+            status, c = api("POST", "/api/v1/connections", {
+                "endpoint1": {"process_id": sensor, "interface_id": "sensor/temperature"},
+                "endpoint2": {"process_id": counter, "interface_id": "counter/temperature"}})
+            if status != 201:
+                sys.exit(f"connect failed: {status} {c}")
+            cid = c["id"]
+            wait(lambda: api("GET", f"/api/v1/connections/{cid}")[1]["state"] == "CONNECTED", "CONNECTED")
+            to_connected.append(time.monotonic() - start)
+            wait(lambda: logs(counter).count("received reading") > seen, "a reading received")
+            to_message.append(time.monotonic() - start)
+            api("DELETE", f"/api/v1/connections/{cid}")
+            wait(lambda: api("GET", f"/api/v1/connections/{cid}")[1]["state"] == "TERMINATED", "TERMINATED")
+    finally:
+        for pid in (sensor, counter):
+            api("DELETE", f"/api/v1/processes/{pid}")
+    return to_connected, to_message
+
+
 def main():
     node = docker("info", "--format", "{{.Swarm.NodeID}}")
     network = f"bench-net-{int(time.time())}"
@@ -117,6 +161,10 @@ def main():
             print(f"{n:>2} at once: switchyard create->RUNNING {s:6.2f} s | docker service create->running "
                   f"{d:6.2f} s | ratio {s / d:4.2f}   (median of {ROUNDS}; "
                   f"switchyard {', '.join(f'{x:.2f}' for x in sy)}; docker {', '.join(f'{x:.2f}' for x in dk)})")
+        c, m = connection_rounds(max(ROUNDS, 5))
+        print(f"connection request -> CONNECTED {statistics.median(c):.3f} s (max {max(c):.3f}); "
+              f"-> first reading received {statistics.median(m):.3f} s (max {max(m):.3f}; the sensor sends every "
+              f"20 ms, logs are read by polling)   (median of {len(c)})")
     finally:
         subprocess.run(["docker", "network", "rm", network], capture_output=True)
 

@@ -30,9 +30,9 @@ use switchyard_protocol::{
     frame::END_OF_MESSAGE,
 };
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt, BufWriter},
+    io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
-    sync::mpsc,
+    sync::{mpsc, Notify},
 };
 use tracing::{debug, info, warn};
 
@@ -44,9 +44,9 @@ pub const PING: u8 = 0x0A;
 pub const PONG: u8 = 0x0B;
 const HEARTBEAT_FIRST: Duration = Duration::from_secs(1);
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
-/// How many frames of the service's may wait to be written before `send` says the connection
-/// is busy (and `send_async` waits).
-const QUEUE: usize = 4096;
+/// How many bytes of the service's messages may wait to be written before `send` says the
+/// connection is busy (and `send_async` waits).
+const MAX_QUEUED: usize = 4 * 1024 * 1024;
 
 /// An interface version this service implements, as its image's labels describe it. The
 /// orchestrator names the one to use by its hashes (`receivesHash/sendsHash`).
@@ -166,8 +166,51 @@ pub enum SendError {
 struct Shared {
     info: ConnectionInfo,
     state: AtomicU8,
-    /// The current socket's writer, while there is one.
-    out: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
+    /// Frames waiting for the current socket's writer.
+    out: Outbox,
+}
+
+/// Frames on their way out, appended in place (one copy, no allocation per message) and
+/// written in one go by the socket's writer task.
+#[derive(Default)]
+struct Outbox {
+    /// The encoded frames, and whether a socket takes them (messages for a socket that broke
+    /// are dropped, as in the original).
+    buf: Mutex<(Vec<u8>, bool)>,
+    /// The writer has something to write.
+    ready: Notify,
+    /// The writer took what was queued.
+    drained: Notify,
+}
+
+impl Outbox {
+    /// Append one frame of `payload`; `Err(true)` when full, `Err(false)` when closed.
+    fn push(&self, payload: &[u8], control: bool) -> Result<(), bool> {
+        let mut guard = self.buf.lock().expect("not poisoned");
+        let (buf, open) = &mut *guard;
+        if !*open {
+            return Err(false);
+        }
+        if !control && buf.len() >= MAX_QUEUED {
+            return Err(true);
+        }
+        let was_empty = buf.is_empty();
+        buf.reserve(payload.len() + 5);
+        buf.extend_from_slice(&(payload.len() as i32).to_be_bytes());
+        buf.extend_from_slice(payload);
+        buf.push(END_OF_MESSAGE);
+        drop(guard);
+        if was_empty {
+            self.ready.notify_one();
+        }
+        Ok(())
+    }
+
+    fn open(&self, open: bool) {
+        let mut guard = self.buf.lock().expect("not poisoned");
+        guard.0.clear();
+        guard.1 = open;
+    }
 }
 
 /// A handle on one connection, to send messages on it; cheap to clone.
@@ -185,7 +228,7 @@ impl Connection {
         State::from_u8(self.shared.state.load(Ordering::Acquire))
     }
 
-    fn sender(&self, payload: &[u8]) -> Result<mpsc::Sender<Vec<u8>>, SendError> {
+    fn check(&self, payload: &[u8]) -> Result<(), SendError> {
         if payload.is_empty() || (payload.len() == 1 && (payload[0] == PING || payload[0] == PONG)) {
             return Err(SendError::Unsendable);
         }
@@ -193,22 +236,34 @@ impl Connection {
         if state != State::Connected {
             return Err(SendError::NotConnected(state));
         }
-        self.shared.out.lock().expect("not poisoned").clone().ok_or(SendError::NotConnected(state))
+        Ok(())
     }
 
     /// Queue raw bytes as one message, without waiting.
     pub fn send_raw(&self, payload: &[u8]) -> Result<(), SendError> {
-        let out = self.sender(payload)?;
-        out.try_send(frame(payload)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::NotConnected(self.state()),
-        })
+        self.check(payload)?;
+        self.shared.out.push(payload, false).map_err(|full| if full { SendError::Full } else { SendError::NotConnected(self.state()) })
     }
 
     /// Queue raw bytes as one message, waiting while the queue is full.
     pub async fn send_raw_async(&self, payload: &[u8]) -> Result<(), SendError> {
-        let out = self.sender(payload)?;
-        out.send(frame(payload)).await.map_err(|_| SendError::NotConnected(self.state()))
+        self.check(payload)?;
+        match self.shared.out.push(payload, false) {
+            Ok(()) => return Ok(()),
+            Err(false) => return Err(SendError::NotConnected(self.state())),
+            Err(true) => {}
+        }
+        loop {
+            self.check(payload)?;
+            let drained = self.shared.out.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            match self.shared.out.push(payload, false) {
+                Ok(()) => return Ok(()),
+                Err(false) => return Err(SendError::NotConnected(self.state())),
+                Err(true) => drained.await,
+            }
+        }
     }
 
     /// Queue a protobuf message, type-tagged as the Java library does.
@@ -222,9 +277,6 @@ impl Connection {
     }
 }
 
-fn frame(payload: &[u8]) -> Vec<u8> {
-    switchyard_protocol::frame::encode(payload)
-}
 
 /// Where to find the peer: listen on `port`, or connect to `host:port`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -254,7 +306,7 @@ pub struct ConnectionControl {
 impl ConnectionControl {
     /// Start a connection: it connects (and reconnects) by itself until it is terminated.
     pub fn spawn(info: ConnectionInfo, endpoint: Endpoint, build: BuildHandler) -> Self {
-        let shared = Arc::new(Shared { info, state: AtomicU8::new(State::Starting as u8), out: Mutex::new(None) });
+        let shared = Arc::new(Shared { info, state: AtomicU8::new(State::Starting as u8), out: Outbox::default() });
         let handle = Connection { shared };
         let (commands, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(run(handle.clone(), endpoint, build, rx));
@@ -348,7 +400,7 @@ async fn run(conn: Connection, mut endpoint: Endpoint, build: BuildHandler, comm
                 endpoint = e;
             }
             SocketEnd::Broken(why) => {
-                *r.conn.shared.out.lock().expect("not poisoned") = None;
+                r.conn.shared.out.open(false);
                 if r.conn.state() == State::Connected {
                     set_state(&r.conn, State::Interrupted);
                     warn!(connection = %id, "connection interrupted: {why}");
@@ -398,14 +450,16 @@ async fn open(endpoint: &Endpoint, listener: &mut Option<Listener>) -> TcpStream
     }
 }
 
-/// Split frames out of `buf`: `Ok(Some(payload))` for each complete one, `Ok(None)` when more
-/// bytes are needed, `Err` when the peer said end of stream (a negative length).
-fn next_frame(buf: &mut BytesMut) -> Result<Option<BytesMut>, String> {
+/// The next complete frame in `buf` from `*pos`: `Ok(Some(range))` of its payload, with
+/// `*pos` moved past it; `Ok(None)` when more bytes are needed (`*pos` stays at the incomplete
+/// frame); `Err` when the peer said end of stream (a negative length). Frames are not copied.
+fn next_frame(buf: &[u8], pos: &mut usize) -> Result<Option<std::ops::Range<usize>>, String> {
     loop {
-        if buf.len() < 4 {
+        let rest = &buf[*pos..];
+        if rest.len() < 4 {
             return Ok(None);
         }
-        let len = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+        let len = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
         if len < 0 {
             return Err("the peer ended the stream".into());
         }
@@ -413,32 +467,30 @@ fn next_frame(buf: &mut BytesMut) -> Result<Option<BytesMut>, String> {
         if len > switchyard_protocol::frame::MAX_FRAME {
             return Err(format!("a frame of {len} bytes is too large"));
         }
-        if buf.len() < 4 + len + 1 {
-            buf.reserve(4 + len + 1 - buf.len());
+        if rest.len() < 4 + len + 1 {
             return Ok(None);
         }
-        buf.advance(4);
-        let payload = buf.split_to(len);
-        if buf[0] == END_OF_MESSAGE {
-            buf.advance(1);
-            return Ok(Some(payload));
+        let start = *pos + 4;
+        if rest[4 + len] == END_OF_MESSAGE {
+            *pos = start + len + 1;
+            return Ok(Some(start..start + len));
         }
         // Out of step: skip to the next end-of-message byte, as the original does (the
         // frame is dropped).
         warn!("a frame did not end with 0xFF; skipping to the next end of message");
-        match buf.iter().position(|b| *b == END_OF_MESSAGE) {
-            Some(at) => buf.advance(at + 1),
+        match rest[4 + len..].iter().position(|b| *b == END_OF_MESSAGE) {
+            Some(at) => *pos = start + len + at + 1,
             None => {
-                buf.clear();
+                *pos = buf.len();
                 return Ok(None);
             }
         }
     }
 }
 
-fn handshake_frame(id: &str, state: WireState) -> Vec<u8> {
+fn handshake_payload(id: &str, state: WireState) -> Vec<u8> {
     let h = ConnectionHandshake { connection_state: state as i32, connection_id: id.to_string(), receive_hash: None, send_hash: None };
-    frame(&envelope::encode("ConnectionHandshake", &h))
+    envelope::encode("ConnectionHandshake", &h)
 }
 
 /// A handshake, if the payload is one.
@@ -451,7 +503,7 @@ fn as_handshake(payload: &[u8]) -> Option<ConnectionHandshake> {
 
 impl Runner {
     fn terminate(&mut self) {
-        *self.conn.shared.out.lock().expect("not poisoned") = None;
+        self.conn.shared.out.open(false);
         if self.conn.state() != State::Terminated {
             set_state(&self.conn, State::Terminated);
             if let Some(h) = self.handler.as_mut() {
@@ -464,19 +516,20 @@ impl Runner {
     async fn socket(&mut self, stream: TcpStream) -> SocketEnd {
         let id = self.conn.info().connection_id.clone();
         let (mut read, write) = stream.into_split();
-        let (control_tx, control_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-        let (data_tx, data_rx) = mpsc::channel::<Vec<u8>>(QUEUE);
-        let writer = tokio::spawn(write_loop(write, control_rx, data_rx));
+        let shared = self.conn.shared.clone();
+        let out = &shared.out;
+        out.open(true);
+        let writer = tokio::spawn(write_loop(write, shared.clone()));
         let _stop_writer = AbortOnDrop(writer);
+        let control = |payload: &[u8]| out.push(payload, true).is_ok();
 
-        let _ = control_tx.send(handshake_frame(&id, self.conn.state().wire()));
+        let _ = control(&handshake_payload(&id, self.conn.state().wire()));
         let mut ready = false;
-        let mut early: VecDeque<BytesMut> = VecDeque::new();
+        let mut early: VecDeque<Vec<u8>> = VecDeque::new();
         let mut heartbeat: Option<tokio::time::Interval> = None;
         let mut pong_seen = true;
         let mut missed = 0u32;
-        let mut buf = BytesMut::with_capacity(64 * 1024);
-        let mut data_tx = Some(data_tx);
+        let mut buf = BytesMut::with_capacity(256 * 1024);
 
         loop {
             tokio::select! {
@@ -486,17 +539,19 @@ impl Runner {
                         Ok(_) => {}
                         Err(e) => return SocketEnd::Broken(format!("read failed: {e}")),
                     }
+                    let mut pos = 0;
                     loop {
-                        let payload = match next_frame(&mut buf) {
-                            Ok(Some(p)) => p,
+                        let range = match next_frame(&buf, &mut pos) {
+                            Ok(Some(r)) => r,
                             Ok(None) => break,
                             Err(why) => return SocketEnd::Broken(why),
                         };
+                        let payload = &buf[range];
                         if payload.is_empty() {
                             continue;
                         }
                         if payload.len() == 1 && payload[0] == PING {
-                            if control_tx.send(frame(&[PONG])).is_err() {
+                            if !control(&[PONG]) {
                                 return SocketEnd::Broken("the writer stopped".into());
                             }
                             continue;
@@ -506,14 +561,25 @@ impl Runner {
                             missed = 0;
                             continue;
                         }
-                        if let Some(h) = as_handshake(&payload) {
+                        if ready && self.built {
+                            // The common case first: a message, or a late handshake.
+                            if let Some(h) = as_handshake(payload) {
+                                if h.connection_id == id && h.connection_state != WireState::Connected as i32 {
+                                    let _ = control(&handshake_payload(&id, WireState::Connected));
+                                }
+                                continue;
+                            }
+                            self.deliver(payload);
+                            continue;
+                        }
+                        if let Some(h) = as_handshake(payload) {
                             if h.connection_id != id {
                                 warn!(connection = %id, received = %h.connection_id, "handshake with an invalid connection id; ignored");
                                 continue;
                             }
                             let connected = h.connection_state == WireState::Connected as i32;
                             if !ready || !connected {
-                                let _ = control_tx.send(handshake_frame(&id, WireState::Connected));
+                                let _ = control(&handshake_payload(&id, WireState::Connected));
                             }
                             if connected && !ready {
                                 ready = true;
@@ -521,9 +587,6 @@ impl Runner {
                                 heartbeat = Some(tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT_FIRST, HEARTBEAT_EVERY));
                                 pong_seen = true;
                                 missed = 0;
-                                if let Some(tx) = data_tx.take() {
-                                    *self.conn.shared.out.lock().expect("not poisoned") = Some(tx);
-                                }
                                 self.connected().await;
                                 while let Some(m) = early.pop_front() {
                                     self.deliver(&m);
@@ -531,11 +594,16 @@ impl Runner {
                             }
                             continue;
                         }
-                        if ready && self.built {
-                            self.deliver(&payload);
-                        } else {
-                            early.push_back(payload);
-                        }
+                        early.push_back(payload.to_vec());
+                    }
+                    buf.advance(pos);
+                    // Room for the rest of a large frame, or for the next read.
+                    if buf.len() >= 4 {
+                        let want = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]).max(0) as usize + 5;
+                        buf.reserve(want.saturating_sub(buf.len()).min(switchyard_protocol::frame::MAX_FRAME));
+                    }
+                    if buf.capacity() - buf.len() < 64 * 1024 {
+                        buf.reserve(256 * 1024);
                     }
                 }
                 () = async {
@@ -553,7 +621,7 @@ impl Runner {
                         }
                     }
                     pong_seen = false;
-                    if control_tx.send(frame(&[PING])).is_err() {
+                    if !control(&[PING]) {
                         return SocketEnd::Broken("the writer stopped".into());
                     }
                 }
@@ -623,37 +691,24 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Write control frames first, then the service's; flush only when nothing more is waiting.
-async fn write_loop(
-    write: tokio::net::tcp::OwnedWriteHalf,
-    mut control: mpsc::UnboundedReceiver<Vec<u8>>,
-    mut data: mpsc::Receiver<Vec<u8>>,
-) {
-    let mut w = BufWriter::with_capacity(64 * 1024, write);
+/// Write whatever is queued, in one go, until the socket fails (then the reader notices).
+async fn write_loop(mut write: tokio::net::tcp::OwnedWriteHalf, shared: Arc<Shared>) {
+    let mut chunk = Vec::with_capacity(64 * 1024);
     loop {
-        let first = tokio::select! {
-            biased;
-            f = control.recv() => f,
-            f = data.recv() => f,
-        };
-        let Some(first) = first else { return };
-        if w.write_all(&first).await.is_err() {
+        {
+            let mut guard = shared.out.buf.lock().expect("not poisoned");
+            std::mem::swap(&mut guard.0, &mut chunk);
+        }
+        if chunk.is_empty() {
+            shared.out.ready.notified().await;
+            continue;
+        }
+        shared.out.drained.notify_waiters();
+        if write.write_all(&chunk).await.is_err() {
+            let _ = write.shutdown().await;
             return;
         }
-        // Everything else already queued goes out in the same flush.
-        loop {
-            let next = match control.try_recv() {
-                Ok(f) => Some(f),
-                Err(_) => data.try_recv().ok(),
-            };
-            let Some(next) = next else { break };
-            if w.write_all(&next).await.is_err() {
-                return;
-            }
-        }
-        if w.flush().await.is_err() {
-            return;
-        }
+        chunk.clear();
     }
 }
 
@@ -661,18 +716,26 @@ async fn write_loop(
 mod tests {
     use super::*;
 
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        switchyard_protocol::frame::encode(payload)
+    }
+
     #[test]
     fn frames_split_and_resynchronise() {
-        let mut buf = BytesMut::new();
+        let mut buf = Vec::new();
         buf.extend_from_slice(&frame(b"Hello dEF-Pi!"));
         buf.extend_from_slice(&[0, 0, 0, 1, 0x0A]); // incomplete: no end byte yet
-        assert_eq!(&next_frame(&mut buf).unwrap().unwrap()[..], b"Hello dEF-Pi!");
-        assert!(next_frame(&mut buf).unwrap().is_none());
+        let mut pos = 0;
+        let r = next_frame(&buf, &mut pos).unwrap().unwrap();
+        assert_eq!(&buf[r], b"Hello dEF-Pi!");
+        assert!(next_frame(&buf, &mut pos).unwrap().is_none());
+        assert_eq!(pos, 18, "stays at the incomplete frame");
         buf.extend_from_slice(&[0x00, 0x99, 0xFF]); // wrong end byte, then junk up to 0xFF
         buf.extend_from_slice(&frame(b"next"));
-        assert_eq!(&next_frame(&mut buf).unwrap().unwrap()[..], b"next");
+        let r = next_frame(&buf, &mut pos).unwrap().unwrap();
+        assert_eq!(&buf[r], b"next");
         buf.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF]);
-        assert!(next_frame(&mut buf).is_err());
+        assert!(next_frame(&buf, &mut pos).is_err());
     }
 
     #[test]
@@ -682,6 +745,6 @@ mod tests {
         let mut expected = vec![0, 0, 0, 0x19, 0x13];
         expected.extend_from_slice(b"ConnectionHandshake");
         expected.extend_from_slice(&[0x08, 0x01, 0x12, 0x01, b'1', 0xff]);
-        assert_eq!(handshake_frame("1", WireState::Connected), expected);
+        assert_eq!(frame(&handshake_payload("1", WireState::Connected)), expected);
     }
 }
