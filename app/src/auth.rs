@@ -119,7 +119,9 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="muted">"Log in to run and connect your services."</p>
                 {move || expired().then(|| view! { <p class="notice" role="status">"Your session has ended. Log in again."</p> })}
                 <ActionForm action=action attr:class="stack">
-                    <input type="hidden" name="next" prop:value=next/>
+                    // An attribute, not a property: the server renders it, so a login sent before
+                    // the page is hydrated still goes back to the page that asked for it.
+                    <input type="hidden" name="next" value=next/>
                     <label>
                         "Username"
                         <input name="username" autocomplete="username" required autofocus/>

@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use std::time::Duration;
+
 use crate::AppError;
 
 /// An error from a server function, shown as a page or form would. An ended session sends the
@@ -91,4 +93,38 @@ pub fn NotFound() -> impl IntoView {
 /// Format a timestamp for people, in UTC.
 pub fn when(t: &switchyard_core::model::Timestamp) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A reactive attribute value or text behind one boxed closure type per value type. The
+/// renderer's generic code is then instantiated once per type instead of once per closure (what
+/// `--cfg erase_components` does for a whole build), which keeps these pages' share of the WASM
+/// bundle down.
+pub(crate) type Rx<T> = Box<dyn FnMut() -> T + Send>;
+
+pub(crate) fn rx<T>(f: impl FnMut() -> T + Send + 'static) -> Rx<T> {
+    Box::new(f)
+}
+
+/// A reactive piece of view, type-erased likewise.
+pub(crate) fn rv<V: IntoAny>(mut f: impl FnMut() -> V + Send + 'static) -> Rx<AnyView> {
+    Box::new(move || f().into_any())
+}
+
+/// True once the page runs in the browser, so forms that need it are not used before.
+pub(crate) fn hydrated() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    ready
+}
+
+/// Run `poll` every `every` while the calling component is mounted (in the browser only).
+pub(crate) fn poll_while_mounted(every: Duration, poll: impl Fn() + Clone + 'static) {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Ok(handle) = set_interval_with_handle(poll.clone(), every) {
+            on_cleanup(move || handle.clear());
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&poll, every);
+    });
 }

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod auth;
 pub mod components;
+pub mod connections;
 pub mod error;
 pub mod nodes;
 pub mod overview;
@@ -47,6 +48,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Mark the document once the app is hydrated (effects run only in the browser, after
+    // hydration): the browser tests wait for it before they use a form.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "");
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/switchyard.css"/>
         <Title formatter=|text: String| if text.is_empty() { "Switchyard".to_string() } else { format!("{text} · Switchyard") }/>
@@ -60,7 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/processes") view=processes::ProcessesPage/>
                     <Route path=path!("/processes/new") view=processes::NewProcessPage/>
                     <Route path=path!("/processes/:id") view=processes::ProcessPage/>
-                    <Route path=path!("/connections") view=overview::ConnectionsPage/>
+                    <Route path=path!("/connections") view=connections::ConnectionsPage/>
                     <Route path=path!("/nodes") view=nodes::NodesPage/>
                     <Route path=path!("/pending-changes") view=pending_changes::PendingChangesPage/>
                     <Route path=path!("/users") view=users::UsersPage/>

@@ -1,10 +1,8 @@
-//! The overview, and the page whose content arrives with the connection manager.
+//! The overview: where to go from here.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-
-use crate::components::EmptyState;
 
 #[component]
 pub fn Overview() -> impl IntoView {
@@ -17,16 +15,5 @@ pub fn Overview() -> impl IntoView {
             <A href="/connections" attr:class="tile"><h2>"Connections"</h2><p class="muted">"Links between the interfaces of your processes."</p></A>
             <A href="/nodes" attr:class="tile"><h2>"Nodes"</h2><p class="muted">"The hosts of the swarm and their pools."</p></A>
         </div>
-    }
-}
-
-#[component]
-pub fn ConnectionsPage() -> impl IntoView {
-    view! {
-        <Title text="Connections"/>
-        <div class="page-head"><h1>"Connections"</h1></div>
-        <EmptyState title="Connecting processes is not available in this version">
-            "Switchyard will draw your processes and their connections here, and connect compatible interfaces."
-        </EmptyState>
     }
 }

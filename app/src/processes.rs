@@ -30,7 +30,7 @@ use switchyard_core::{
 };
 
 use crate::{
-    components::{when, EmptyState, ErrorMessage, FormError, Loading},
+    components::{hydrated, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, FormError, Loading, Rx},
     pending_changes::{change_state, CancelPendingChange, ChangeActionResult, ChangeActions, RetryPendingChange},
     services::service_versions,
     AppError,
@@ -606,6 +606,7 @@ fn ParameterField(p: Parameter, values: RwSignal<BTreeMap<String, String>>, erro
             <FieldMessage errors field=field.clone()/>
         </div>
     }
+    .into_any()
 }
 
 /// The generated inputs of a service version's parameters.
@@ -668,46 +669,14 @@ fn EnvironmentRows(rows: RwSignal<Vec<EnvRow>>, next_row: StoredValue<u64>, erro
                             {rv(move || message(row).map(|m| view! { <span class="field-error env-error" role="alert" data-field=server_field(row)>{m}</span> }))}
                         </div>
                     }
+                    .into_any()
                 }
             </For>
             {rv(move || rows.with(|r| r.is_empty()).then(|| view! { <p class="muted small">"No variables."</p> }))}
             <div><button type="button" class="small" on:click=add>"Add variable"</button></div>
         </div>
     }
-}
-
-/// A reactive attribute value or text behind one boxed closure type per value type. The
-/// renderer's generic code is then instantiated once per type instead of once per closure (what
-/// `--cfg erase_components` does for a whole build), which keeps these pages' share of the WASM
-/// bundle down.
-type Rx<T> = Box<dyn FnMut() -> T + Send>;
-
-fn rx<T>(f: impl FnMut() -> T + Send + 'static) -> Rx<T> {
-    Box::new(f)
-}
-
-/// A reactive piece of view, type-erased likewise.
-fn rv<V: IntoAny>(mut f: impl FnMut() -> V + Send + 'static) -> Rx<AnyView> {
-    Box::new(move || f().into_any())
-}
-
-/// True once the page runs in the browser, so forms that need it are not used before.
-fn hydrated() -> ReadSignal<bool> {
-    let (ready, set_ready) = signal(false);
-    Effect::new(move |_| set_ready.set(true));
-    ready
-}
-
-/// Run `poll` every `every` while the calling component is mounted (in the browser only).
-fn poll_while_mounted(every: Duration, poll: impl Fn() + Clone + 'static) {
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Ok(handle) = set_interval_with_handle(poll.clone(), every) {
-            on_cleanup(move || handle.clear());
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (&poll, every);
-    });
+    .into_any()
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -910,17 +879,16 @@ pub fn NewProcessPage() -> impl IntoView {
             <A href="/processes">"All processes"</A>
         </div>
         <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match choices.await {
-                    Err(e) => view! { <ErrorMessage error=e/> }.into_any(),
-                    Ok(c) => {
-                        let q = query.read_untracked();
-                        let service = q.get("service").unwrap_or_default();
-                        let version = q.get("version").unwrap_or_default();
-                        view! { <DeployForm choices=c service version/> }.into_any()
+            {move || {
+                // A new address (back to another service's Deploy link) starts the form afresh.
+                let (service, version) = query.with(|q| (q.get("service").unwrap_or_default(), q.get("version").unwrap_or_default()));
+                Suspend::new(async move {
+                    match choices.await {
+                        Err(e) => view! { <ErrorMessage error=e/> }.into_any(),
+                        Ok(c) => view! { <DeployForm choices=c service version/> }.into_any(),
                     }
-                }
-            })}
+                })
+            }}
         </Transition>
     }
 }
@@ -1279,10 +1247,22 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
     let resume_result: Signal<_> = resume.value().into();
     let delete_result: Signal<_> = delete.value().into();
     let (confirm_delete, set_confirm_delete) = signal(false);
+    // From an accepted Suspend until the process has left RUNNING.
+    let suspending = RwSignal::new(false);
 
     let process = Memo::new(move |_| detail.with(|d| d.process.clone()));
     let state = Memo::new(move |_| detail.with(|d| (d.process.state, d.process.state_reason.clone())));
     let name = Memo::new(move |_| detail.with(|d| d.process.name.clone()));
+    Effect::watch(move || suspend.version().get(), move |_, _, _| {
+        if matches!(suspend.value().get_untracked(), Some(Ok(_))) {
+            suspending.set(true);
+        }
+    }, false);
+    Effect::watch(move || state.get().0, move |s, _, _| {
+        if *s != ProcessState::Running {
+            suspending.set(false);
+        }
+    }, false);
     let history = Memo::new(move |_| detail.with(|d| d.process.history.clone()));
     let changes = Memo::new(move |_| detail.with(|d| d.changes.clone()));
     let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
@@ -1330,7 +1310,7 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
             <FormError result=suspend_result/>
             <FormError result=resume_result/>
             <FormError result=delete_result/>
-            {rv(move || (matches!(suspend_result.get(), Some(Ok(_))) && state.get().0 == ProcessState::Running).then(|| view! { <p class="notice" role="status">"Suspending: the process hands over its state, then stops."</p> }))}
+            {rv(move || suspending.get().then(|| view! { <p class="notice" role="status">"Suspending: the process hands over its state, then stops."</p> }))}
         </section>
     }
     .into_any();
@@ -1440,10 +1420,11 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
         {created.then(|| view! { <p class="notice" role="status">"The process was created. Switchyard is starting it; its state updates here."</p> })}
         {head_part}
         <ConfigSection process detail/>
+        <crate::connections::ProcessConnections process_id=id.clone() owner_id=detail.with_untracked(|d| d.process.user_id.clone())/>
         {placement_part}
         {history_part}
         {changes_part}
-        <Logs id=id.clone()/>
+        <Logs id=id.clone() state=Signal::derive(move || state.get().0)/>
     }
 }
 
@@ -1460,6 +1441,16 @@ fn ConfigSection(process: Memo<Process>, detail: RwSignal<ProcessDetail>) -> imp
         generation.update(|g| *g += 1);
         editing.set(true);
     };
+    // After a refused (stale) save: read the process again and open the editor on it.
+    let reload = Callback::new(move |_: ()| {
+        let id = process.with_untracked(|p| p.id.clone());
+        leptos::task::spawn_local(async move {
+            if let Ok(fresh) = get_process(id).await {
+                let _ = detail.try_set(fresh);
+            }
+            let _ = generation.try_update(|g| *g += 1);
+        });
+    });
     view! {
         <section class="card stack" aria-labelledby="config-heading">
             <div class="section-head">
@@ -1473,7 +1464,7 @@ fn ConfigSection(process: Memo<Process>, detail: RwSignal<ProcessDetail>) -> imp
                 generation.track();
                 let start = process.get_untracked();
                 view! {
-                    <ConfigEditor start generation
+                    <ConfigEditor start on_reload=reload
                         on_saved=Callback::new(move |p: Process| {
                             detail.update(|d| d.process = p);
                             editing.set(false);
@@ -1519,7 +1510,7 @@ fn ConfigSection(process: Memo<Process>, detail: RwSignal<ProcessDetail>) -> imp
 #[component]
 fn ConfigEditor(
     start: Process,
-    generation: RwSignal<u32>,
+    on_reload: Callback<()>,
     on_saved: Callback<Process>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
@@ -1632,7 +1623,7 @@ fn ConfigEditor(
             {rv(move || stale().then(|| view! {
                 <div class="error stale" role="alert">
                     <p>{errors.server.get().map(|e| e.message).unwrap_or_default()}</p>
-                    <button type="button" class="small" on:click=move |_| generation.update(|g| *g += 1)>
+                    <button type="button" class="small" on:click=move |_| on_reload.run(())>
                         "Load the current configuration (drops your edits)"
                     </button>
                 </div>
@@ -1651,9 +1642,10 @@ fn ConfigEditor(
 
 /// The last log lines, read again on request.
 #[component]
-fn Logs(id: String) -> impl IntoView {
+fn Logs(id: String, state: Signal<ProcessState>) -> impl IntoView {
     let again = RwSignal::new(0u32);
-    let logs = Resource::new(move || (id.clone(), again.get()), |(id, _)| process_logs(id));
+    // Read again on request and whenever the state changes (a new container, a stopped one).
+    let logs = Resource::new(move || (id.clone(), again.get(), state.get()), |(id, _, _)| process_logs(id));
     view! {
         <section class="card stack" aria-labelledby="logs-heading">
             <div class="section-head">

@@ -1,5 +1,5 @@
-import { expect, test } from "@playwright/test";
-import { adminPassword, login } from "./fixtures";
+import { expect } from "@playwright/test";
+import { adminPassword, login, test } from "./fixtures";
 
 test("a user creates an API token, uses it, and revokes it", async ({ page, playwright }) => {
   await login(page, "admin", adminPassword());

@@ -1,5 +1,5 @@
-import { expect, test } from "@playwright/test";
-import { adminPassword, login, shortSessionUrl } from "./fixtures";
+import { expect } from "@playwright/test";
+import { adminPassword, login, shortSessionUrl, test } from "./fixtures";
 
 test("a wrong password is refused with a visible message", async ({ page }) => {
   await login(page, "admin", "not-the-password");

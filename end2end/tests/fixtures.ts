@@ -1,6 +1,40 @@
 // Helpers shared by the browser tests. The servers and their credentials come
 // from scripts/test through environment variables.
-import type { Page } from "@playwright/test";
+import { expect, test as base, type APIRequestContext, type Page } from "@playwright/test";
+
+/**
+ * Wait until the app has hydrated the page (it marks <body data-hydrated>): before that, forms
+ * are plain HTML forms that reload the page instead of showing their result in place. Pages that
+ * are not the app's (the API docs) never get the mark; the wait gives up quietly.
+ */
+export async function hydrated(page: Page, timeout = 15_000): Promise<void> {
+  await page.locator("body[data-hydrated]").waitFor({ state: "attached", timeout }).catch(() => {});
+}
+
+const patched = Symbol("goto waits for hydration");
+
+/**
+ * The tests' `test`: every `page.goto` (of any page, also those from `browser.newPage()`) waits
+ * for the app to hydrate the page it loaded, so a test does not race the WASM bundle.
+ */
+export const test = base.extend<{ hydratingGoto: void }>({
+  hydratingGoto: [
+    async ({ page }, use) => {
+      const proto = Object.getPrototypeOf(page);
+      if (!proto[patched]) {
+        const goto = proto.goto;
+        proto.goto = async function (this: Page, ...args: Parameters<Page["goto"]>) {
+          const response = await goto.apply(this, args);
+          await hydrated(this);
+          return response;
+        };
+        proto[patched] = true;
+      }
+      await use();
+    },
+    { auto: true },
+  ],
+});
 
 /** The admin password scripts/test gave the servers under test. */
 export function adminPassword(): string {
@@ -35,4 +69,46 @@ export async function login(
   await page.fill("input[name=username]", username);
   await page.fill("input[name=password]", password);
   await page.click("button[type=submit]");
+}
+
+const registry = process.env.SWITCHYARD_REGISTRY_URL ?? "http://127.0.0.1:5000";
+// The servers under test read services under this prefix (scripts/test makes one per run).
+const prefix = process.env.E2E_REGISTRY_PREFIX ?? "services/";
+// Where scripts/images pushes the example services by default.
+const examplesPrefix = "services/";
+
+const manifestTypes = [
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.oci.image.manifest.v1+json",
+].join(", ");
+
+/**
+ * Make `${prefix}${name}:${tag}` exist in the registry: the example images are pushed under
+ * services/ by scripts/images; a run with a prefix of its own gets a copy (blobs mounted across
+ * repositories, the manifest byte for byte, so the digest stays the same).
+ */
+export async function ensureExampleImage(request: APIRequestContext, name: string, tag: string) {
+  const repo = `${prefix}${name}`;
+  const from = `${examplesPrefix}${name}`;
+  const have = await request.head(`${registry}/v2/${repo}/manifests/${tag}`, { headers: { accept: manifestTypes } });
+  if (have.ok()) return;
+  const source = await request.get(`${registry}/v2/${from}/manifests/${tag}`, { headers: { accept: manifestTypes } });
+  expect(source.ok(), `${from}:${tag} is not in the registry ${registry}: run scripts/images`).toBeTruthy();
+  const body = await source.body();
+  const manifest = JSON.parse(body.toString());
+  for (const blob of [manifest.config, ...manifest.layers]) {
+    const mount = await request.post(`${registry}/v2/${repo}/blobs/uploads/?mount=${blob.digest}&from=${from}`);
+    if (mount.status() === 201) continue;
+    // The registry would not mount it: upload it.
+    expect(mount.status()).toBe(202);
+    const data = await (await request.get(`${registry}/v2/${from}/blobs/${blob.digest}`)).body();
+    const location = new URL(mount.headers()["location"], registry);
+    location.searchParams.set("digest", blob.digest);
+    expect((await request.put(location.toString(), { data })).status()).toBe(201);
+  }
+  const put = await request.put(`${registry}/v2/${repo}/manifests/${tag}`, {
+    headers: { "content-type": source.headers()["content-type"] },
+    data: body,
+  });
+  expect(put.status()).toBe(201);
 }

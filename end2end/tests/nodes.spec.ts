@@ -1,5 +1,5 @@
-import { expect, test } from "@playwright/test";
-import { adminPassword, login } from "./fixtures";
+import { expect } from "@playwright/test";
+import { adminPassword, login, test } from "./fixtures";
 
 test("the admin onboards the swarm's node into a public pool and back", async ({ page }) => {
   await login(page, "admin", adminPassword());

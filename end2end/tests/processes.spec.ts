@@ -1,47 +1,5 @@
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { adminPassword, login } from "./fixtures";
-
-const registry = process.env.SWITCHYARD_REGISTRY_URL ?? "http://127.0.0.1:5000";
-// The servers under test read services under this prefix (scripts/test makes one per run).
-const prefix = process.env.E2E_REGISTRY_PREFIX ?? "services/";
-// Where scripts/images pushes the example services by default.
-const examplesPrefix = "services/";
-
-const manifestTypes = [
-  "application/vnd.docker.distribution.manifest.v2+json",
-  "application/vnd.oci.image.manifest.v1+json",
-].join(", ");
-
-/**
- * Make `${prefix}${name}:${tag}` exist in the registry: the example images are pushed under
- * services/ by scripts/images; a run with a prefix of its own gets a copy (blobs mounted across
- * repositories, the manifest byte for byte, so the digest stays the same).
- */
-async function ensureExampleImage(request: APIRequestContext, name: string, tag: string) {
-  const repo = `${prefix}${name}`;
-  const from = `${examplesPrefix}${name}`;
-  const have = await request.head(`${registry}/v2/${repo}/manifests/${tag}`, { headers: { accept: manifestTypes } });
-  if (have.ok()) return;
-  const source = await request.get(`${registry}/v2/${from}/manifests/${tag}`, { headers: { accept: manifestTypes } });
-  expect(source.ok(), `${from}:${tag} is not in the registry ${registry}: run scripts/images`).toBeTruthy();
-  const body = await source.body();
-  const manifest = JSON.parse(body.toString());
-  for (const blob of [manifest.config, ...manifest.layers]) {
-    const mount = await request.post(`${registry}/v2/${repo}/blobs/uploads/?mount=${blob.digest}&from=${from}`);
-    if (mount.status() === 201) continue;
-    // The registry would not mount it: upload it.
-    expect(mount.status()).toBe(202);
-    const data = await (await request.get(`${registry}/v2/${from}/blobs/${blob.digest}`)).body();
-    const location = new URL(mount.headers()["location"], registry);
-    location.searchParams.set("digest", blob.digest);
-    expect((await request.put(location.toString(), { data })).status()).toBe(201);
-  }
-  const put = await request.put(`${registry}/v2/${repo}/manifests/${tag}`, {
-    headers: { "content-type": source.headers()["content-type"] },
-    data: body,
-  });
-  expect(put.status()).toBe(201);
-}
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { adminPassword, ensureExampleImage, login, test } from "./fixtures";
 
 type Node = { id: string; hostname: string; kind: string; revision: number; manager: boolean };
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { expect, test, type APIRequestContext } from "@playwright/test";
-import { adminPassword, login } from "./fixtures";
+import { expect, type APIRequestContext } from "@playwright/test";
+import { adminPassword, login, test } from "./fixtures";
 
 const registry = process.env.SWITCHYARD_REGISTRY_URL ?? "http://127.0.0.1:5000";
 // The servers under test read services under this prefix (scripts/test makes one per run).

@@ -1,4 +1,5 @@
-import { expect, test } from "@playwright/test";
+import { expect } from "@playwright/test";
+import { test } from "./fixtures";
 
 test("the server answers /healthz", async ({ request }) => {
   const response = await request.get("/healthz");

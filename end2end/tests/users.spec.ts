@@ -1,5 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { adminPassword, login } from "./fixtures";
+import { expect, type Page } from "@playwright/test";
+import { adminPassword, login, test } from "./fixtures";
 
 function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
