@@ -49,9 +49,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     // Mark the document once the app is hydrated (effects run only in the browser, after
-    // hydration): the browser tests wait for it before they use a form.
+    // hydration): the browser tests wait for it before they use a form. Only in the browser
+    // build: the server also renders App outside any request (to list the routes), where an
+    // effect would be spawned with no local task set, and a test build that unifies the
+    // hydrate and ssr features would do just that.
+    #[cfg(target_arch = "wasm32")]
     Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "");
         }

@@ -289,7 +289,7 @@ pub(crate) fn sort_and_page_refs<'a>(docs: Vec<&'a Value>, query: &Query) -> (Ve
         .into_iter()
         .map(|d| (field.and_then(|f| d.get(f)).unwrap_or(&Value::Null), id(d), d))
         .collect();
-    keyed.sort_unstable_by(|(ka, ia, _), (kb, ib, _)| {
+    let order = |(ka, ia, _): &(&Value, &str, &Value), (kb, ib, _): &(&Value, &str, &Value)| {
         let by_key = match (ka.is_null(), kb.is_null()) {
             // Nulls last in either direction.
             (true, false) => return Ordering::Greater,
@@ -298,9 +298,16 @@ pub(crate) fn sort_and_page_refs<'a>(docs: Vec<&'a Value>, query: &Query) -> (Ve
         };
         let ord = by_key.then_with(|| ia.cmp(ib));
         if descending { ord.reverse() } else { ord }
-    });
+    };
     let offset = query.offset.min(total) as usize;
     let limit = query.limit.map_or(usize::MAX, |l| l as usize);
+    let end = offset.saturating_add(limit);
+    if end < keyed.len() {
+        // Only the first `end` in order matter: select them in linear time, sort just those.
+        keyed.select_nth_unstable_by(end, order);
+        keyed.truncate(end);
+    }
+    keyed.sort_unstable_by(order);
     (keyed.into_iter().skip(offset).take(limit).map(|(_, _, d)| d).collect(), total)
 }
 
