@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 use switchyard_core::model::{Node, NodeKind, NodePool, NodeStatus, Page};
 
 use crate::{
@@ -126,6 +127,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                 let row = move |n: &Node, place: String| {
                     let (hostname, label, id, rev, id2, rev2) = (n.hostname.clone(), n.hostname.clone(), n.id.clone(), n.revision.to_string(), n.id.clone(), n.revision.to_string());
                     let (name, manager, status, arch, seen) = (n.name.clone(), n.manager, n.status, n.architecture, n.last_seen);
+                    let (count, node_link) = (n.processes, format!("/processes?node={}", n.id));
                     let (pools, users) = (pools.clone(), users.clone());
                     let unidentified = n.kind == NodeKind::Unidentified;
                     view! {
@@ -135,6 +137,13 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                             <td><span class=format!("status {}", status_text(status).replace(' ', "-"))>{status_text(status)}</span></td>
                             <td>{format!("{arch:?}").to_lowercase().replace("x86_64", "x86-64")}</td>
                             <td class="muted">{seen.as_ref().map(when).unwrap_or_default()}</td>
+                            <td data-processes=count.to_string()>
+                                {if count == 0 {
+                                    view! { <span class="muted">"none"</span> }.into_any()
+                                } else {
+                                    view! { <A href=node_link>{format!("{count} process{}", if count == 1 { "" } else { "es" })}</A> }.into_any()
+                                }}
+                            </td>
                             <td>
                                 {move || admin.get().then(|| if unidentified {
                                     let (pools, users, id, rev, id2, rev2) = (pools.clone(), users.clone(), id.clone(), rev.clone(), id2.clone(), rev2.clone());
@@ -187,7 +196,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                             } else {
                                 view! {
                                     <table class="list">
-                                        <thead><tr><th>"Node"</th><th>"Where"</th><th>"Status"</th><th>"Architecture"</th><th>"Last seen"</th><th></th></tr></thead>
+                                        <thead><tr><th>"Node"</th><th>"Where"</th><th>"Status"</th><th>"Architecture"</th><th>"Last seen"</th><th>"Processes"</th><th></th></tr></thead>
                                         <tbody>{rows}</tbody>
                                     </table>
                                 }.into_any()

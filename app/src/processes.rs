@@ -59,15 +59,17 @@ pub struct ProcessList {
     pub owners: Vec<(String, String)>,
 }
 
-/// The caller's processes, newest first; administrators see everyone's, or one owner's.
+/// The caller's processes, newest first; administrators see everyone's, or one owner's; all,
+/// or those on one node.
 #[server]
-pub async fn list_processes(owner: String) -> Result<ProcessList, AppError> {
+pub async fn list_processes(owner: String, node: String) -> Result<ProcessList, AppError> {
     use switchyard_core::managers::{ListParams, ProcessFilter};
     let caller = caller().await?;
     let sy = sy();
     let params = ListParams { page: Some(1), per_page: Some(200), sort: Some("-created".into()) };
     let filter = ProcessFilter {
         user_id: Some(owner).filter(|o| !o.is_empty() && caller.is_admin()),
+        node_id: Some(node).filter(|n| !n.is_empty()),
         ..Default::default()
     };
     let page = sy.processes.list(&caller, &params, &filter).await?;
@@ -713,8 +715,9 @@ fn placement_words(p: &Placement, pools: &[PoolChoice], nodes: &[Node]) -> Strin
 pub fn ProcessesPage() -> impl IntoView {
     let query = use_query_map();
     let owner = Memo::new(move |_| query.read().get("owner").unwrap_or_default());
+    let node = Memo::new(move |_| query.read().get("node").unwrap_or_default());
     let deleted = move || query.read().get("deleted").is_some();
-    let list = Resource::new(move || owner.get(), list_processes);
+    let list = Resource::new(move || (owner.get(), node.get()), |(owner, node)| list_processes(owner, node));
     let navigate = use_navigate();
     view! {
         <Title text="Processes"/>
@@ -756,7 +759,17 @@ pub fn ProcessesPage() -> impl IntoView {
                                     </Form>
                                 }
                             });
-                            view! { {filter} <ProcessTable initial=l owner=owner.get_untracked()/> }.into_any()
+                            let on_node = node.get_untracked();
+                            let node_notice = (!on_node.is_empty()).then(|| {
+                                let name = l.node_names.get(&on_node).cloned().unwrap_or_else(|| on_node.clone());
+                                view! {
+                                    <p class="notice" role="status" data-node-filter=on_node.clone()>
+                                        {format!("Only the processes on node {name}. ")}
+                                        <A href="/processes">"Show all"</A>
+                                    </p>
+                                }
+                            });
+                            view! { {filter} {node_notice} <ProcessTable initial=l owner=owner.get_untracked() node=on_node/> }.into_any()
                         }
                     }
                 })
@@ -767,7 +780,7 @@ pub fn ProcessesPage() -> impl IntoView {
 
 /// The process table, refreshed every two seconds while it is shown.
 #[component]
-fn ProcessTable(initial: ProcessList, owner: String) -> impl IntoView {
+fn ProcessTable(initial: ProcessList, owner: String, node: String) -> impl IntoView {
     let show_owner = !initial.owners.is_empty();
     let list = RwSignal::new(initial);
     let announce = RwSignal::new(String::new());
@@ -777,9 +790,9 @@ fn ProcessTable(initial: ProcessList, owner: String) -> impl IntoView {
         if busy.swap(true, Ordering::SeqCst) {
             return;
         }
-        let (busy, owner) = (busy.clone(), owner.clone());
+        let (busy, owner, node) = (busy.clone(), owner.clone(), node.clone());
         leptos::task::spawn_local(async move {
-            let fresh = list_processes(owner).await;
+            let fresh = list_processes(owner, node).await;
             busy.store(false, Ordering::SeqCst);
             match fresh {
                 Ok(fresh) => {

@@ -105,6 +105,16 @@ test("the admin deploys the sensor from the catalogue, reconfigures it and delet
     await expect(listed).toContainText("sensor");
     await expect(listed).toContainText("1.1.0");
 
+    // The node view counts it on its node, and leads to the processes there.
+    await page.goto("/nodes");
+    const nodeRow = page.locator(`tr[data-node="${node.hostname}"]`);
+    const onNode = nodeRow.getByRole("link", { name: /\d+ process/ });
+    await expect(onNode).toBeVisible();
+    await onNode.click();
+    await expect(page).toHaveURL(new RegExp(`/processes\\?node=${node.id}`));
+    await expect(page.locator(`[data-node-filter="${node.id}"]`)).toBeVisible();
+    await expect(page.locator(`tr[data-process="${name}"]`)).toBeVisible();
+
     // Delete it, confirmed, and see it leave the list.
     await listed.getByRole("link", { name }).click();
     await expect(page.getByRole("heading", { name })).toBeVisible();

@@ -55,6 +55,15 @@ async fn a_process_lives_its_whole_life_through_the_management_channel() {
     assert_eq!(spec["TaskTemplate"]["Networks"][0]["Aliases"][0], id.as_str());
     wait_for("the process logs its configuration", UP, || async { logs(c, &id).await.contains("interval_ms=100") }).await;
 
+    // Its node counts it, and the list filters by node.
+    let node_id = p["running_node_id"].as_str().unwrap().to_string();
+    let node: Value = c.get(&format!("/api/v1/nodes/{node_id}")).await.json().await.unwrap();
+    assert!(node["processes"].as_u64().unwrap() >= 1, "{node}");
+    let on_node: Value = c.get(&format!("/api/v1/processes?node_id={node_id}")).await.json().await.unwrap();
+    assert!(on_node.as_array().unwrap().iter().any(|x| x["id"] == id.as_str()), "{on_node}");
+    let r = c.get("/api/v1/processes?node_id=not-an-id!").await;
+    assert_eq!(r.status(), 400, "a malformed node id is refused");
+
     // Reconfigure: sent over the management channel, no restart.
     let task_before = docker(&["service", "ps", "-q", "--filter", "desired-state=running", &id]);
     let r = c.patch(&format!("/api/v1/processes/{id}"), json!({"parameters": {"interval_ms": "250"}, "revision": p["revision"]})).await;

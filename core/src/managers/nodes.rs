@@ -92,6 +92,7 @@ impl NodeManager {
                         status: s.status,
                         manager: s.manager,
                         last_seen: Some(now),
+                        processes: 0,
                         revision: 0,
                     };
                     match self.store.insert(&node).await {
@@ -156,16 +157,30 @@ impl NodeManager {
             query = query.eq("kind", serde_json::to_value(kind).unwrap_or_default());
         }
         let (nodes, _) = self.store.list::<Node>(&query).await?;
-        Ok(nodes.into_iter().filter(|n| visible(caller, n)).collect())
+        let mut nodes: Vec<Node> = nodes.into_iter().filter(|n| visible(caller, n)).collect();
+        for n in &mut nodes {
+            n.processes = self.process_count(caller, &n.id).await?;
+        }
+        Ok(nodes)
+    }
+
+    /// The processes placed on a node that the caller may see.
+    async fn process_count(&self, caller: &Caller, node_id: &str) -> Result<u64> {
+        let mut query = Query::all().eq("running_node_id", node_id);
+        if !caller.is_admin() {
+            query = query.eq("user_id", caller.user.id.as_str());
+        }
+        self.store.count::<crate::store::ProcessRecord>(query).await
     }
 
     pub async fn get_node(&self, caller: &Caller, id: &str) -> Result<Node> {
         validate::id("node", id)?;
-        let node: Node = self.store.fetch(id).await?;
+        let mut node: Node = self.store.fetch(id).await?;
         if !visible(caller, &node) {
             // Others' private nodes do not exist, as far as the caller can tell.
             return Err(Error::NotFound(format!("no node with id '{id}'")));
         }
+        node.processes = self.process_count(caller, id).await?;
         Ok(node)
     }
 

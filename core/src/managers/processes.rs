@@ -90,6 +90,8 @@ pub struct ProcessFilter {
     pub service_id: Option<String>,
     /// Part of the name.
     pub search: Option<String>,
+    /// Only those placed on this node.
+    pub node_id: Option<String>,
 }
 
 struct Inner {
@@ -195,6 +197,10 @@ impl ProcessManager {
         }
         if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
             query = query.contains("name", search);
+        }
+        if let Some(node) = &filter.node_id {
+            validate::id("node", node)?;
+            query = query.eq("running_node_id", node.as_str());
         }
         let (records, total) = self.0.store.list::<ProcessRecord>(&query).await?;
         Ok(Page { items: records.into_iter().map(|r| r.process).collect(), total, page, per_page })

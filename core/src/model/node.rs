@@ -49,6 +49,10 @@ pub struct Node {
     pub manager: bool,
     /// When Switchyard last saw it in the swarm.
     pub last_seen: Option<DateTime<Utc>>,
+    /// How many processes are placed on it (an administrator sees everyone's, a user their
+    /// own). Worked out when the node is read; not stored.
+    #[serde(default)]
+    pub processes: u64,
     pub revision: u64,
 }
 

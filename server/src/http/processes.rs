@@ -44,6 +44,8 @@ pub struct ProcessListQuery {
     service_id: Option<String>,
     /// Part of the name.
     search: Option<String>,
+    /// Only the processes placed on this node.
+    node_id: Option<String>,
 }
 
 /// Your processes; administrators see everyone's (or one user's with `user_id`).
@@ -61,7 +63,13 @@ pub async fn list_processes(
     Query(q): Query<ProcessListQuery>,
 ) -> ApiResult<Response> {
     let params = ListParams { page: q.page, per_page: q.per_page, sort: q.sort };
-    let filter = ProcessFilter { user_id: q.user_id, state: q.state, service_id: q.service_id, search: q.search };
+    let filter = ProcessFilter {
+        user_id: q.user_id,
+        state: q.state,
+        service_id: q.service_id,
+        search: q.search,
+        node_id: q.node_id,
+    };
     Ok(paged(s.sy.processes.list(&caller, &params, &filter).await?))
 }
 
