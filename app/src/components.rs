@@ -128,3 +128,32 @@ pub(crate) fn poll_while_mounted(every: Duration, poll: impl Fn() + Clone + 'sta
         let _ = (&poll, every);
     });
 }
+
+/// A loader: each call runs `fetch` and hands its answer to `apply`, unless the previous call
+/// is still waiting for its answer (polls do not pile up, and an old answer never lands after
+/// a newer one). For the pages that refresh themselves.
+pub(crate) fn one_at_a_time<T, Fut, F, A>(fetch: F, apply: A) -> impl Fn() + Clone + Send + Sync + 'static
+where
+    T: 'static,
+    Fut: std::future::Future<Output = T> + 'static,
+    F: Fn() -> Fut + Send + Sync + 'static,
+    A: Fn(T) + Send + Sync + 'static,
+{
+    use std::sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    };
+    let busy = Arc::new(AtomicBool::new(false));
+    let (fetch, apply) = (Arc::new(fetch), Arc::new(apply));
+    move || {
+        if busy.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (busy, apply, answer) = (busy.clone(), apply.clone(), fetch());
+        leptos::task::spawn_local(async move {
+            let answer = answer.await;
+            busy.store(false, Ordering::SeqCst);
+            apply(answer);
+        });
+    }
+}

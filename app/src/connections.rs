@@ -10,10 +10,6 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
     time::Duration,
 };
 
@@ -31,7 +27,7 @@ use switchyard_core::model::{
 };
 
 use crate::{
-    components::{hydrated, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, Loading},
+    components::{hydrated, one_at_a_time, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, Loading},
     pending_changes::{change_state, CancelPendingChange, ChangeActionResult, ChangeActions, RetryPendingChange},
     AppError,
 };
@@ -669,16 +665,9 @@ fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
     // Live states, without flicker: the graph is replaced only when something changed.
     let announce = RwSignal::new(String::new());
     let poll_error = RwSignal::new(None::<AppError>);
-    let busy = Arc::new(AtomicBool::new(false));
-    let refresh = move || {
-        if busy.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let (busy, owner) = (busy.clone(), owner.clone());
-        leptos::task::spawn_local(async move {
-            let fresh = refresh_connections(owner).await;
-            busy.store(false, Ordering::SeqCst);
-            match fresh {
+    let refresh = one_at_a_time(
+        move || refresh_connections(owner.clone()),
+        move |fresh| match fresh {
                 Ok(fresh) => {
                     let _ = poll_error.try_set(None);
                     let news = graph.try_with_untracked(|old| {
@@ -711,9 +700,8 @@ fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
                 Err(e) => {
                     let _ = poll_error.try_set(Some(e));
                 }
-            }
-        });
-    };
+        },
+    );
     poll_while_mounted(POLL_EVERY, refresh.clone());
 
     Effect::watch(
@@ -1171,31 +1159,23 @@ fn Legend() -> impl IntoView {
 fn Panel(ed: Ed, id: String) -> impl IntoView {
     let detail = RwSignal::new(None::<ConnectionDetail>);
     let error = RwSignal::new(None::<AppError>);
-    let busy = Arc::new(AtomicBool::new(false));
-    let load = {
-        let id = id.clone();
-        move || {
-            if busy.swap(true, Ordering::SeqCst) {
-                return;
-            }
-            let (busy, id) = (busy.clone(), id.clone());
-            leptos::task::spawn_local(async move {
-                let fresh = get_connection(id).await;
-                busy.store(false, Ordering::SeqCst);
-                match fresh {
-                    Ok(d) => {
-                        let _ = error.try_set(None);
-                        if detail.try_with_untracked(|old| old.as_ref() != Some(&d)) == Some(true) {
-                            let _ = detail.try_set(Some(d));
-                        }
-                    }
-                    Err(e) => {
-                        let _ = error.try_set(Some(e));
-                    }
+    let load = one_at_a_time(
+        {
+            let id = id.clone();
+            move || get_connection(id.clone())
+        },
+        move |fresh| match fresh {
+            Ok(d) => {
+                let _ = error.try_set(None);
+                if detail.try_with_untracked(|old| old.as_ref() != Some(&d)) == Some(true) {
+                    let _ = detail.try_set(Some(d));
                 }
-            });
-        }
-    };
+            }
+            Err(e) => {
+                let _ = error.try_set(Some(e));
+            }
+        },
+    );
     Effect::new({
         let load = load.clone();
         move |_| load()
@@ -1575,23 +1555,17 @@ pub async fn process_connections(process_id: String) -> Result<Vec<Connection>, 
 #[component]
 pub fn ProcessConnections(process_id: String, owner_id: String) -> impl IntoView {
     let list = RwSignal::new(None::<Result<Vec<Connection>, AppError>>);
-    let busy = Arc::new(AtomicBool::new(false));
-    let load = {
-        let process_id = process_id.clone();
-        move || {
-            if busy.swap(true, Ordering::SeqCst) {
-                return;
+    let load = one_at_a_time(
+        {
+            let process_id = process_id.clone();
+            move || process_connections(process_id.clone())
+        },
+        move |fresh| {
+            if list.try_with_untracked(|old| old.as_ref() != Some(&fresh)) == Some(true) {
+                let _ = list.try_set(Some(fresh));
             }
-            let (busy, id) = (busy.clone(), process_id.clone());
-            leptos::task::spawn_local(async move {
-                let fresh = process_connections(id).await;
-                busy.store(false, Ordering::SeqCst);
-                if list.try_with_untracked(|old| old.as_ref() != Some(&fresh)) == Some(true) {
-                    let _ = list.try_set(Some(fresh));
-                }
-            });
-        }
-    };
+        },
+    );
     Effect::new({
         let load = load.clone();
         move |_| load()

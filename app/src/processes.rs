@@ -5,10 +5,6 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
     time::Duration,
 };
 
@@ -30,7 +26,7 @@ use switchyard_core::{
 };
 
 use crate::{
-    components::{hydrated, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, FormError, Loading, Rx},
+    components::{hydrated, one_at_a_time, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, FormError, Loading, Rx},
     pending_changes::{change_state, CancelPendingChange, ChangeActionResult, ChangeActions, RetryPendingChange},
     services::service_versions,
     AppError,
@@ -785,16 +781,9 @@ fn ProcessTable(initial: ProcessList, owner: String, node: String) -> impl IntoV
     let list = RwSignal::new(initial);
     let announce = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
-    let busy = Arc::new(AtomicBool::new(false));
-    poll_while_mounted(POLL_EVERY, move || {
-        if busy.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let (busy, owner, node) = (busy.clone(), owner.clone(), node.clone());
-        leptos::task::spawn_local(async move {
-            let fresh = list_processes(owner, node).await;
-            busy.store(false, Ordering::SeqCst);
-            match fresh {
+    let refresh = one_at_a_time(
+        move || list_processes(owner.clone(), node.clone()),
+        move |fresh| match fresh {
                 Ok(fresh) => {
                     let _ = error.try_set(None);
                     let changed = list.try_with_untracked(|old| {
@@ -822,9 +811,9 @@ fn ProcessTable(initial: ProcessList, owner: String, node: String) -> impl IntoV
                 Err(e) => {
                     let _ = error.try_set(Some(e));
                 }
-            }
-        });
-    });
+        },
+    );
+    poll_while_mounted(POLL_EVERY, refresh);
     view! {
         <p class="visually-hidden" aria-live="polite">{rx(move || announce.get())}</p>
         {rv(move || error.get().map(|e| view! { <ErrorMessage error=e/> }))}
@@ -1216,31 +1205,23 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
     let query = use_query_map();
     let created = query.read_untracked().get("created").is_some();
 
-    let busy = Arc::new(AtomicBool::new(false));
-    let refresh = {
-        let id = id.clone();
-        move || {
-            if busy.swap(true, Ordering::SeqCst) {
-                return;
-            }
-            let (busy, id) = (busy.clone(), id.clone());
-            leptos::task::spawn_local(async move {
-                let fresh = get_process(id).await;
-                busy.store(false, Ordering::SeqCst);
-                match fresh {
-                    Ok(d) => {
-                        let _ = gone.try_set(None);
-                        if detail.try_with_untracked(|old| old != &d) == Some(true) {
-                            let _ = detail.try_set(d);
-                        }
-                    }
-                    Err(e) => {
-                        let _ = gone.try_set(Some(e));
-                    }
+    let refresh = one_at_a_time(
+        {
+            let id = id.clone();
+            move || get_process(id.clone())
+        },
+        move |fresh| match fresh {
+            Ok(d) => {
+                let _ = gone.try_set(None);
+                if detail.try_with_untracked(|old| old != &d) == Some(true) {
+                    let _ = detail.try_set(d);
                 }
-            });
-        }
-    };
+            }
+            Err(e) => {
+                let _ = gone.try_set(Some(e));
+            }
+        },
+    );
     poll_while_mounted(POLL_EVERY, refresh.clone());
 
     let suspend = ServerAction::<SuspendProcess>::new();

@@ -255,11 +255,12 @@ impl ChangeEngine {
 
     /// Whether a change of `kind` on `resource` is waiting, retrying or running.
     pub async fn has_open(&self, resource: &str, kind: &str) -> Result<bool> {
-        Ok(self
-            .open_changes()
-            .await?
-            .iter()
-            .any(|c| c.kind == kind && c.resources.iter().any(|r| r == resource)))
+        // The changes of this kind on this resource (a handful), not every open change.
+        let query = Query::all().has("resources", resource).eq("kind", kind);
+        let (changes, _) = self.0.store.list::<PendingChange>(&query).await?;
+        Ok(changes.iter().any(|c| {
+            matches!(c.state, PendingChangeState::Waiting | PendingChangeState::Retrying | PendingChangeState::Running)
+        }))
     }
 
     /// Forget changes that finished (done or cancelled) more than `keep` ago; failed ones stay

@@ -116,6 +116,9 @@ async fn listing(store: &Store) {
     assert_eq!(red.len(), 1, "equality is exact");
     let (small, _) = store.list::<Widget>(&q.clone().lt("size", 4)).await.unwrap();
     assert_eq!(small.len(), 2);
+    let (not_red, total) = store.list::<Widget>(&q.clone().ne("colour", "red").page(0, 2)).await.unwrap();
+    assert_eq!((not_red.len(), total), (2, 3), "all but the red one, paged");
+    assert!(not_red.iter().all(|w| w.colour.as_deref() != Some("red")));
     assert_eq!(store.count::<Widget>(q.eq("colour", serde_json::Value::Null)).await.unwrap(), 2);
 }
 

@@ -1,29 +1,5 @@
-import { expect, type APIRequestContext, type Locator, type Page } from "@playwright/test";
-import { adminPassword, ensureExampleImage, login, test } from "./fixtures";
-
-type Node = { id: string; hostname: string; kind: string; revision: number; manager: boolean };
-
-/** Through the REST API with the admin's session: put the swarm's manager node in a new pool. */
-async function publicNode(page: Page): Promise<{ nodeId: string; poolId: string }> {
-  const pool = await page.request.post("/api/v1/node-pools", { data: { name: `e2e-connections-${Date.now().toString(36)}` } });
-  expect(pool.status(), await pool.text()).toBe(201);
-  const poolId = (await pool.json()).id;
-  const nodes: Node[] = await (await page.request.get("/api/v1/nodes")).json();
-  const node = nodes.find((n) => n.manager) ?? nodes[0];
-  expect(node, "the swarm has no node").toBeTruthy();
-  const assigned = await page.request.put(`/api/v1/nodes/${node.id}/assignment`, {
-    data: { revision: node.revision, kind: "public", node_pool_id: poolId },
-  });
-  expect(assigned.ok(), await assigned.text()).toBeTruthy();
-  return { nodeId: node.id, poolId };
-}
-
-/** Undo publicNode, so other tests find the node unidentified again. */
-async function releaseNode(page: Page, nodeId: string, poolId: string) {
-  const node: Node = await (await page.request.get(`/api/v1/nodes/${nodeId}`)).json();
-  await page.request.put(`/api/v1/nodes/${nodeId}/assignment`, { data: { revision: node.revision, kind: "unidentified" } });
-  await page.request.delete(`/api/v1/node-pools/${poolId}`);
-}
+import { expect, type Locator, type Page } from "@playwright/test";
+import { adminPassword, ensureExampleImage, login, publicNode, releaseNode, test } from "./fixtures";
 
 async function deploy(
   page: Page,
@@ -73,7 +49,8 @@ test("connecting two processes by dragging in the editor, with the ports that do
 
   await login(page, "admin", adminPassword());
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
-  const { nodeId, poolId } = await publicNode(page);
+  const { node, poolId } = await publicNode(page, "e2e-connections");
+  const nodeId = node.id;
   const run = Date.now().toString(36);
   const names = { a: `e2e-sensor-a-${run}`, b: `e2e-sensor-b-${run}`, counter: `e2e-counter-${run}` };
   const ids: string[] = [];

@@ -112,3 +112,28 @@ export async function ensureExampleImage(request: APIRequestContext, name: strin
   });
   expect(put.status()).toBe(201);
 }
+
+export type Node = { id: string; hostname: string; kind: string; revision: number; manager: boolean };
+
+/** Through the REST API with the admin's session: put the swarm's manager node in a new pool. */
+export async function publicNode(page: Page, prefix: string): Promise<{ node: Node; poolId: string; poolName: string }> {
+  const poolName = `${prefix}-${Date.now().toString(36)}`;
+  const pool = await page.request.post("/api/v1/node-pools", { data: { name: poolName } });
+  expect(pool.status(), await pool.text()).toBe(201);
+  const poolId = (await pool.json()).id;
+  const nodes: Node[] = await (await page.request.get("/api/v1/nodes")).json();
+  const node = nodes.find((n) => n.manager) ?? nodes[0];
+  expect(node, "the swarm has no node").toBeTruthy();
+  const assigned = await page.request.put(`/api/v1/nodes/${node.id}/assignment`, {
+    data: { revision: node.revision, kind: "public", node_pool_id: poolId },
+  });
+  expect(assigned.ok(), await assigned.text()).toBeTruthy();
+  return { node: await assigned.json(), poolId, poolName };
+}
+
+/** Undo publicNode, so other tests find the node unidentified again. */
+export async function releaseNode(page: Page, nodeId: string, poolId: string) {
+  const node: Node = await (await page.request.get(`/api/v1/nodes/${nodeId}`)).json();
+  await page.request.put(`/api/v1/nodes/${nodeId}/assignment`, { data: { revision: node.revision, kind: "unidentified" } });
+  await page.request.delete(`/api/v1/node-pools/${poolId}`);
+}

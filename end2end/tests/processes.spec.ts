@@ -1,30 +1,5 @@
-import { expect, type APIRequestContext, type Page } from "@playwright/test";
-import { adminPassword, ensureExampleImage, login, test } from "./fixtures";
-
-type Node = { id: string; hostname: string; kind: string; revision: number; manager: boolean };
-
-/** Through the REST API with the admin's session: put the swarm's manager node in a new pool. */
-async function publicNode(page: Page): Promise<{ node: Node; poolId: string; poolName: string }> {
-  const poolName = `e2e-processes-${Date.now().toString(36)}`;
-  const pool = await page.request.post("/api/v1/node-pools", { data: { name: poolName } });
-  expect(pool.status(), await pool.text()).toBe(201);
-  const poolId = (await pool.json()).id;
-  const nodes: Node[] = await (await page.request.get("/api/v1/nodes")).json();
-  const node = nodes.find((n) => n.manager) ?? nodes[0];
-  expect(node, "the swarm has no node").toBeTruthy();
-  const assigned = await page.request.put(`/api/v1/nodes/${node.id}/assignment`, {
-    data: { revision: node.revision, kind: "public", node_pool_id: poolId },
-  });
-  expect(assigned.ok(), await assigned.text()).toBeTruthy();
-  return { node: await assigned.json(), poolId, poolName };
-}
-
-/** Undo publicNode, so other tests find the node unidentified again. */
-async function releaseNode(page: Page, nodeId: string, poolId: string) {
-  const node: Node = await (await page.request.get(`/api/v1/nodes/${nodeId}`)).json();
-  await page.request.put(`/api/v1/nodes/${nodeId}/assignment`, { data: { revision: node.revision, kind: "unidentified" } });
-  await page.request.delete(`/api/v1/node-pools/${poolId}`);
-}
+import { expect, type Page } from "@playwright/test";
+import { adminPassword, ensureExampleImage, login, publicNode, releaseNode, test } from "./fixtures";
 
 /** What the process page says about the process, for a failure message. */
 async function describe(page: Page): Promise<string> {
@@ -39,7 +14,7 @@ test("the admin deploys the sensor from the catalogue, reconfigures it and delet
 
   await login(page, "admin", adminPassword());
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
-  const { node, poolId, poolName } = await publicNode(page);
+  const { node, poolId, poolName } = await publicNode(page, "e2e-processes");
   try {
     // The catalogue: the sensor's page, and the Deploy link of its version 1.1.0.
     await page.goto("/services");

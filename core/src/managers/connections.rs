@@ -56,6 +56,9 @@ pub struct ConnectionRecord {
     /// Per side: it was told to terminate (or is gone).
     #[serde(default)]
     pub terminated: [bool; 2],
+    /// Why it is being terminated (its reason once TERMINATED).
+    #[serde(default)]
+    pub ending: Option<String>,
 }
 
 impl Entity for ConnectionRecord {
@@ -123,39 +126,15 @@ impl ConnectionManager {
     // ----------------------------------------------------------------------------------------
 
     pub async fn list(&self, caller: &Caller, params: &ListParams, filter: &ConnectionFilter) -> Result<Page<Connection>> {
-        let (mut query, page, per_page) = params.to_query(&["created", "updated", "state"], "created")?;
-        if caller.is_admin() {
-            if let Some(user) = &filter.user_id {
-                validate::id("user", user)?;
-                query = query.eq("user_id", user.as_str());
-            }
-        } else {
-            if filter.user_id.as_deref().is_some_and(|u| u != caller.user.id) {
-                return Err(Error::Forbidden("only administrators may list other users' connections".into()));
-            }
-            query = query.eq("user_id", caller.user.id.as_str());
-        }
+        let (query, page, per_page) = params.to_query(&["created", "updated", "state"], "created")?;
+        let mut query = super::listing::scope_to_owner(caller, filter.user_id.as_deref(), query, "connections")?;
         if let Some(process) = &filter.process_id {
             validate::id("process", process)?;
             query = query.has("process_ids", process.as_str());
         }
         match filter.state {
             Some(state) => query = query.eq("state", state.as_str()),
-            None if !filter.include_terminated => {
-                // Everything but TERMINATED (the store has no "not equal"): list and drop.
-                let mut all = query.clone();
-                all.offset = 0;
-                all.limit = None;
-                let (records, _) = self.0.store.list::<ConnectionRecord>(&all).await?;
-                let live: Vec<Connection> = records
-                    .into_iter()
-                    .map(|r| r.connection)
-                    .filter(|c| c.state != ConnectionState::Terminated)
-                    .collect();
-                let total = live.len() as u64;
-                let items = live.into_iter().skip(query.offset as usize).take(query.limit.unwrap_or(u64::MAX) as usize).collect();
-                return Ok(Page { items, total, page, per_page });
-            }
+            None if !filter.include_terminated => query = query.ne("state", ConnectionState::Terminated.as_str()),
             None => {}
         }
         let (records, total) = self.0.store.list::<ConnectionRecord>(&query).await?;
@@ -270,6 +249,7 @@ impl ConnectionManager {
             accepted: [None, None],
             told_suspended: [false, false],
             terminated: [false, false],
+            ending: None,
         };
         let record = self.0.store.insert(&record).await?;
         let how = if automatic { "Auto-connect" } else { "Connect" };
@@ -322,6 +302,7 @@ impl ConnectionManager {
             .modify::<ConnectionRecord>(&id, |r| {
                 r.connection.terminating = true;
                 r.connection.state_reason = Some(format!("{why}; telling both processes"));
+                r.ending = Some(why.to_string());
                 r.connection.updated = now;
                 Ok(())
             })
@@ -454,11 +435,6 @@ impl ConnectionManager {
             return Ok(());
         };
         let procs = [p1, p2];
-        let open = self.0.engine.open_changes().await?;
-        let has_open = |kind: &str, side: usize| {
-            let res = side_resource(id, side);
-            open.iter().any(|c| c.kind == kind && c.resources.iter().any(|r| r == &res))
-        };
         // A process that is deleted takes its connections with it (its deletion asked already).
         if let Some(gone) = procs.iter().find(|p| p.process.state == ProcessState::Terminated) {
             let why = format!("process '{}' is being deleted", gone.process.name);
@@ -477,7 +453,7 @@ impl ConnectionManager {
                     if record.accepted[side].as_deref() != current
                         || (record.told_suspended[side] && peer.process.state == ProcessState::Running) =>
                 {
-                    if !has_open(kinds::CONNECT, side) {
+                    if !self.0.engine.has_open(&side_resource(id, side), kinds::CONNECT).await? {
                         let verb = if record.told_suspended[side] { "Resume" } else { "Connect" };
                         self.submit_side(&record, kinds::CONNECT, side, format!("{verb} '{}' to '{}'", me.process.name, peer.process.name))
                             .await?;
@@ -487,7 +463,7 @@ impl ConnectionManager {
                     if peer.process.state == ProcessState::Suspended
                         && record.accepted[side].is_some()
                         && !record.told_suspended[side]
-                        && !has_open(kinds::SUSPEND, side) =>
+                        && !self.0.engine.has_open(&side_resource(id, side), kinds::SUSPEND).await? =>
                 {
                     self.submit_side(
                         &record,
@@ -692,7 +668,7 @@ impl ConnectionManager {
                 r.terminated[side] = true;
                 if r.terminated[0] && r.terminated[1] {
                     r.connection.state = ConnectionState::Terminated;
-                    r.connection.state_reason = r.connection.state_reason.as_deref().map(|s| s.trim_end_matches("; telling both processes").to_string());
+                    r.connection.state_reason = r.ending.clone();
                 }
                 r.connection.updated = now;
                 Ok(())

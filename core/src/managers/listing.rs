@@ -2,7 +2,29 @@ use crate::{
     error::{Error, Result},
     model::{DEFAULT_PER_PAGE, MAX_PER_PAGE},
     store::Query,
+    validate,
 };
+
+use super::Caller;
+
+/// Limit a list of owned records (`user_id`) to what the caller may see: administrators see
+/// everyone's, or one user's when `user_id` is given; others only their own, and asking for
+/// someone else's `what` is refused.
+pub fn scope_to_owner(caller: &Caller, user_id: Option<&str>, query: Query, what: &str) -> Result<Query> {
+    if caller.is_admin() {
+        match user_id {
+            Some(user) => {
+                validate::id("user", user)?;
+                Ok(query.eq("user_id", user))
+            }
+            None => Ok(query),
+        }
+    } else if user_id.is_some_and(|u| u != caller.user.id) {
+        Err(Error::Forbidden(format!("only administrators may list other users' {what}")))
+    } else {
+        Ok(query.eq("user_id", caller.user.id.as_str()))
+    }
+}
 
 /// Paging and sorting as every list endpoint takes them: `page` from 1, `per_page` up to 1000,
 /// `sort` a field name, `-field` for descending.

@@ -176,19 +176,9 @@ impl ProcessManager {
 
     /// The caller's processes (administrators: everyone's, or one owner's).
     pub async fn list(&self, caller: &Caller, params: &ListParams, filter: &ProcessFilter) -> Result<Page<Process>> {
-        let (mut query, page, per_page) =
+        let (query, page, per_page) =
             params.to_query(&["name", "created", "updated", "state", "service_id"], "created")?;
-        if caller.is_admin() {
-            if let Some(user) = &filter.user_id {
-                validate::id("user", user)?;
-                query = query.eq("user_id", user.as_str());
-            }
-        } else {
-            if filter.user_id.as_deref().is_some_and(|u| u != caller.user.id) {
-                return Err(Error::Forbidden("only administrators may list other users' processes".into()));
-            }
-            query = query.eq("user_id", caller.user.id.as_str());
-        }
+        let mut query = super::listing::scope_to_owner(caller, filter.user_id.as_deref(), query, "processes")?;
         if let Some(state) = filter.state {
             query = query.eq("state", state.as_str());
         }

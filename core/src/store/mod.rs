@@ -49,6 +49,8 @@ pub enum Filter {
     Contains(String, String),
     /// The field is less than the value (numbers or strings).
     Lt(String, Value),
+    /// The field is not equal to the value (a missing field counts as null).
+    Ne(String, Value),
     /// The field is an array holding the value.
     Has(String, Value),
 }
@@ -76,6 +78,10 @@ impl Query {
     }
     pub fn has(mut self, field: &str, value: impl Into<Value>) -> Self {
         self.filters.push(Filter::Has(field.to_string(), value.into()));
+        self
+    }
+    pub fn ne(mut self, field: &str, value: impl Into<Value>) -> Self {
+        self.filters.push(Filter::Ne(field.to_string(), value.into()));
         self
     }
     pub fn lt(mut self, field: &str, value: impl Into<Value>) -> Self {
@@ -243,6 +249,7 @@ pub fn new_id() -> String {
 pub(crate) fn matches(doc: &Value, filters: &[Filter]) -> bool {
     filters.iter().all(|f| match f {
         Filter::Eq(field, value) => doc.get(field).unwrap_or(&Value::Null) == value,
+        Filter::Ne(field, value) => doc.get(field).unwrap_or(&Value::Null) != value,
         Filter::Contains(field, text) => doc
             .get(field)
             .and_then(Value::as_str)

@@ -90,6 +90,9 @@ fn filter_document(filters: &[Filter]) -> Result<Document> {
             Filter::Lt(field, value) => {
                 d.insert(field_name(field), doc! { "$lt": to_bson(value)? });
             }
+            Filter::Ne(field, value) => {
+                d.insert(field_name(field), doc! { "$ne": to_bson(value)? });
+            }
             // MongoDB matches an array field against one of its elements.
             Filter::Has(field, value) => {
                 d.insert(field_name(field), doc! { "$elemMatch": { "$eq": to_bson(value)? } });
