@@ -223,7 +223,7 @@ sy_ensure_dockerd() {
     sy_log "dockerd (pid $pid) is starting; waiting for it"
   else
     sy_log "starting dockerd (log: $SY_DOCKERD_LOG)"
-    setsid dockerd >>"$SY_DOCKERD_LOG" 2>&1 </dev/null &
+    "$SY_ROOT/scripts/detached" dockerd >>"$SY_DOCKERD_LOG" 2>&1 </dev/null &
   fi
   local deadline=$((SECONDS + 90))
   until sy_docker_up; do
@@ -367,7 +367,7 @@ http:
 EOF
   mv "$config.new" "$config"
   sy_log "starting docker-registry on $addr (config: $config, log: $SY_REGISTRY_LOG)"
-  setsid docker-registry serve "$config" >>"$SY_REGISTRY_LOG" 2>&1 </dev/null &
+  "$SY_ROOT/scripts/detached" docker-registry serve "$config" >>"$SY_REGISTRY_LOG" 2>&1 </dev/null &
   local pid=$!
   echo "$pid" >"$dir/registry.pid"
   if ! sy_wait_http "http://$addr/v2/" 30 "$pid"; then
@@ -425,7 +425,7 @@ sy_start_server() {
   fi
   mkdir -p "$data_dir" "$(dirname "$log")"
   # cwd is the repo root so leptos finds Cargo.toml; the LEPTOS_* values match its
-  # metadata. env and setsid exec, so $! is the server's own pid.
+  # metadata. env and scripts/detached exec, so $! is the server's own pid.
   env -C "$SY_ROOT" \
     SWITCHYARD_LISTEN="$listen" \
     SWITCHYARD_DATA_DIR="$data_dir" \
@@ -436,7 +436,7 @@ sy_start_server() {
     LEPTOS_SITE_ADDR="$listen" \
     LEPTOS_ENV=PROD \
     "$@" \
-    setsid "$SY_BIN" >>"$log" 2>&1 </dev/null &
+    "$SY_ROOT/scripts/detached" "$SY_BIN" >>"$log" 2>&1 </dev/null &
   SY_SERVER_PID=$!
   if ! sy_wait_http "$(sy_listen_url "$listen")/healthz" 60 "$SY_SERVER_PID"; then
     tail -n 30 "$log" >&2 || true

@@ -144,10 +144,24 @@ pub fn LoginPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 pub struct UserContext(pub Resource<Result<Option<User>, AppError>>);
 
-/// Is the current user an administrator? (False while unknown.)
-pub fn is_admin() -> Signal<bool> {
-    let UserContext(user) = expect_context::<UserContext>();
-    Signal::derive(move || matches!(user.get(), Some(Ok(Some(u))) if u.admin))
+/// Whether the current user is an administrator, to be awaited inside a `Suspend`.
+///
+/// Reading the user synchronously (`.get()`) would race its arrival: the server and the
+/// browser could each render before or after it is known, their HTML would differ, and
+/// hydration would panic. Awaited, both render with the answer.
+#[derive(Clone, Copy)]
+pub struct Admin(Resource<Result<Option<User>, AppError>>);
+
+impl Admin {
+    /// The current page's answer (from [`Layout`]'s user resource).
+    pub fn of_page() -> Self {
+        Self(expect_context::<UserContext>().0)
+    }
+
+    /// True for an administrator; false for anyone else, and when the user cannot be read.
+    pub async fn get(self) -> bool {
+        matches!(self.0.await, Ok(Some(u)) if u.admin)
+    }
 }
 
 #[component]

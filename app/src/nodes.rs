@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use switchyard_core::model::{Node, NodeKind, NodePool, NodeStatus, Page};
 
 use crate::{
-    auth::is_admin,
+    auth::Admin,
     components::{when, EmptyState, ErrorMessage, FieldError, FormError, Loading},
     AppError,
 };
@@ -103,13 +103,13 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
     let nodes = Resource::new(move || assign.version().get(), |_| list_nodes());
     let pools = Resource::new(move || pools_changed.get(), |_| list_pools());
     let users = Resource::new(move || (), |_| user_choices());
-    let admin = is_admin();
+    let admin = Admin::of_page();
     let result: Signal<_> = assign.value().into();
     view! {
         <FormError result/>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
-                let (nodes, pools, users) = (nodes.await, pools.await, users.await);
+                let (nodes, pools, users, admin) = (nodes.await, pools.await, users.await, admin.get().await);
                 let (nodes, pools, users) = match (nodes, pools, users) {
                     (Ok(n), Ok(p), Ok(u)) => (n, p.items, u),
                     (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return view! { <ErrorMessage error=e/> }.into_any(),
@@ -145,7 +145,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                                 }}
                             </td>
                             <td>
-                                {move || admin.get().then(|| if unidentified {
+                                {admin.then(|| if unidentified {
                                     let (pools, users, id, rev, id2, rev2) = (pools.clone(), users.clone(), id.clone(), rev.clone(), id2.clone(), rev2.clone());
                                     view! {
                                         <div class="stack-tight">
@@ -204,7 +204,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                         </section>
                     }
                 };
-                let unidentified_section = admin.get_untracked().then(|| table(
+                let unidentified_section = admin.then(|| table(
                     "Unidentified nodes", unidentified, &|_| "not assigned".to_string(),
                     "Every node of the swarm has been assigned.",
                 ));
@@ -221,7 +221,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
 #[component]
 fn Pools(create: ServerAction<CreatePool>, delete: ServerAction<DeletePool>) -> impl IntoView {
     let pools = Resource::new(move || (create.version().get(), delete.version().get()), |_| list_pools());
-    let admin = is_admin();
+    let admin = Admin::of_page();
     let create_result: Signal<_> = create.value().into();
     let delete_result: Signal<_> = delete.value().into();
     view! {
@@ -231,11 +231,12 @@ fn Pools(create: ServerAction<CreatePool>, delete: ServerAction<DeletePool>) -> 
             <FormError result=delete_result/>
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match pools.await {
+                    let (pools, admin) = (pools.await, admin.get().await);
+                    match pools {
                         Err(e) => view! { <ErrorMessage error=e/> }.into_any(),
                         Ok(p) if p.items.is_empty() => view! {
                             <EmptyState title="No node pools yet">
-                                {move || if admin.get() { "Create one below, then add public nodes to it." } else { "An administrator has not created any yet." }}
+                                {if admin { "Create one below, then add public nodes to it." } else { "An administrator has not created any yet." }}
                             </EmptyState>
                         }.into_any(),
                         Ok(p) => view! {
@@ -247,7 +248,7 @@ fn Pools(create: ServerAction<CreatePool>, delete: ServerAction<DeletePool>) -> 
                                             <td>{pool.name.clone()}</td>
                                             <td class="muted">{when(&pool.created)}</td>
                                             <td>
-                                                {move || admin.get().then(|| { let id = id.clone(); view! {
+                                                {admin.then(|| { let id = id.clone(); view! {
                                                     <ActionForm action=delete attr:class="inline">
                                                         <input type="hidden" name="id" value=id/>
                                                         <button type="submit" class="danger small">"Delete"</button>
@@ -262,17 +263,21 @@ fn Pools(create: ServerAction<CreatePool>, delete: ServerAction<DeletePool>) -> 
                     }
                 })}
             </Transition>
-            <Show when=move || admin.get()>
-                <ActionForm action=create attr:class="toolbar">
-                    <label class="grow">
-                        <span class="visually-hidden">"Pool name"</span>
-                        <input name="name" placeholder="New pool name" required/>
-                        <FieldError result=create_result field="name"/>
-                    </label>
-                    <button type="submit" class="primary">"Create pool"</button>
-                </ActionForm>
-                <FormError result=create_result/>
-            </Show>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    admin.get().await.then(|| view! {
+                        <ActionForm action=create attr:class="toolbar">
+                            <label class="grow">
+                                <span class="visually-hidden">"Pool name"</span>
+                                <input name="name" placeholder="New pool name" required/>
+                                <FieldError result=create_result field="name"/>
+                            </label>
+                            <button type="submit" class="primary">"Create pool"</button>
+                        </ActionForm>
+                        <FormError result=create_result/>
+                    })
+                })}
+            </Suspense>
         </section>
     }
 }

@@ -17,7 +17,36 @@ const patched = Symbol("goto waits for hydration");
  * The tests' `test`: every `page.goto` (of any page, also those from `browser.newPage()`) waits
  * for the app to hydrate the page it loaded, so a test does not race the WASM bundle.
  */
-export const test = base.extend<{ hydratingGoto: void }>({
+export const test = base.extend<{ hydratingGoto: void; browserErrors: void }>({
+  /**
+   * What the browser says goes into the test's output when the test fails, and a panic of the
+   * WASM app fails the test even when the page looks right: a panicked app stops reacting.
+   */
+  browserErrors: [
+    async ({ page }, use, testInfo) => {
+      const lines: string[] = [];
+      const panics: string[] = [];
+      const started = Date.now();
+      const at = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+      page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") {
+          lines.push(`[${at()}] console.${m.type()}: ${m.text()} (${page.url()})`);
+          if (/panicked at|RuntimeError: unreachable/.test(m.text())) panics.push(m.text());
+        }
+      });
+      page.on("pageerror", (e) => {
+        lines.push(`[${at()}] page error: ${e.message} (${page.url()})`);
+        if (/panicked at|unreachable/.test(e.message)) panics.push(e.message);
+      });
+      await use();
+      if (testInfo.status !== testInfo.expectedStatus && lines.length > 0) {
+        console.log(`browser console of "${testInfo.title}":\n  ${lines.join("\n  ")}`);
+      }
+      expect(panics, "the WASM app panicked in the browser").toEqual([]);
+    },
+    { auto: true },
+  ],
+
   hydratingGoto: [
     async ({ page }, use) => {
       const proto = Object.getPrototypeOf(page);
