@@ -229,8 +229,8 @@ fn return_big_allocations_to_the_os() {
 
 /// glibc keeps the memory freed after a burst of requests on its heaps instead of handing it
 /// back, so the server would idle at its high-water mark (66 MiB after the benchmark's load;
-/// 33 MiB once trimmed). Every few seconds, hand free pages back to the OS. A trim of heaps
-/// this size takes well under a millisecond.
+/// 33 MiB once trimmed). Every few seconds, hand free pages back to the OS, on a blocking
+/// thread so a slow trim never holds up a request.
 async fn trim_heap_now_and_then() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
