@@ -11,44 +11,23 @@ Prints one line per batch size: median seconds for each and their ratio. Then th
 a connection request (a sensor and a counter, both RUNNING) to CONNECTED, and to the first
 reading the counter logs having received over the new connection.
 """
-import json
+import os
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import api, setup, wait  # noqa: E402
 
 URL, TOKEN, IMAGE, SERVICE = sys.argv[1:5]
 ROUNDS = int(sys.argv[5]) if len(sys.argv) > 5 else 3
-POLL = 0.05
-TIMEOUT = 300
-
-
-def api(method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(URL + path, data=data, method=method)
-    req.add_header("Authorization", "Bearer " + TOKEN)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+setup(URL, TOKEN)
 
 
 def docker(*args):
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout.strip()
-
-
-def wait(cond, what):
-    deadline = time.monotonic() + TIMEOUT
-    while not cond():
-        if time.monotonic() > deadline:
-            sys.exit(f"timed out waiting for {what}")
-        time.sleep(POLL)
 
 
 def switchyard_round(n, tag):

@@ -9,13 +9,15 @@
 SY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SY_STATE_DIR="${SWITCHYARD_STATE_DIR:-/var/lib/switchyard}"
 SY_TOOLS_DIR="${SWITCHYARD_TOOLS_DIR:-/opt/switchyard-tools}"
-SY_REGISTRY_ADDR="${SWITCHYARD_REGISTRY_ADDR:-127.0.0.1:5000}"
-# Empty: advertise 127.0.0.1 and fall back to the project's bridge if swarm refuses it.
-SY_SWARM_ADDR="${SWITCHYARD_SWARM_ADDR:-}"
 # A bridge owned by the project; worker dockerds in network namespaces attach to it.
 SY_BRIDGE="${SWITCHYARD_BRIDGE:-sybr0}"
 SY_BRIDGE_CIDR="${SWITCHYARD_BRIDGE_CIDR:-10.213.0.1/24}"
 SY_BRIDGE_ADDR="${SY_BRIDGE_CIDR%/*}"
+# The swarm manager and the registry live on the bridge, not on loopback, so that the
+# worker dockerds of scripts/cluster reach both (a worker's 127.0.0.1 is its own).
+SY_REGISTRY_ADDR="${SWITCHYARD_REGISTRY_ADDR:-$SY_BRIDGE_ADDR:5000}"
+# Empty: advertise 127.0.0.1 and fall back to the project's bridge if swarm refuses it.
+SY_SWARM_ADDR="${SWITCHYARD_SWARM_ADDR-$SY_BRIDGE_ADDR}"
 SY_CARGO_LEPTOS_VERSION="0.3.9"
 SY_BINARYEN_VERSION="132"
 SY_WASM_OPT_MIN="116"

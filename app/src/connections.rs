@@ -1664,6 +1664,8 @@ mod tests {
             running_node_id: None,
             placement_reason: None,
             has_saved_state: false,
+            move_on_failure: false,
+            moving_to_node_id: None,
             history: vec![],
             created: Utc::now(),
             updated: Utc::now(),

@@ -1,14 +1,19 @@
 //! The node view: the swarm's nodes by kind (unidentified, public by pool, private by owner)
-//! with their status, and the node pools. Administrators onboard nodes here.
+//! with their status and their processes, and the node pools. Administrators onboard nodes
+//! here; a process dragged onto another node moves there, once confirmed.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use switchyard_core::model::{Node, NodeKind, NodePool, NodeStatus, Page};
+use serde::{Deserialize, Serialize};
+use switchyard_core::model::{Node, NodeKind, NodePool, NodeStatus, Page, ProcessState};
 
 use crate::{
     auth::Admin,
-    components::{when, EmptyState, ErrorMessage, FieldError, FormError, Loading},
+    components::{one_at_a_time, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, FieldError, FormError, Loading},
+    processes::{MoveProcess, StateBadge},
     AppError,
 };
 #[cfg(feature = "ssr")]
@@ -30,6 +35,30 @@ pub async fn create_pool(name: String) -> Result<NodePool, AppError> {
 #[server]
 pub async fn delete_pool(id: String) -> Result<(), AppError> {
     Ok(sy().nodes.delete_pool(&caller().await?, &id, None).await?)
+}
+
+/// A process as the node view shows it, on its node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlacedProcess {
+    pub id: String,
+    pub name: String,
+    pub state: ProcessState,
+    pub node_id: Option<String>,
+    pub moving_to: Option<String>,
+}
+
+/// The processes the caller sees (an administrator: everyone's), for their nodes.
+#[server]
+pub async fn placed_processes() -> Result<Vec<PlacedProcess>, AppError> {
+    use switchyard_core::managers::{ListParams, ProcessFilter};
+    let params = ListParams { page: Some(1), per_page: Some(1000), sort: Some("name".into()) };
+    let page = sy().processes.list(&caller().await?, &params, &ProcessFilter::default()).await?;
+    Ok(page
+        .items
+        .into_iter()
+        .filter(|p| p.state != ProcessState::Terminated)
+        .map(|p| PlacedProcess { id: p.id, name: p.name, state: p.state, node_id: p.running_node_id, moving_to: p.moving_to_node_id })
+        .collect())
 }
 
 #[server]
@@ -57,6 +86,7 @@ pub async fn assign_node(
     kind: String,
     node_pool_id: Option<String>,
     user_id: Option<String>,
+    move_processes: Option<String>,
 ) -> Result<Node, AppError> {
     use switchyard_core::managers::NodeAssignment;
     let kind = match kind.as_str() {
@@ -70,8 +100,20 @@ pub async fn assign_node(
         node_pool_id: node_pool_id.filter(|p| !p.is_empty()),
         user_id: user_id.filter(|u| !u.is_empty()),
         name: None,
+        move_processes: move_processes.is_some(),
     };
     Ok(sy().nodes.assign(&caller().await?, &id, change).await?)
+}
+
+/// A move asked for by a drop, waiting for its confirmation.
+#[derive(Clone, Debug, PartialEq)]
+struct MoveAsk {
+    process_id: String,
+    process_name: String,
+    /// The placement as the move form sends it (`node:<id>` or `pool:<id>`).
+    placement: String,
+    /// Where, in words.
+    words: String,
 }
 
 fn status_text(s: NodeStatus) -> &'static str {
@@ -100,13 +142,53 @@ pub fn NodesPage() -> impl IntoView {
 #[component]
 fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
     let assign = ServerAction::<AssignNode>::new();
-    let nodes = Resource::new(move || assign.version().get(), |_| list_nodes());
+    let relocate = ServerAction::<MoveProcess>::new();
+    let nodes = Resource::new(move || (assign.version().get(), relocate.version().get()), |_| list_nodes());
+    // The processes on the nodes, refreshed every 2 s; only their lists are redrawn, and only
+    // when something changed, so a drag in progress is not disturbed.
+    let placed = RwSignal::new(Vec::<PlacedProcess>::new());
+    let refresh = one_at_a_time(placed_processes, move |fresh| {
+        if let Ok(list) = fresh {
+            if placed.try_with_untracked(|old| old != &list) == Some(true) {
+                let _ = placed.try_set(list);
+            }
+        }
+    });
+    poll_while_mounted(Duration::from_secs(2), refresh.clone());
+    {
+        let refresh = refresh.clone();
+        Effect::new(move |_| {
+            let _ = (relocate.version().get(), assign.version().get());
+            refresh();
+        });
+    }
+    // The process being dragged (id, name), and the move waiting for confirmation.
+    let dragging = RwSignal::new(None::<(String, String)>);
+    let asked = RwSignal::new(None::<MoveAsk>);
+    Effect::watch(move || relocate.version().get(), move |_, _, _| {
+        if matches!(relocate.value().get_untracked(), Some(Ok(_))) {
+            asked.set(None);
+        }
+    }, false);
+    let move_result: Signal<_> = relocate.value().into();
     let pools = Resource::new(move || pools_changed.get(), |_| list_pools());
     let users = Resource::new(move || (), |_| user_choices());
     let admin = Admin::of_page();
     let result: Signal<_> = assign.value().into();
     view! {
         <FormError result/>
+        {rv(move || asked.get().map(|a| view! {
+            <div class="card confirm-move" role="dialog" aria-label="Confirm the move">
+                <p>{format!("Move {} to {}? It is suspended with its state, then resumed there; its connections follow.", a.process_name, a.words)}</p>
+                <ActionForm action=relocate attr:class="toolbar">
+                    <input type="hidden" name="id" value=a.process_id.clone()/>
+                    <input type="hidden" name="placement" value=a.placement.clone()/>
+                    <button type="submit" class="primary" disabled=rx(move || relocate.pending().get())>"Move"</button>
+                    <button type="button" on:click=move |_| asked.set(None)>"Cancel"</button>
+                </ActionForm>
+            </div>
+        }))}
+        <FormError result=move_result/>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let (nodes, pools, users, admin) = (nodes.await, pools.await, users.await, admin.get().await);
@@ -125,13 +207,54 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                 let of = |kind: NodeKind| nodes.iter().filter(|n| n.kind == kind).cloned().collect::<Vec<_>>();
                 let (unidentified, public, private) = (of(NodeKind::Unidentified), of(NodeKind::Public), of(NodeKind::Private));
                 let row = move |n: &Node, place: String| {
+                    // Where a process dropped here goes: a private node itself, a public
+                    // node's pool (Switchyard picks the least busy node of it).
+                    let target = match n.kind {
+                        NodeKind::Private => Some((format!("node:{}", n.id), format!("private node {}", n.name))),
+                        NodeKind::Public => n.node_pool_id.clone().map(|p| (format!("pool:{p}"), format!("node pool {place}"))),
+                        NodeKind::Unidentified => None,
+                    };
+                    let droppable = target.is_some();
+                    let chips = {
+                        let node_id = n.id.clone();
+                        rv(move || {
+                            let here: Vec<PlacedProcess> =
+                                placed.with(|all| all.iter().filter(|p| p.node_id.as_deref() == Some(node_id.as_str())).cloned().collect());
+                            (!here.is_empty()).then(|| view! {
+                                <ul class="chips">
+                                    {here.into_iter().map(|p| {
+                                        let PlacedProcess { id, name, state, moving_to, .. } = p;
+                                        let (href, label, text) = (format!("/processes/{id}"), name.clone(), name.clone());
+                                        view! {
+                                            <li class="chip" draggable="true" data-process=label title="Drag onto another node to move it"
+                                                on:dragstart=move |_| dragging.set(Some((id.clone(), name.clone())))
+                                                on:dragend=move |_| dragging.set(None)>
+                                                <A href=href>{text}</A>
+                                                " " <StateBadge state=state/>
+                                                {moving_to.is_some().then_some(" moving…")}
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                            })
+                        })
+                    };
                     let (hostname, label, id, rev, id2, rev2) = (n.hostname.clone(), n.hostname.clone(), n.id.clone(), n.revision.to_string(), n.id.clone(), n.revision.to_string());
                     let (name, manager, status, arch, seen) = (n.name.clone(), n.manager, n.status, n.architecture, n.last_seen);
                     let (count, node_link) = (n.processes, format!("/processes?node={}", n.id));
                     let (pools, users) = (pools.clone(), users.clone());
                     let unidentified = n.kind == NodeKind::Unidentified;
+                    let drop = move |ev: leptos::ev::DragEvent| {
+                        ev.prevent_default();
+                        if let (Some((process_id, process_name)), Some((placement, words))) = (dragging.get_untracked(), target.clone()) {
+                            dragging.set(None);
+                            asked.set(Some(MoveAsk { process_id, process_name, placement, words }));
+                        }
+                    };
                     view! {
-                        <tr data-node=label>
+                        <tr data-node=label class:drop-target=droppable
+                            on:dragover=move |ev: leptos::ev::DragEvent| if droppable && dragging.with_untracked(Option::is_some) { ev.prevent_default() }
+                            on:drop=drop>
                             <td>{name}<div class="muted small">{hostname}{manager.then_some(" · manager")}</div></td>
                             <td>{place}</td>
                             <td><span class=format!("status {}", status_text(status).replace(' ', "-"))>{status_text(status)}</span></td>
@@ -143,6 +266,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                                 } else {
                                     view! { <A href=node_link>{format!("{count} process{}", if count == 1 { "" } else { "es" })}</A> }.into_any()
                                 }}
+                                {chips}
                             </td>
                             <td>
                                 {admin.then(|| if unidentified {
@@ -178,6 +302,9 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                                             <input type="hidden" name="id" value=id/>
                                             <input type="hidden" name="revision" value=rev/>
                                             <input type="hidden" name="kind" value="unidentified"/>
+                                            {(count > 0).then(|| view! {
+                                                <label class="check small"><input type="checkbox" name="move_processes" value="yes"/>" move its processes elsewhere"</label>
+                                            })}
                                             <button type="submit" class="small">"Make unidentified"</button>
                                         </ActionForm>
                                     }.into_any()

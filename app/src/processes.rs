@@ -89,6 +89,9 @@ pub struct ProcessDetail {
     /// The placement in words, e.g. "node pool lab".
     pub placement: String,
     pub owner: String,
+    /// The node it is being moved to, while it is.
+    #[serde(default)]
+    pub moving_to: Option<String>,
 }
 
 #[server]
@@ -109,6 +112,10 @@ pub async fn get_process(id: String) -> Result<ProcessDetail, AppError> {
             sy.nodes.get_pool(&caller, pool_id).await.map(|p| p.name).unwrap_or_else(|_| pool_id.clone())
         ),
     };
+    let moving_to = match &process.moving_to_node_id {
+        Some(n) => Some(node_name(n).await),
+        None => None,
+    };
     let node_name = match &process.running_node_id {
         Some(n) => Some(node_name(n).await),
         None => None,
@@ -118,7 +125,7 @@ pub async fn get_process(id: String) -> Result<ProcessDetail, AppError> {
     } else {
         sy.users.get(&caller, &process.user_id).await.map(|u| u.username).unwrap_or_else(|_| process.user_id.clone())
     };
-    Ok(ProcessDetail { process, changes, node_name, placement, owner })
+    Ok(ProcessDetail { process, changes, node_name, placement, owner, moving_to })
 }
 
 /// The last lines of a process's container logs.
@@ -197,6 +204,24 @@ pub async fn create_process(new: NewProcess) -> Result<Process, AppError> {
 
 #[server(input = Json)]
 pub async fn update_process(id: String, change: ProcessUpdate) -> Result<Process, AppError> {
+    Ok(sy().processes.update(&caller().await?, &id, change).await?)
+}
+
+/// Move a process to `placement` (`node:<id>` or `pool:<id>`, as the deploy form's choice).
+#[server]
+pub async fn move_process(id: String, placement: String) -> Result<Process, AppError> {
+    use switchyard_core::model::ProcessMove;
+    if placement.is_empty() {
+        return Err(AppError { code: "validation_failed".into(), message: "choose where to move it".into(), field: Some("placement".into()) });
+    }
+    let request = ProcessMove { placement: placement_of(&placement), revision: None };
+    Ok(sy().processes.move_process(&caller().await?, &id, request).await?)
+}
+
+/// Whether the process moves to another node when its node fails.
+#[server]
+pub async fn set_move_on_failure(id: String, enabled: bool) -> Result<Process, AppError> {
+    let change = ProcessUpdate { move_on_failure: Some(enabled), ..Default::default() };
     Ok(sy().processes.update(&caller().await?, &id, change).await?)
 }
 
@@ -903,6 +928,7 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
     let version = RwSignal::new(version);
     let name = RwSignal::new(String::new());
     let placement = RwSignal::new("automatic".to_string());
+    let move_on_failure = RwSignal::new(false);
     let values = RwSignal::new(BTreeMap::<String, String>::new());
     let rows = RwSignal::new(Vec::<EnvRow>::new());
     let next_row = StoredValue::new(0u64);
@@ -968,6 +994,7 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
             parameters,
             environment,
             limits,
+            move_on_failure: move_on_failure.get_untracked(),
             ..Default::default()
         };
         create.dispatch(CreateProcess { new });
@@ -1090,6 +1117,12 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
                     <span class="hint" id="placement-hint">{rx(move || format!("Placement: {}.", placement_words_now()))}</span>
                     {rv(move || errors.get_prefixed("placement").map(|m| view! { <span class="field-error" id="placement-error" role="alert" data-field="placement">{m}</span> }))}
                 </div>
+                <label class="check">
+                    <input type="checkbox" name="move_on_failure"
+                        prop:checked=move_on_failure
+                        on:change=move |ev| move_on_failure.set(event_target_checked(&ev))/>
+                    " Move it to another node I may use when its node fails"
+                </label>
             </fieldset>
     }
     .into_any();
@@ -1229,10 +1262,17 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
     let delete = ServerAction::<DeleteProcess>::new();
     let retry = ServerAction::<RetryPendingChange>::new();
     let cancel = ServerAction::<CancelPendingChange>::new();
+    let relocate = ServerAction::<MoveProcess>::new();
+    let on_failure = ServerAction::<SetMoveOnFailure>::new();
     {
         let refresh = refresh.clone();
         Effect::watch(
-            move || (suspend.version().get(), resume.version().get(), retry.version().get(), cancel.version().get()),
+            move || {
+                (
+                    (suspend.version().get(), resume.version().get(), retry.version().get()),
+                    (cancel.version().get(), relocate.version().get(), on_failure.version().get()),
+                )
+            },
             move |_, _, _| refresh(),
             false,
         );
@@ -1340,6 +1380,7 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
                     </dl>
                 }
             })}
+            <MovePanel id=id.clone() detail relocate on_failure/>
         </section>
     }
     .into_any();
@@ -1419,6 +1460,79 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
         {history_part}
         {changes_part}
         <Logs id=id.clone() state=Signal::derive(move || state.get().0)/>
+    }
+}
+
+/// Moving the process, and whether it moves by itself when its node fails.
+#[component]
+fn MovePanel(
+    id: String,
+    detail: RwSignal<ProcessDetail>,
+    relocate: ServerAction<MoveProcess>,
+    on_failure: ServerAction<SetMoveOnFailure>,
+) -> impl IntoView {
+    let choices = Resource::new(|| (), |_| deploy_choices());
+    let moving = Memo::new(move |_| detail.with(|d| d.moving_to.clone()));
+    let movable = Memo::new(move |_| detail.with(|d| d.process.state != ProcessState::Terminated));
+    let auto = Memo::new(move |_| detail.with(|d| d.process.move_on_failure));
+    let (move_result, failure_result): (Signal<_>, Signal<_>) = (relocate.value().into(), on_failure.value().into());
+    let id2 = id.clone();
+    view! {
+        <div class="stack move-panel">
+            {rv(move || moving.get().map(|to| view! {
+                <p class="notice" role="status" data-moving-to=to.clone()>
+                    {format!("Moving to {to}: it is suspended with its state, then resumed there. Its steps are under Pending changes.")}
+                </p>
+            }))}
+            {rv(move || movable.get().then(|| {
+                let id = id.clone();
+                view! {
+                    <Suspense fallback=Loading>
+                        {move || {
+                            let id = id.clone();
+                            Suspend::new(async move {
+                                let Ok(c) = choices.await else { return ().into_any() };
+                                view! {
+                                    <ActionForm action=relocate attr:class="toolbar" attr:aria-label="Move the process">
+                                        <input type="hidden" name="id" value=id/>
+                                        <label for="move-to">"Move to"</label>
+                                        <select id="move-to" name="placement" required>
+                                            <option value="">"Choose a node or pool…"</option>
+                                            <optgroup label="My private nodes">
+                                                {c.private_nodes.into_iter().map(|n| view! { <option value=format!("node:{}", n.id)>{n.name}</option> }).collect_view()}
+                                            </optgroup>
+                                            <optgroup label="Public node pools">
+                                                {c.pools.into_iter().map(|p| view! {
+                                                    <option value=format!("pool:{}", p.id) disabled=p.nodes == 0>{p.name}</option>
+                                                }).collect_view()}
+                                            </optgroup>
+                                        </select>
+                                        <button type="submit" disabled=rx(move || relocate.pending().get() || moving.get().is_some())>"Move"</button>
+                                    </ActionForm>
+                                }
+                                .into_any()
+                            })
+                        }}
+                    </Suspense>
+                }
+            }))}
+            <FormError result=move_result/>
+            <ActionForm action=on_failure attr:class="toolbar">
+                <input type="hidden" name="id" value=id2/>
+                <input type="hidden" name="enabled" value=rx(move || (!auto.get()).to_string())/>
+                <span data-fact="move-on-failure">
+                    {rx(move || if auto.get() {
+                        "When its node fails, it moves to another node it may use."
+                    } else {
+                        "When its node fails, it waits for the node to return."
+                    })}
+                </span>
+                <button type="submit" class="small" disabled=rx(move || on_failure.pending().get())>
+                    {rx(move || if auto.get() { "Let it wait instead" } else { "Move it when its node fails" })}
+                </button>
+            </ActionForm>
+            <FormError result=failure_result/>
+        </div>
     }
 }
 
@@ -1562,6 +1676,7 @@ fn ConfigEditor(
             name: Some(name.get_untracked().trim().to_string()),
             parameters: Some(values.with_untracked(|v| check_parameters(&d, v).0)),
             environment: Some(rows.with_untracked(|r| check_environment(r).0)),
+            move_on_failure: None,
             revision: Some(revision),
         };
         update.dispatch(UpdateProcess { id: id.clone(), change });

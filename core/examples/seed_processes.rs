@@ -43,6 +43,8 @@ async fn main() {
             running_node_id: Some(new_id()),
             placement_reason: Some("seeded for a benchmark".into()),
             has_saved_state: false,
+            move_on_failure: false,
+            moving_to_node_id: None,
             history: vec![],
             created: now,
             updated: now,
@@ -52,7 +54,8 @@ async fn main() {
         // Seeded processes have no swarm service: mark them suspended so the reconciler leaves
         // them alone while the list is measured.
         process.set_state(ProcessState::Suspended, Some("seeded for a benchmark".into()), now);
-        let record = ProcessRecord { process, token: new_id(), saved_state: None, task_id: None, has_run: true };
+        let record =
+            ProcessRecord { process, token: new_id(), saved_state: None, task_id: None, has_run: true, moving_to: None };
         store.insert(&record).await.expect("insert");
     }
     println!("stored {count} processes in {:.1} s", started.elapsed().as_secs_f64());

@@ -100,7 +100,7 @@ export async function login(
   await page.click("button[type=submit]");
 }
 
-const registry = process.env.SWITCHYARD_REGISTRY_URL ?? "http://127.0.0.1:5000";
+const registry = process.env.SWITCHYARD_REGISTRY_URL ?? "http://10.213.0.1:5000";
 // The servers under test read services under this prefix (scripts/test makes one per run).
 const prefix = process.env.E2E_REGISTRY_PREFIX ?? "services/";
 // Where scripts/images pushes the example services by default.
@@ -163,6 +163,10 @@ export async function publicNode(page: Page, prefix: string): Promise<{ node: No
 /** Undo publicNode, so other tests find the node unidentified again. */
 export async function releaseNode(page: Page, nodeId: string, poolId: string) {
   const node: Node = await (await page.request.get(`/api/v1/nodes/${nodeId}`)).json();
-  await page.request.put(`/api/v1/nodes/${nodeId}/assignment`, { data: { revision: node.revision, kind: "unidentified" } });
-  await page.request.delete(`/api/v1/node-pools/${poolId}`);
+  const released = await page.request.put(`/api/v1/nodes/${nodeId}/assignment`, {
+    data: { revision: node.revision, kind: "unidentified" },
+  });
+  expect(released.ok(), `making the node unidentified again: ${await released.text()}`).toBeTruthy();
+  const deleted = await page.request.delete(`/api/v1/node-pools/${poolId}`);
+  expect(deleted.ok(), `deleting pool ${poolId}: ${await deleted.text()}`).toBeTruthy();
 }

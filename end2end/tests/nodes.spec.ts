@@ -12,7 +12,8 @@ test("the admin onboards the swarm's node into a public pool and back", async ({
   await expect(page.locator(`tr[data-pool="${pool}"]`)).toBeVisible();
 
   const unidentified = page.locator("section", { has: page.getByRole("heading", { name: "Unidentified nodes" }) });
-  const node = unidentified.locator("tr[data-node]").first();
+  // The manager's row (the workers of scripts/cluster are unidentified too).
+  const node = unidentified.locator("tr[data-node]", { hasText: "manager" });
   await expect(node).toContainText("manager");
   await expect(node).toContainText("ready");
   const hostname = await node.getAttribute("data-node");

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { expect, type APIRequestContext } from "@playwright/test";
 import { adminPassword, login, test } from "./fixtures";
 
-const registry = process.env.SWITCHYARD_REGISTRY_URL ?? "http://127.0.0.1:5000";
+const registry = process.env.SWITCHYARD_REGISTRY_URL ?? "http://10.213.0.1:5000";
 // The servers under test read services under this prefix (scripts/test makes one per run).
 const prefix = process.env.E2E_REGISTRY_PREFIX ?? "services/";
 

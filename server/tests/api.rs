@@ -288,7 +288,7 @@ async fn openapi_describes_every_endpoint() {
         "/api/v1/users/{id}/password", "/api/v1/tokens", "/api/v1/tokens/{id}", "/api/v1/node-pools",
         "/api/v1/node-pools/{id}", "/api/v1/pending-changes", "/api/v1/pending-changes/{id}", "/api/v1/services",
         "/api/v1/services/{id}", "/api/v1/services/{id}/versions", "/api/v1/nodes", "/api/v1/nodes/{id}",
-        "/api/v1/nodes/{id}/assignment", "/healthz", "/readyz",
+        "/api/v1/nodes/{id}/assignment", "/api/v1/processes/{id}/move", "/healthz", "/readyz",
     ] {
         assert!(paths.contains_key(p), "{p} is documented");
     }

@@ -14,7 +14,7 @@ use stack::*;
 const UP: Duration = Duration::from_secs(90);
 
 fn needs_counter_11(test: &str) -> bool {
-    let registry = std::env::var("SWITCHYARD_REGISTRY_URL").unwrap_or_else(|_| "http://127.0.0.1:5000".into());
+    let registry = std::env::var("SWITCHYARD_REGISTRY_URL").unwrap_or_else(|_| "http://10.213.0.1:5000".into());
     let have = std::process::Command::new("curl")
         .args(["-sf", &format!("{registry}/v2/services/counter/tags/list")])
         .output()

@@ -275,7 +275,7 @@ impl RegistryProxy {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let upstream = std::env::var("SWITCHYARD_REGISTRY_URL")
-            .unwrap_or_else(|_| "http://127.0.0.1:5000".into())
+            .unwrap_or_else(|_| "http://10.213.0.1:5000".into())
             .trim_start_matches("http://")
             .to_string();
         let task = tokio::spawn(async move {
@@ -311,7 +311,7 @@ async fn a_registry_that_stops_during_a_create_is_survived() {
     let port = proxy.port;
     proxy.stop().await;
     let registry = format!("http://127.0.0.1:{port}");
-    let real = std::env::var("SWITCHYARD_REGISTRY_URL").unwrap_or_else(|_| "http://127.0.0.1:5000".into());
+    let real = std::env::var("SWITCHYARD_REGISTRY_URL").unwrap_or_else(|_| "http://10.213.0.1:5000".into());
     let anchor = format!("{}/switchyard/anchor:latest", real.trim_start_matches("http://"));
     let s = setup(&[("SWITCHYARD_REGISTRY_URL", registry.as_str()), ("SWITCHYARD_ANCHOR_IMAGE", anchor.as_str())]).await;
     let c = &s.admin;
@@ -384,7 +384,7 @@ async fn placement_refuses_foreign_nodes_and_missing_architectures() {
     if !stack_here("placement refusals") {
         return;
     }
-    let registry = std::env::var("SWITCHYARD_REGISTRY_URL").unwrap_or_else(|_| "http://127.0.0.1:5000".into());
+    let registry = std::env::var("SWITCHYARD_REGISTRY_URL").unwrap_or_else(|_| "http://10.213.0.1:5000".into());
     let prefix = format!("sytest-arch-{}/", std::process::id());
     let labels = json!({
         "org.flexiblepower.serviceName": "Arm only",

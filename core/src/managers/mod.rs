@@ -84,7 +84,7 @@ impl Switchyard {
         let connections = ConnectionManager::new(store.clone(), engine.clone(), processes.clone(), services.clone());
         Self {
             users: UserManager::new(store.clone(), initial_password_file),
-            nodes: NodeManager::new(store.clone(), docker.clone()),
+            nodes: NodeManager::new(store.clone(), docker.clone(), processes.clone()),
             pending_changes: PendingChangeManager::new(store.clone(), engine.clone()),
             services,
             processes,

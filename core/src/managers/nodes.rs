@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use super::{Caller, ListParams};
+use super::{Caller, ListParams, ProcessManager};
 use crate::{
     connectors::docker::DockerConnector,
     error::{Error, Result},
@@ -37,6 +37,10 @@ pub struct NodeAssignment {
     /// A new display name; the hostname when absent.
     #[serde(default)]
     pub name: Option<String>,
+    /// Move the processes the node would no longer take (a node made unidentified takes
+    /// none) to other nodes their owners may use. Without it such a change is refused.
+    #[serde(default)]
+    pub move_processes: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -58,6 +62,7 @@ pub struct NodePoolUpdate {
 pub struct NodeManager {
     store: Store,
     docker: DockerConnector,
+    processes: ProcessManager,
     last_sync: Arc<Mutex<Option<Instant>>>,
 }
 
@@ -65,8 +70,8 @@ pub struct NodeManager {
 const SYNC_MAX_AGE: Duration = Duration::from_secs(5);
 
 impl NodeManager {
-    pub fn new(store: Store, docker: DockerConnector) -> Self {
-        Self { store, docker, last_sync: Arc::default() }
+    pub fn new(store: Store, docker: DockerConnector, processes: ProcessManager) -> Self {
+        Self { store, docker, processes, last_sync: Arc::default() }
     }
 
     /// Bring the node records in line with the swarm: new swarm nodes become unidentified
@@ -226,7 +231,38 @@ impl NodeManager {
         node.node_pool_id = pool;
         node.user_id = user;
         node.name = change.name.map(|n| n.trim().to_string()).unwrap_or_else(|| node.hostname.clone());
-        self.store.update(&node).await
+        // Never strand a process: one the node would no longer take is moved, or the change
+        // is refused. Every destination is chosen before anything changes.
+        let stranded = self.processes.stranded_by(&node).await?;
+        let mut moves = Vec::new();
+        if !stranded.is_empty() {
+            let names: Vec<String> = stranded.iter().take(5).map(|r| format!("'{}'", r.process.name)).collect();
+            let more = if stranded.len() > 5 { format!(" and {} more", stranded.len() - 5) } else { String::new() };
+            if !change.move_processes {
+                return Err(Error::Conflict(format!(
+                    "node {} runs {} process(es) it would no longer take ({}{more}); move them first, or ask to move them elsewhere",
+                    node.name,
+                    stranded.len(),
+                    names.join(", ")
+                )));
+            }
+            for record in stranded {
+                match self.processes.choose_away(&record, &node).await {
+                    Ok(target) => moves.push((record, target)),
+                    Err(e) => {
+                        return Err(Error::Conflict(format!(
+                            "process '{}' cannot be moved off node {}: {e}",
+                            record.process.name, node.name
+                        )))
+                    }
+                }
+            }
+        }
+        let updated = self.store.update(&node).await?;
+        for (record, target) in moves {
+            self.processes.begin_move(record, target).await?;
+        }
+        Ok(updated)
     }
 
     /// Every logged-in user sees the public pools.

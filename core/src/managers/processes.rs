@@ -28,9 +28,9 @@ use crate::{
     error::{Error, Result},
     model::{
         Node, NodeKind, NodePool, NodeStatus, NewProcess, Page, PendingChange, Placement, Process,
-        ProcessState, ProcessUpdate, Service, User,
+        ProcessMove, ProcessState, ProcessUpdate, Service, User,
     },
-    store::{new_id, ProcessRecord, Query, Store, UserRecord},
+    store::{new_id, MoveTarget, ProcessRecord, Query, Store, UserRecord},
     validate,
 };
 
@@ -43,6 +43,8 @@ pub mod kinds {
     pub const SUSPEND: &str = "suspend_process";
     pub const RESUME: &str = "resume_process";
     pub const DELETE: &str = "delete_process";
+    /// The middle step of a move: remove it from its old node and point it at the new one.
+    pub const MOVE: &str = "move_process";
 }
 
 /// Label keys on Docker objects.
@@ -278,15 +280,8 @@ impl ProcessManager {
             }
         }
         let placement = new.placement.clone().unwrap_or(Placement::Automatic);
-        let (node, reason) = self.place(&owner, &placement, &service).await?;
-        let arch = node.architecture;
-        let digest = service.digests.get(&arch).cloned().unwrap_or_default();
-        let image = format!(
-            "{}/{}@{}",
-            self.0.services.registry().image_host(),
-            self.0.services.registry().repository(&service.id),
-            digest
-        );
+        let (node, reason) = self.place(&owner, &placement, &service, None).await?;
+        let image = self.image_for(&service, &node);
 
         let now = Utc::now();
         let mut process = Process {
@@ -308,13 +303,16 @@ impl ProcessManager {
             running_node_id: Some(node.id.clone()),
             placement_reason: Some(reason),
             has_saved_state: false,
+            move_on_failure: new.move_on_failure,
+            moving_to_node_id: None,
             history: Vec::new(),
             created: now,
             updated: now,
             revision: 0,
         };
         process.set_state(ProcessState::Starting, Some("creating its swarm service".into()), now);
-        let record = ProcessRecord { process, token: auth::new_secret(), saved_state: None, task_id: None, has_run: false };
+        let record =
+            ProcessRecord { process, token: auth::new_secret(), saved_state: None, task_id: None, has_run: false, moving_to: None };
         let record = self.0.store.insert(&record).await?;
         self.0
             .engine
@@ -358,9 +356,27 @@ impl ProcessManager {
         Ok(limits)
     }
 
+    /// The image of `service` for `node`'s architecture, pinned by digest.
+    fn image_for(&self, service: &Service, node: &Node) -> String {
+        let digest = service.digests.get(&node.architecture).cloned().unwrap_or_default();
+        format!(
+            "{}/{}@{}",
+            self.0.services.registry().image_host(),
+            self.0.services.registry().repository(&service.id),
+            digest
+        )
+    }
+
     /// Choose a node for a process of `owner` running `service` under `placement`, with the
-    /// reason for the choice.
-    pub async fn place(&self, owner: &User, placement: &Placement, service: &Service) -> Result<(Node, String)> {
+    /// reason for the choice. `avoid` (the node a process is moved away from) is chosen only
+    /// when the placement names it alone.
+    pub async fn place(
+        &self,
+        owner: &User,
+        placement: &Placement,
+        service: &Service,
+        avoid: Option<&str>,
+    ) -> Result<(Node, String)> {
         let (nodes, _) = self.0.store.list::<Node>(&Query::all()).await?;
         let (candidates, what): (Vec<Node>, String) = match placement {
             Placement::PrivateNode { node_id } => {
@@ -428,6 +444,8 @@ impl ProcessManager {
                 ),
             ));
         }
+        let others: Vec<&Node> = fitting.iter().copied().filter(|n| Some(n.id.as_str()) != avoid).collect();
+        let fitting = if others.is_empty() { fitting } else { others };
         let ready: Vec<&&Node> = fitting.iter().filter(|n| n.status == NodeStatus::Ready).collect();
         let pool: Vec<&Node> = if ready.is_empty() { fitting.clone() } else { ready.into_iter().copied().collect() };
         // Load: the processes placed on each node (counted on the store's index, not read).
@@ -473,6 +491,7 @@ impl ProcessManager {
             None => None,
         };
         let environment = change.environment.as_ref().map(validate::environment).transpose()?;
+        let move_on_failure = change.move_on_failure;
         let params_changed = parameters.as_ref().is_some_and(|p| p != &record.process.parameters);
         let env_changed = environment.as_ref().is_some_and(|e| e != &record.process.environment);
         let expected = record.process.revision;
@@ -494,6 +513,9 @@ impl ProcessManager {
                 }
                 if let Some(e) = &environment {
                     r.process.environment = e.clone();
+                }
+                if let Some(m) = move_on_failure {
+                    r.process.move_on_failure = m;
                 }
                 r.process.updated = Utc::now();
                 Ok(())
@@ -566,6 +588,143 @@ impl ProcessManager {
             format!("Resume process '{}' from its saved state", p.name)
         })
         .await
+    }
+
+    /// Move a process to another node or node pool. A running process is suspended (handing
+    /// over its state), removed from its node, created on a node of the new placement and
+    /// resumed there with that state; its connections are suspended and resumed with it. A
+    /// suspended process moves and stays suspended. Each step is a pending change.
+    pub async fn move_process(&self, caller: &Caller, id: &str, request: ProcessMove) -> Result<Process> {
+        let record = self.record_for(caller, id).await?;
+        check_revision(&record.process, request.revision)?;
+        let p = &record.process;
+        if p.state == ProcessState::Terminated {
+            return Err(Error::Conflict("this process is being deleted".into()));
+        }
+        if record.moving_to.is_some() || self.0.engine.has_open(id, kinds::MOVE).await? {
+            return Err(Error::Conflict(format!("process '{}' is being moved already", p.name)));
+        }
+        let owner: User = self.0.store.fetch::<UserRecord>(&p.user_id).await?.user;
+        let service = self.service_of(p).await?;
+        let (node, reason) = self.place(&owner, &request.placement, &service, p.running_node_id.as_deref()).await?;
+        if Some(node.id.as_str()) == p.running_node_id.as_deref() {
+            // It runs there already: only its placement changes.
+            let (now, placement) = (Utc::now(), request.placement);
+            let updated = self
+                .0
+                .store
+                .modify::<ProcessRecord>(id, |r| {
+                    r.process.placement = placement.clone();
+                    r.process.placement_reason = Some(reason.clone());
+                    r.process.updated = now;
+                    Ok(())
+                })
+                .await?;
+            return Ok(updated.process);
+        }
+        let image = self.image_for(&service, &node);
+        self.start_move(record, MoveTarget {
+            node_id: node.id.clone(),
+            node_name: node.name.clone(),
+            placement: request.placement,
+            image,
+            reason,
+        })
+        .await
+    }
+
+    /// The service version a process runs, as the registry describes it now.
+    async fn service_of(&self, p: &Process) -> Result<Service> {
+        match self.0.services.get(&p.service_id, Some(&p.service_version)).await {
+            Err(Error::NotFound(_)) => Err(Error::Conflict(format!(
+                "version {} of {} is no longer in the registry, so there is no image to run elsewhere",
+                p.service_version, p.service_id
+            ))),
+            other => other,
+        }
+    }
+
+    /// Where to move a process off `node` (which failed or no longer permits it): another node
+    /// its placement allows, or, when that names only this node or no other is ready, any
+    /// node its owner may use.
+    pub(crate) async fn choose_away(&self, record: &ProcessRecord, node: &Node) -> Result<MoveTarget> {
+        let p = &record.process;
+        let owner: User = self.0.store.fetch::<UserRecord>(&p.user_id).await?.user;
+        let service = self.service_of(p).await?;
+        for placement in [p.placement.clone(), Placement::Automatic] {
+            match self.place(&owner, &placement, &service, Some(&node.id)).await {
+                Ok((to, reason)) if to.id != node.id && to.status == NodeStatus::Ready => {
+                    return Ok(MoveTarget {
+                        image: self.image_for(&service, &to),
+                        reason: format!("{reason} (moved off {}, which {})", node.name, why_off(node)),
+                        node_id: to.id,
+                        node_name: to.name,
+                        placement,
+                    });
+                }
+                Ok(_) | Err(Error::Invalid { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict(format!("no other ready node is available to {}", owner.username)))
+    }
+
+    /// The processes placed on `node` (as it is about to become) that it would no longer
+    /// take: a process may stay only where its placement and its owner permit it.
+    pub(crate) async fn stranded_by(&self, node: &Node) -> Result<Vec<ProcessRecord>> {
+        let (on_node, _) = self.0.store.list::<ProcessRecord>(&Query::all().eq("running_node_id", node.id.as_str())).await?;
+        Ok(on_node
+            .into_iter()
+            .filter(|r| r.process.state != ProcessState::Terminated && r.moving_to.is_none())
+            .filter(|r| !permits(node, &r.process))
+            .collect())
+    }
+
+    /// Start a move chosen earlier (see [`ProcessManager::choose_away`]).
+    pub(crate) async fn begin_move(&self, record: ProcessRecord, target: MoveTarget) -> Result<Process> {
+        self.start_move(record, target).await
+    }
+
+    /// Record where a process goes and submit the steps of its move: suspend it (when it
+    /// runs), relocate it, and start or resume it there (unless it was suspended).
+    async fn start_move(&self, record: ProcessRecord, target: MoveTarget) -> Result<Process> {
+        let id = record.process.id.clone();
+        let was = record.process.state;
+        let now = Utc::now();
+        let note = format!("moving to {}: {}", target.node_name, target.reason);
+        let updated = self
+            .0
+            .store
+            .modify::<ProcessRecord>(&id, |r| {
+                if r.moving_to.is_some() {
+                    return Err(Error::Conflict(format!("process '{}' is being moved already", r.process.name)));
+                }
+                r.moving_to = Some(target.clone());
+                r.process.moving_to_node_id = Some(target.node_id.clone());
+                r.process.note(note.clone(), now);
+                r.process.updated = now;
+                Ok(())
+            })
+            .await?;
+        let p = &updated.process;
+        let from = self.node_name(p.running_node_id.as_deref()).await?;
+        let to = &target.node_name;
+        if was == ProcessState::Running {
+            let what = format!("Suspend process '{}' to move it to {to}, keeping its state", p.name);
+            self.0.engine.submit(NewChange::new(kinds::SUSPEND, &p.user_id, &id, what)).await?;
+        }
+        let what = format!("Move process '{}' from {from} to {to}", p.name);
+        self.0.engine.submit(NewChange::new(kinds::MOVE, &p.user_id, &id, what)).await?;
+        if was != ProcessState::Suspended {
+            let what = if was == ProcessState::Running {
+                format!("Resume process '{}' on {to} with its state", p.name)
+            } else {
+                format!("Start process '{}' on {to}", p.name)
+            };
+            self.0.engine.submit(NewChange::new(kinds::RESUME, &p.user_id, &id, what)).await?;
+        }
+        tracing::info!(process = %id, from = %from, to = %to, "moving");
+        Ok(updated.process)
     }
 
     /// Put a process in `state` and submit the change of `kind` that carries it on.
@@ -957,11 +1116,7 @@ impl ProcessManager {
         }
         // A new environment needs a new container: replace the service. The new container
         // triggers and gets its configuration as any (re)started one does.
-        self.0.connector.disconnect(id);
-        if let Err(e) = self.0.docker.remove_service(id).await {
-            return Ok(Outcome::Retry(e.to_string()));
-        }
-        if let Err(e) = self.wait_service_gone(id).await {
+        if let Err(e) = self.remove_container(id).await {
             return Ok(Outcome::Retry(e.to_string()));
         }
         self.set_state(id, ProcessState::Starting, Some("restarting with its new environment".into())).await?;
@@ -971,17 +1126,40 @@ impl ProcessManager {
         }
     }
 
+    /// Remove a process's swarm service and wait until its tasks are gone (its name and alias
+    /// are free again for the next one).
+    async fn remove_container(&self, id: &str) -> Result<()> {
+        self.0.connector.disconnect(id);
+        self.0.docker.remove_service(id).await?;
+        self.wait_service_gone(id).await
+    }
+
+    /// A node's name for messages: `nowhere` when there is none, its id when it is gone.
+    async fn node_name(&self, node_id: Option<&str>) -> Result<String> {
+        Ok(match node_id {
+            Some(n) => self.0.store.get::<Node>(n).await?.map(|n| n.name).unwrap_or_else(|| n.to_string()),
+            None => "nowhere".into(),
+        })
+    }
+
     /// Wait until Docker has removed every task of a removed service (its name and alias are
-    /// free again), up to 30 s.
+    /// free again), up to 30 s. Tasks on a node that is not ready are not waited for: that
+    /// node cannot stop them until it returns.
     async fn wait_service_gone(&self, id: &str) -> Result<()> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let (nodes, _) = self.0.store.list::<Node>(&Query::all()).await?;
+        let unreachable: Vec<&str> =
+            nodes.iter().filter(|n| n.status != NodeStatus::Ready).map(|n| n.docker_id.as_str()).collect();
         loop {
             let tasks = match self.0.docker.tasks(id).await {
                 Ok(t) => t,
                 Err(Error::NotFound(_)) => return Ok(()),
                 Err(e) => return Err(e),
             };
-            if tasks.iter().all(|t| matches!(t.state.as_str(), "shutdown" | "complete" | "failed" | "rejected" | "orphaned" | "remove")) {
+            if tasks.iter().all(|t| {
+                matches!(t.state.as_str(), "shutdown" | "complete" | "failed" | "rejected" | "orphaned" | "remove")
+                    || t.node_id.as_deref().is_some_and(|n| unreachable.contains(&n))
+            }) {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
@@ -1053,6 +1231,42 @@ impl ProcessManager {
         }
     }
 
+    /// The middle step of a move: remove the process's swarm service from its old node and
+    /// point its record at the new one (with the image for that node's architecture).
+    async fn run_move(&self, id: &str) -> Result<Outcome> {
+        let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
+        let Some(target) = record.moving_to.clone() else { return Ok(Outcome::Done) };
+        if record.process.state == ProcessState::Terminated {
+            return Ok(Outcome::Done);
+        }
+        if let Err(e) = self.remove_container(id).await {
+            return Ok(Outcome::Retry(e.to_string()));
+        }
+        let from = self.node_name(record.process.running_node_id.as_deref()).await?;
+        let now = Utc::now();
+        self.0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                r.process.running_node_id = Some(target.node_id.clone());
+                r.process.placement = target.placement.clone();
+                r.process.placement_reason = Some(target.reason.clone());
+                r.process.image = Some(target.image.clone());
+                r.process.moving_to_node_id = None;
+                r.moving_to = None;
+                if r.process.state == ProcessState::Suspended {
+                    r.process.note(format!("moved from {from} to {}; still suspended", target.node_name), now);
+                } else {
+                    let why = format!("moved from {from} to {}; starting there", target.node_name);
+                    r.process.set_state(ProcessState::Starting, Some(why), now);
+                }
+                r.process.updated = now;
+                Ok(())
+            })
+            .await?;
+        self.changed(id).await;
+        Ok(Outcome::Done)
+    }
+
     async fn run_delete(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
         let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
         // Ask it to terminate (a few tries; a process that does not answer is removed anyway).
@@ -1094,7 +1308,12 @@ impl ProcessManager {
                 c.resources.iter().any(|r| r == id)
                     && matches!(
                         c.kind.as_str(),
-                        kinds::CREATE | kinds::SUSPEND | kinds::RESUME | kinds::DELETE | kinds::UPDATE_ENVIRONMENT
+                        kinds::CREATE
+                            | kinds::SUSPEND
+                            | kinds::RESUME
+                            | kinds::MOVE
+                            | kinds::DELETE
+                            | kinds::UPDATE_ENVIRONMENT
                     )
             })
         };
@@ -1143,7 +1362,27 @@ impl ProcessManager {
         let node = p.running_node_id.as_deref().and_then(|n| nodes.iter().find(|x| x.id == n));
         if let Some(node) = node.filter(|n| matches!(n.status, NodeStatus::Down | NodeStatus::Missing | NodeStatus::Disconnected)) {
             let status = format!("{:?}", node.status).to_lowercase();
-            self.set_state(id, ProcessState::Failed, Some(format!("its node {} is {status}", node.name))).await?;
+            let mut reason = format!("its node {} is {status}", node.name);
+            let mut target = None;
+            if record.moving_to.is_none() {
+                if p.move_on_failure {
+                    match self.choose_away(record, node).await {
+                        Ok(t) => {
+                            reason = format!("{reason}; moving it to {}", t.node_name);
+                            target = Some(t);
+                        }
+                        Err(e) => reason = format!("{reason}; it cannot be moved: {e}"),
+                    }
+                } else {
+                    reason.push_str("; it runs again when the node returns (it is not set to move when its node fails)");
+                }
+            }
+            self.set_state(id, ProcessState::Failed, Some(reason)).await?;
+            if let Some(target) = target {
+                if let Some(fresh) = self.load(id).await? {
+                    self.start_move(fresh, target).await?;
+                }
+            }
             return Ok(());
         }
         let tasks = self.0.docker.tasks(id).await?;
@@ -1211,6 +1450,29 @@ impl ProcessManager {
     }
 }
 
+/// Whether `node` takes process `p` where it is: as one of the nodes its placement allows,
+/// usable by its owner.
+fn permits(node: &Node, p: &Process) -> bool {
+    match (node.kind, &p.placement) {
+        (NodeKind::Unidentified, _) => false,
+        (NodeKind::Public, Placement::Automatic) => true,
+        (NodeKind::Public, Placement::NodePool { pool_id }) => node.node_pool_id.as_deref() == Some(pool_id.as_str()),
+        (NodeKind::Public, Placement::PrivateNode { .. }) => false,
+        (NodeKind::Private, Placement::NodePool { .. }) => false,
+        (NodeKind::Private, _) => node.user_id.as_deref() == Some(p.user_id.as_str()),
+    }
+}
+
+/// Why a process leaves `node`, for its placement reason.
+fn why_off(node: &Node) -> &'static str {
+    match (node.status, node.kind) {
+        (NodeStatus::Down | NodeStatus::Disconnected, _) => "went down",
+        (NodeStatus::Missing, _) => "left the swarm",
+        (_, NodeKind::Unidentified) => "was made unidentified",
+        _ => "no longer takes it",
+    }
+}
+
 /// Refuse a change based on an older revision of the process than the stored one.
 fn check_revision(p: &Process, revision: Option<u64>) -> Result<()> {
     match revision {
@@ -1256,6 +1518,7 @@ impl ChangeRunner for ProcessManager {
             kinds::UPDATE_ENVIRONMENT => self.run_update_environment(&id).await,
             kinds::SUSPEND => self.run_suspend(change, &id).await,
             kinds::RESUME => self.run_resume(&id).await,
+            kinds::MOVE => self.run_move(&id).await,
             kinds::DELETE => self.run_delete(change, &id).await,
             other => Ok(Outcome::Fail(format!("unknown kind of change '{other}'"))),
         };

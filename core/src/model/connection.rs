@@ -351,6 +351,8 @@ mod tests {
             running_node_id: None,
             placement_reason: None,
             has_saved_state: false,
+            move_on_failure: false,
+            moving_to_node_id: None,
             history: vec![],
             created: now,
             updated: now,

@@ -136,6 +136,13 @@ pub struct Process {
     /// Whether Switchyard holds state the process handed over when it was suspended.
     #[serde(default)]
     pub has_saved_state: bool,
+    /// Whether Switchyard moves it to another permitted node when its node fails (goes down
+    /// or leaves the swarm). Without it the process waits, FAILED, for its node to return.
+    #[serde(default)]
+    pub move_on_failure: bool,
+    /// The node it is being moved to, while a move is under way.
+    #[serde(default)]
+    pub moving_to_node_id: Option<String>,
     /// The most recent state changes, newest last (at most 50).
     #[serde(default)]
     pub history: Vec<StateChange>,
@@ -203,6 +210,9 @@ pub struct NewProcess {
     /// Only administrators may create a process for another user.
     #[serde(default)]
     pub user_id: Option<String>,
+    /// Move it to another permitted node when its node fails (default: no).
+    #[serde(default)]
+    pub move_on_failure: bool,
 }
 
 /// What a caller sends to change a process; absent fields stay as they are.
@@ -219,7 +229,23 @@ pub struct ProcessUpdate {
     /// The complete new set of environment variables (its container is restarted).
     #[serde(default)]
     pub environment: Option<std::collections::BTreeMap<String, String>>,
+    /// Whether to move it to another permitted node when its node fails.
+    #[serde(default)]
+    pub move_on_failure: Option<bool>,
     /// The revision this change is based on; a newer stored revision refuses it.
+    #[serde(default)]
+    pub revision: Option<u64>,
+}
+
+/// What a caller sends to move a process: where to. Switchyard suspends it (keeping its state),
+/// creates it on a node of the new placement and resumes it there; its connections are
+/// suspended and resumed with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ProcessMove {
+    pub placement: Placement,
+    /// The revision this move is based on; a newer stored revision refuses it.
     #[serde(default)]
     pub revision: Option<u64>,
 }

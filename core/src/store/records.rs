@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{CollectionSpec, Entity};
-use crate::model::{ApiToken, Node, NodePool, PendingChange, Process, User};
+use crate::model::{ApiToken, Node, NodePool, PendingChange, Placement, Process, User};
 
 /// A user with the argon2id hash of their password (a PHC string).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -77,6 +77,21 @@ pub struct ProcessRecord {
     /// It was RUNNING at least once (autoConnect happens the first time only).
     #[serde(default)]
     pub has_run: bool,
+    /// Where it is being moved, from the move's request until its relocation step has run.
+    #[serde(default)]
+    pub moving_to: Option<MoveTarget>,
+}
+
+/// The destination of a move, chosen when the move was asked for.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MoveTarget {
+    pub node_id: String,
+    pub node_name: String,
+    pub placement: Placement,
+    /// The image for the new node's architecture, pinned by digest.
+    pub image: String,
+    /// Why that node.
+    pub reason: String,
 }
 
 impl Entity for ProcessRecord {

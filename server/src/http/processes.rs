@@ -8,7 +8,7 @@ use axum::{
 use serde::Deserialize;
 use switchyard_core::{
     managers::{ListParams, ProcessFilter, ProcessLogs},
-    model::{NewProcess, PendingChange, Process, ProcessState, ProcessUpdate},
+    model::{NewProcess, PendingChange, Process, ProcessMove, ProcessState, ProcessUpdate},
 };
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_process, update_process, delete_process))
         .routes(routes!(suspend_process))
         .routes(routes!(resume_process))
+        .routes(routes!(move_process))
         .routes(routes!(process_logs))
         .routes(routes!(process_changes))
 }
@@ -187,6 +188,33 @@ pub async fn resume_process(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, axum::Json<Process>)> {
     Ok((StatusCode::ACCEPTED, axum::Json(s.sy.processes.resume(&caller, &id).await?)))
+}
+
+/// Move a process to another node or node pool. A RUNNING process is suspended (handing over
+/// its state), removed, created on a node of the new placement and resumed there with that
+/// state; its connections are suspended and resumed with it. A SUSPENDED process moves and
+/// stays suspended. Each step is a pending change of the process. Moving to the node it runs
+/// on only changes its placement (200).
+#[utoipa::path(post, path = "/processes/{id}/move", tag = "processes", params(("id" = String, Path)), request_body = ProcessMove,
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, description = "It runs on that node already; its placement changed", body = Process),
+        (status = 202, description = "The move's steps were submitted", body = Process),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Stale revision, being deleted, being moved already, or its version is gone from the registry", body = ErrorBody),
+        (status = 422, description = "The placement names no node the owner may use, or none its image runs on", body = ErrorBody),
+    ))]
+pub async fn move_process(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+    Json(request): Json<ProcessMove>,
+) -> ApiResult<(StatusCode, axum::Json<Process>)> {
+    let p = s.sy.processes.move_process(&caller, &id, request).await?;
+    let status = if p.moving_to_node_id.is_some() { StatusCode::ACCEPTED } else { StatusCode::OK };
+    Ok((status, axum::Json(p)))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -22,7 +22,7 @@ pub fn stack_here(test: &str) -> bool {
         println!("SKIPPED: {test}: no swarm manager answers on the local Docker socket (run scripts/test, which starts one)");
         return false;
     }
-    let registry = std::env::var("SWITCHYARD_REGISTRY_URL").unwrap_or_else(|_| "http://127.0.0.1:5000".into());
+    let registry = std::env::var("SWITCHYARD_REGISTRY_URL").unwrap_or_else(|_| "http://10.213.0.1:5000".into());
     let have = Command::new("curl")
         .args(["-sf", &format!("{registry}/v2/services/sensor/tags/list")])
         .output()
@@ -98,10 +98,11 @@ pub async fn setup(extra_env: &[(&str, &str)]) -> Setup {
     let server = Server::start(dir.path(), &env).await;
     let admin = server.client();
     admin.login_ok("admin", ADMIN_PASSWORD).await;
-    // The swarm's node becomes public, in a pool, so processes have somewhere to run.
+    // The swarm's manager node becomes public, in a pool, so processes have somewhere to run.
     let pool: Value = admin.post("/api/v1/node-pools", json!({"name": "main"})).await.json().await.unwrap();
     let nodes: Value = admin.get("/api/v1/nodes").await.json().await.unwrap();
-    let node = &nodes.as_array().unwrap()[0];
+    // The manager: the workers of scripts/cluster may be listed too, and stay unidentified.
+    let node = nodes.as_array().unwrap().iter().find(|n| n["manager"] == true).expect("the swarm manager is listed");
     let r = admin
         .put(
             &format!("/api/v1/nodes/{}/assignment", node["id"].as_str().unwrap()),
