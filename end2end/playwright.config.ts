@@ -16,6 +16,10 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   use: {
     baseURL,
+    // No action waits forever: a drag or click that cannot happen fails with its own message
+    // instead of running into the test's timeout.
+    actionTimeout: 20_000,
+    navigationTimeout: 30_000,
     screenshot: "only-on-failure",
     trace: "retain-on-failure",
   },

@@ -170,3 +170,16 @@ export async function releaseNode(page: Page, nodeId: string, poolId: string) {
   const deleted = await page.request.delete(`/api/v1/node-pools/${poolId}`);
   expect(deleted.ok(), `deleting pool ${poolId}: ${await deleted.text()}`).toBeTruthy();
 }
+
+/**
+ * A test's clean-up, run from its `finally`: after a passing body a failure here fails the test;
+ * after a failing body it is only printed, so it does not hide the error that matters.
+ */
+export async function tidy(bodyPassed: boolean, cleanup: () => Promise<void>): Promise<void> {
+  try {
+    await cleanup();
+  } catch (e) {
+    if (bodyPassed) throw e;
+    console.log(`clean-up after the failure failed too: ${e}`);
+  }
+}

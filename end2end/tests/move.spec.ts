@@ -1,5 +1,5 @@
 import { expect, type Page } from "@playwright/test";
-import { adminPassword, ensureExampleImage, login, type Node, test } from "./fixtures";
+import { adminPassword, ensureExampleImage, login, type Node, test, tidy } from "./fixtures";
 
 /** The workers of scripts/cluster (hostnames sy-w1…); scripts/test brings up three. */
 async function worker(page: Page, hostname: string): Promise<Node | undefined> {
@@ -31,6 +31,7 @@ test("a process dragged onto another node in the node view moves there and runs"
   expect(pool.status(), await pool.text()).toBe(201);
   const poolId = (await pool.json()).id;
   let processId: string | undefined;
+  let passed = false;
   try {
     await assign(page, w1.id, { kind: "public", node_pool_id: poolId });
     await assign(page, w2.id, { kind: "private", user_id: me.id });
@@ -48,12 +49,18 @@ test("a process dragged onto another node in the node view moves there and runs"
     processId = (await created.json()).id;
 
     await page.goto("/nodes");
+    // Both rows on screen, however many nodes and pools the swarm has: a drag that has to scroll
+    // the page on the way loses its drop.
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    await page.setViewportSize({ width: 1280, height: Math.min(Math.max(1000, height + 200), 4000) });
     const from = page.locator('tr[data-node="sy-w1"]');
     const to = page.locator('tr[data-node="sy-w2"]');
     const chip = from.locator(`li.chip[data-process="${name}"]`);
     await expect(chip.locator("[data-state]")).toHaveText("RUNNING", { timeout: 90_000 });
 
     // Drag it onto w2: nothing moves until the move is confirmed.
+    await expect(chip).toBeInViewport();
+    await expect(to).toBeInViewport();
     await chip.dragTo(to);
     const dialog = page.getByRole("dialog", { name: "Confirm the move" });
     await expect(dialog).toContainText(`Move ${name} to private node sy-w2?`);
@@ -76,15 +83,26 @@ test("a process dragged onto another node in the node view moves there and runs"
     for (const kind of ["suspend_process", "move_process", "resume_process"]) {
       await expect(page.locator(`tr[data-kind="${kind}"]`)).toBeVisible();
     }
+    passed = true;
   } finally {
-    if (processId) {
-      await page.request.delete(`/api/v1/processes/${processId}`);
-      await expect
-        .poll(async () => (await page.request.get(`/api/v1/processes/${processId}`)).status(), { timeout: 60_000 })
-        .toBe(404);
+    // What the server knew when it failed: CI keeps only the printed output.
+    if (!passed && processId) {
+      const [p, changes] = await Promise.all([
+        page.request.get(`/api/v1/processes/${processId}`, { timeout: 10_000 }).then((r) => r.text(), String),
+        page.request.get(`/api/v1/processes/${processId}/pending-changes`, { timeout: 10_000 }).then((r) => r.text(), String),
+      ]);
+      console.log(`the process when the test failed: ${p}\nits pending changes: ${changes}`);
     }
-    await assign(page, w1.id, { kind: "unidentified" });
-    await assign(page, w2.id, { kind: "unidentified" });
-    await page.request.delete(`/api/v1/node-pools/${poolId}`);
+    await tidy(passed, async () => {
+      if (processId) {
+        await page.request.delete(`/api/v1/processes/${processId}`, { timeout: 10_000 });
+        await expect
+          .poll(async () => (await page.request.get(`/api/v1/processes/${processId}`)).status(), { timeout: 60_000 })
+          .toBe(404);
+      }
+      await assign(page, w1.id, { kind: "unidentified" });
+      await assign(page, w2.id, { kind: "unidentified" });
+      await page.request.delete(`/api/v1/node-pools/${poolId}`, { timeout: 10_000 });
+    });
   }
 });
