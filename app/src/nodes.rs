@@ -105,6 +105,12 @@ pub async fn assign_node(
     Ok(sy().nodes.assign(&caller().await?, &id, change).await?)
 }
 
+/// Forget a node that has left the swarm.
+#[server]
+pub async fn forget_node(id: String, revision: u64) -> Result<(), AppError> {
+    Ok(sy().nodes.forget(&caller().await?, &id, Some(revision)).await?)
+}
+
 /// A move asked for by a drop, waiting for its confirmation.
 #[derive(Clone, Debug, PartialEq)]
 struct MoveAsk {
@@ -143,7 +149,11 @@ pub fn NodesPage() -> impl IntoView {
 fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
     let assign = ServerAction::<AssignNode>::new();
     let relocate = ServerAction::<MoveProcess>::new();
-    let nodes = Resource::new(move || (assign.version().get(), relocate.version().get()), |_| list_nodes());
+    let forget = ServerAction::<ForgetNode>::new();
+    let nodes = Resource::new(
+        move || (assign.version().get(), relocate.version().get(), forget.version().get()),
+        |_| list_nodes(),
+    );
     // The processes on the nodes, refreshed every 2 s; only their lists are redrawn, and only
     // when something changed, so a drag in progress is not disturbed.
     let placed = RwSignal::new(Vec::<PlacedProcess>::new());
@@ -175,8 +185,10 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
     let users = Resource::new(move || (), |_| user_choices());
     let admin = Admin::of_page();
     let result: Signal<_> = assign.value().into();
+    let forget_result: Signal<_> = forget.value().into();
     view! {
         <FormError result/>
+        <FormError result=forget_result/>
         {rv(move || asked.get().map(|a| view! {
             <div class="card confirm-move" role="dialog" aria-label="Confirm the move">
                 <p>{format!("Move {} to {}? It is suspended with its state, then resumed there; its connections follow.", a.process_name, a.words)}</p>
@@ -244,6 +256,8 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                     let (count, node_link) = (n.processes, format!("/processes?node={}", n.id));
                     let (pools, users) = (pools.clone(), users.clone());
                     let unidentified = n.kind == NodeKind::Unidentified;
+                    let gone = status == NodeStatus::Missing;
+                    let (forget_id, forget_rev) = (n.id.clone(), n.revision.to_string());
                     let drop = move |ev: leptos::ev::DragEvent| {
                         ev.prevent_default();
                         if let (Some((process_id, process_name)), Some((placement, words))) = (dragging.get_untracked(), target.clone()) {
@@ -269,7 +283,17 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                                 {chips}
                             </td>
                             <td>
-                                {admin.then(|| if unidentified {
+                                {admin.then(|| if gone {
+                                    // Nothing can run on it: the only thing left is to forget it.
+                                    let (id, rev) = (forget_id.clone(), forget_rev.clone());
+                                    view! {
+                                        <ActionForm action=forget attr:class="inline">
+                                            <input type="hidden" name="id" value=id/>
+                                            <input type="hidden" name="revision" value=rev/>
+                                            <button type="submit" class="small" title="Remove this node's record: it has left the swarm">"Forget"</button>
+                                        </ActionForm>
+                                    }.into_any()
+                                } else if unidentified {
                                     let (pools, users, id, rev, id2, rev2) = (pools.clone(), users.clone(), id.clone(), rev.clone(), id2.clone(), rev2.clone());
                                     view! {
                                         <div class="stack-tight">

@@ -395,8 +395,17 @@ async fn nodes_of_the_real_swarm_are_onboarded_by_admins() {
     assert_eq!(nina.get(&format!("/api/v1/nodes/{id}")).await.status(), 200, "the owner sees a private node");
     assert_eq!(admin.delete(&format!("/api/v1/node-pools/{pool_id}")).await.status(), 204, "an empty pool can go");
 
+    expect_error(nina.delete(&format!("/api/v1/nodes/{id}")).await, 403, "forbidden").await;
+
     // Deleting the owner hands the node back to the administrators.
     assert_eq!(admin.delete(&format!("/api/v1/users/{user_id}")).await.status(), 204);
     let back: serde_json::Value = admin.get(&format!("/api/v1/nodes/{id}")).await.json().await.unwrap();
     assert_eq!((back["kind"].as_str(), back["user_id"].as_str()), (Some("unidentified"), None));
+
+    // Only a node that has left the swarm can be forgotten, and only by an administrator.
+    let e = expect_error(admin.delete(&format!("/api/v1/nodes/{id}")).await, 409, "conflict").await;
+    assert!(e["message"].as_str().unwrap().contains("still in the swarm"), "{e}");
+    expect_error(admin.delete("/api/v1/nodes/0123456789abcdef01234567").await, 404, "not_found").await;
+    expect_error(admin.delete("/api/v1/nodes/not-an-id").await, 400, "bad_request").await;
+    assert_eq!(admin.get(&format!("/api/v1/nodes/{id}")).await.status(), 200, "the node is still there");
 }

@@ -239,6 +239,7 @@ async fn placement_move_with_state_and_a_failing_worker() {
     let (mover, stayer) = (mover["id"].as_str().unwrap().to_string(), stayer["id"].as_str().unwrap().to_string());
     wait_running_on(c, &mover, w3_id).await;
     wait_running_on(c, &stayer, w3_id).await;
+    let before = c.get(&format!("/api/v1/nodes/{w3_id}")).await.json::<Value>().await.unwrap();
     let revive = Revive("w3");
     cluster(&["stop-worker", "w3", "--kill", "--no-wait"]);
     let deadline = Instant::now() + UP;
@@ -257,5 +258,77 @@ async fn placement_move_with_state_and_a_failing_worker() {
     assert!(st["state_reason"].as_str().unwrap().contains("not set to move"), "{st:#}");
     drop(revive);
     wait_running_on(c, &stayer, w3_id).await;
+
+    // The sync with the swarm wrote w3 (down, then ready again), which moved its revision; an
+    // administrator's change based on the revision read before that still goes ahead. A second
+    // change based on it does not: the assignment itself changed since.
+    let now: Value = c.get(&format!("/api/v1/nodes/{w3_id}")).await.json().await.unwrap();
+    assert!(now["revision"].as_u64() > before["revision"].as_u64(), "the sync wrote the node: {before:#} then {now:#}");
+    let rename = json!({"revision": before["revision"], "kind": "private", "user_id": me["id"], "name": "edge-3"});
+    let r = c.put(&format!("/api/v1/nodes/{w3_id}/assignment"), rename.clone()).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(r.json::<Value>().await.unwrap()["name"], "edge-3");
+    expect_error(c.put(&format!("/api/v1/nodes/{w3_id}/assignment"), rename).await, 409, "stale_revision").await;
+
+    // A node that leaves the swarm for good is forgotten, once nothing names it.
+    let node_path = format!("/api/v1/nodes/{w3_id}");
+    let e = expect_error(c.delete(&node_path).await, 409, "conflict").await;
+    assert!(e["message"].as_str().unwrap().contains("still in the swarm"), "{e:#}");
+    let rejoin = Rejoin;
+    cluster(&["remove", "w3"]);
+    let deadline = Instant::now() + UP;
+    let gone = loop {
+        // The list syncs with the swarm; the single node is read as stored.
+        let _ = c.get("/api/v1/nodes").await;
+        let n: Value = c.get(&node_path).await.json().await.unwrap();
+        if n["status"] == "MISSING" {
+            break n;
+        }
+        assert!(Instant::now() < deadline, "w3 left the swarm, but its node is {n:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let e = expect_error(c.delete(&node_path).await, 409, "conflict").await;
+    assert!(e["message"].as_str().unwrap().contains("'sensor-stayer'"), "refused while a process runs there: {e:#}");
+    let e = expect_error(
+        c.post("/api/v1/processes", json!({"service_id": "sensor", "service_version": "1.0.0", "name": "too-late", "parameters": params, "placement": private})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(e["message"].as_str().unwrap().contains("left the swarm"), "{e:#}");
+    assert_eq!(c.delete(&format!("/api/v1/processes/{stayer}")).await.status(), 202);
+    let deadline = Instant::now() + UP;
+    while c.get(&format!("/api/v1/processes/{stayer}")).await.status() != 404 {
+        assert!(Instant::now() < deadline, "the stayer on the node that left is not deleted: {:#}", get(c, &stayer).await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let stale = gone["revision"].as_u64().unwrap() + 1;
+    expect_error(c.delete(&format!("{node_path}?revision={stale}")).await, 409, "stale_revision").await;
+    assert_eq!(c.delete(&format!("{node_path}?revision={}", gone["revision"])).await.status(), 204);
+    expect_error(c.get(&node_path).await, 404, "not_found").await;
+    // It joins again: a new node, unidentified.
+    drop(rejoin);
+    let deadline = Instant::now() + UP;
+    let back = loop {
+        let nodes: Value = c.get("/api/v1/nodes").await.json().await.unwrap();
+        let found = nodes.as_array().unwrap().iter().find(|n| n["hostname"] == "sy-w3" && n["status"] == "READY").cloned();
+        if let Some(n) = found {
+            break n;
+        }
+        assert!(Instant::now() < deadline, "w3 did not come back: {nodes:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_ne!(back["id"], w3_id);
+    assert_eq!(back["kind"], "unidentified");
     drop(s);
+}
+
+/// Brings the cluster back to three workers when dropped (after `scripts/cluster remove`).
+struct Rejoin;
+
+impl Drop for Rejoin {
+    fn drop(&mut self) {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/cluster");
+        let _ = Command::new(script).args(["up", "3"]).output();
+    }
 }

@@ -98,6 +98,7 @@ impl NodeManager {
                         manager: s.manager,
                         last_seen: Some(now),
                         processes: 0,
+                        assigned_revision: 0,
                         revision: 0,
                     };
                     match self.store.insert(&node).await {
@@ -225,44 +226,99 @@ impl NodeManager {
         if let Some(name) = &change.name {
             validate::name("name", name)?;
         }
-        let mut node: Node = self.store.fetch(id).await?;
-        node.revision = change.revision;
-        node.kind = change.kind;
-        node.node_pool_id = pool;
-        node.user_id = user;
-        node.name = change.name.map(|n| n.trim().to_string()).unwrap_or_else(|| node.hostname.clone());
-        // Never strand a process: one the node would no longer take is moved, or the change
-        // is refused. Every destination is chosen before anything changes.
-        let stranded = self.processes.stranded_by(&node).await?;
-        let mut moves = Vec::new();
-        if !stranded.is_empty() {
-            let names: Vec<String> = stranded.iter().take(5).map(|r| format!("'{}'", r.process.name)).collect();
-            let more = if stranded.len() > 5 { format!(" and {} more", stranded.len() - 5) } else { String::new() };
-            if !change.move_processes {
-                return Err(Error::Conflict(format!(
-                    "node {} runs {} process(es) it would no longer take ({}{more}); move them first, or ask to move them elsewhere",
-                    node.name,
-                    stranded.len(),
-                    names.join(", ")
-                )));
-            }
-            for record in stranded {
-                match self.processes.choose_away(&record, &node).await {
-                    Ok(target) => moves.push((record, target)),
-                    Err(e) => {
-                        return Err(Error::Conflict(format!(
-                            "process '{}' cannot be moved off node {}: {e}",
-                            record.process.name, node.name
-                        )))
+        // The node is written at the revision just read; a sync with the swarm that wrote it in
+        // between makes the write stale, and the change is worked out again on the fresh record.
+        let mut attempts = 0;
+        let (updated, moves) = loop {
+            attempts += 1;
+            let mut node: Node = self.store.fetch(id).await?;
+            unchanged_since(&node, change.revision)?;
+            node.kind = change.kind;
+            node.node_pool_id = pool.clone();
+            node.user_id = user.clone();
+            node.name = change.name.as_deref().map(|n| n.trim().to_string()).unwrap_or_else(|| node.hostname.clone());
+            node.assigned_revision = node.revision + 1;
+            // Never strand a process: one the node would no longer take is moved, or the change
+            // is refused. Every destination is chosen before anything changes.
+            let stranded = self.processes.stranded_by(&node).await?;
+            let mut moves = Vec::new();
+            if !stranded.is_empty() {
+                let names: Vec<String> = stranded.iter().take(5).map(|r| format!("'{}'", r.process.name)).collect();
+                let more = if stranded.len() > 5 { format!(" and {} more", stranded.len() - 5) } else { String::new() };
+                if !change.move_processes {
+                    return Err(Error::Conflict(format!(
+                        "node {} runs {} process(es) it would no longer take ({}{more}); move them first, or ask to move them elsewhere",
+                        node.name,
+                        stranded.len(),
+                        names.join(", ")
+                    )));
+                }
+                for record in stranded {
+                    match self.processes.choose_away(&record, &node).await {
+                        Ok(target) => moves.push((record, target)),
+                        Err(e) => {
+                            return Err(Error::Conflict(format!(
+                                "process '{}' cannot be moved off node {}: {e}",
+                                record.process.name, node.name
+                            )))
+                        }
                     }
                 }
             }
-        }
-        let updated = self.store.update(&node).await?;
+            match self.store.update(&node).await {
+                Err(Error::StaleRevision(_)) if attempts < 5 => continue,
+                other => break (other?, moves),
+            }
+        };
         for (record, target) in moves {
             self.processes.begin_move(record, target).await?;
         }
         Ok(updated)
+    }
+
+    /// Forget a node that has left the swarm: its record goes (a node that joins again later
+    /// comes back as a new, unidentified node). Refused while the swarm still has it, or while a
+    /// process still runs on it or is being moved to it: those must be moved or deleted first.
+    pub async fn forget(&self, caller: &Caller, id: &str, revision: Option<u64>) -> Result<()> {
+        caller.require_admin()?;
+        validate::id("node", id)?;
+        // The swarm's view of now, not of up to SYNC_MAX_AGE ago: a node that came back is kept.
+        if let Err(e) = self.sync().await {
+            return Err(Error::Unavailable(format!("cannot ask the swarm whether the node is gone: {e}")));
+        }
+        let node: Node = self.store.fetch(id).await?;
+        if let Some(revision) = revision {
+            unchanged_since(&node, revision)?;
+        }
+        if node.status != NodeStatus::Missing {
+            return Err(Error::Conflict(format!(
+                "node {} is still in the swarm ({}); only a node that has left it can be forgotten \
+                 (remove it from the swarm first: docker node rm)",
+                node.name,
+                serde_json::to_value(node.status).ok().and_then(|v| v.as_str().map(str::to_lowercase)).unwrap_or_default()
+            )));
+        }
+        let (on_it, _) = self
+            .store
+            .list::<crate::store::ProcessRecord>(&Query::all().eq("running_node_id", id).page(0, 6))
+            .await?;
+        let (coming, _) = self
+            .store
+            .list::<crate::store::ProcessRecord>(&Query::all().eq("moving_to_node_id", id).page(0, 6))
+            .await?;
+        let names: Vec<String> = on_it.iter().chain(&coming).map(|r| format!("'{}'", r.process.name)).collect();
+        if !names.is_empty() {
+            let shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            let more = if names.len() > 5 { " and more" } else { "" };
+            return Err(Error::Conflict(format!(
+                "node {} still has processes ({shown}{more}); move or delete them first",
+                node.name
+            )));
+        }
+        if !self.store.delete::<Node>(id, Some(node.revision)).await? {
+            return Err(Error::NotFound(format!("no node with id '{id}'")));
+        }
+        Ok(())
     }
 
     /// Every logged-in user sees the public pools.
@@ -312,6 +368,18 @@ impl NodeManager {
         }
         Ok(())
     }
+}
+
+/// Whether a change based on `read` (the revision a client read) may go ahead: nobody changed
+/// the node's assignment since, whatever the sync with the swarm wrote.
+fn unchanged_since(node: &Node, read: u64) -> Result<()> {
+    if read > node.revision || read < node.assigned_revision {
+        return Err(Error::StaleRevision(format!(
+            "node '{}' was changed by someone else (it is at revision {}, the change was based on {read}); reload it and try again",
+            node.id, node.revision
+        )));
+    }
+    Ok(())
 }
 
 fn visible(caller: &Caller, node: &Node) -> bool {

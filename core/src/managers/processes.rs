@@ -429,6 +429,16 @@ impl ProcessManager {
                 (usable, "the nodes you may use".to_string())
             }
         };
+        // A node that has left the swarm runs nothing; its record only waits to be forgotten.
+        let candidates: Vec<Node> = candidates.into_iter().filter(|n| n.status != NodeStatus::Missing).collect();
+        if candidates.is_empty() {
+            let why = match placement {
+                Placement::PrivateNode { .. } => format!("{what} has left the swarm"),
+                Placement::NodePool { .. } => format!("every node of {what} has left the swarm"),
+                Placement::Automatic => "every node you may use has left the swarm".to_string(),
+            };
+            return Err(Error::invalid("placement", why));
+        }
         let fitting: Vec<&Node> = candidates.iter().filter(|n| service.digests.contains_key(&n.architecture)).collect();
         if fitting.is_empty() {
             let have: Vec<String> = service.digests.keys().map(|a| format!("{a:?}")).collect();

@@ -230,6 +230,7 @@ impl UserManager {
                 .modify::<Node>(&n.id, |n| {
                     n.kind = NodeKind::Unidentified;
                     n.user_id = None;
+                    n.assigned_revision = n.revision + 1;
                     Ok(())
                 })
                 .await?;

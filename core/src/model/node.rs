@@ -53,6 +53,12 @@ pub struct Node {
     /// own). Worked out when the node is read; not stored.
     #[serde(default)]
     pub processes: u64,
+    /// The revision at which its assignment (kind, pool, owner, name) last changed. The sync
+    /// with the swarm writes the status and `last_seen` too, so `revision` moves without anyone
+    /// changing the node; a change based on a revision read before this one is refused, a change
+    /// based on one read after it is not.
+    #[serde(default)]
+    pub assigned_revision: u64,
     pub revision: u64,
 }
 

@@ -1,6 +1,6 @@
 //! Nodes of the swarm: unidentified, public (in a pool) or private (one user's).
 
-use axum::extract::State;
+use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
 use switchyard_core::{
     managers::NodeAssignment,
@@ -11,12 +11,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     extract::{AuthUser, Json, Path, Query},
-    ApiResult, ErrorBody,
+    ApiResult, ErrorBody, RevisionQuery,
 };
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_nodes)).routes(routes!(get_node)).routes(routes!(assign_node))
+    OpenApiRouter::new().routes(routes!(list_nodes)).routes(routes!(get_node, forget_node)).routes(routes!(assign_node))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -76,4 +76,28 @@ pub async fn assign_node(
     Json(change): Json<NodeAssignment>,
 ) -> ApiResult<axum::Json<Node>> {
     Ok(axum::Json(s.sy.nodes.assign(&caller, &id, change).await?))
+}
+
+/// Forget a node that has left the swarm (administrators only). Refused (409) while the swarm
+/// still has it or while processes run on it or are being moved to it. Should it join again, it
+/// comes back as a new unidentified node.
+#[utoipa::path(delete, path = "/nodes/{id}", tag = "nodes", params(("id" = String, Path), RevisionQuery),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 204, description = "Forgotten"),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Still in the swarm, has processes, or a stale revision", body = ErrorBody),
+        (status = 503, description = "The swarm cannot be asked", body = ErrorBody),
+    ))]
+pub async fn forget_node(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<RevisionQuery>,
+) -> ApiResult<StatusCode> {
+    s.sy.nodes.forget(&caller, &id, q.revision).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
