@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import api, setup, wait  # noqa: E402
+from benchlib import api, connect_sensor_to_counter, setup, wait  # noqa: E402
 
 URL, TOKEN, NODE_A, NODE_B = sys.argv[1:5]
 ROUNDS = int(sys.argv[5]) if len(sys.argv) > 5 else 3
@@ -50,12 +50,7 @@ def main():
                      "parameters": {"interval_ms": "100"},
                      "placement": {"kind": "private_node", "node_id": NODE_B}})
     try:
-        status, c = api("POST", "/api/v1/connections", {
-            "endpoint1": {"process_id": sensor, "interface_id": "sensor/temperature"},
-            "endpoint2": {"process_id": counter, "interface_id": "counter/temperature"}})
-        if status != 201:
-            sys.exit(f"connect failed: {status} {c}")
-        cid = c["id"]
+        cid = connect_sensor_to_counter(sensor, counter)
         here = NODE_A
         wait(lambda: up_again(counter, here, cid), "the counter RUNNING and CONNECTED")
         moves, baseline = [], []

@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import api, setup, wait  # noqa: E402
+from benchlib import api, connect_sensor_to_counter, setup, wait  # noqa: E402
 
 URL, TOKEN, IMAGE, SERVICE = sys.argv[1:5]
 ROUNDS = int(sys.argv[5]) if len(sys.argv) > 5 else 3
@@ -105,12 +105,7 @@ def connection_rounds(rounds):
         for _ in range(rounds):
             seen = logs(counter).count("received reading")
             start = time.monotonic()
-            status, c = api("POST", "/api/v1/connections", {
-                "endpoint1": {"process_id": sensor, "interface_id": "sensor/temperature"},
-                "endpoint2": {"process_id": counter, "interface_id": "counter/temperature"}})
-            if status != 201:
-                sys.exit(f"connect failed: {status} {c}")
-            cid = c["id"]
+            cid = connect_sensor_to_counter(sensor, counter)
             wait(lambda: api("GET", f"/api/v1/connections/{cid}")[1]["state"] == "CONNECTED", "CONNECTED")
             to_connected.append(time.monotonic() - start)
             wait(lambda: logs(counter).count("received reading") > seen, "a reading received")

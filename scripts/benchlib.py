@@ -38,3 +38,13 @@ def wait(cond, what):
         if time.monotonic() > deadline:
             sys.exit(f"timed out waiting for {what}")
         time.sleep(POLL)
+
+
+def connect_sensor_to_counter(sensor, counter):
+    """Connect the example sensor's temperature output to the counter's input; the connection's id."""
+    status, c = api("POST", "/api/v1/connections", {
+        "endpoint1": {"process_id": sensor, "interface_id": "sensor/temperature"},
+        "endpoint2": {"process_id": counter, "interface_id": "counter/temperature"}})
+    if status != 201:
+        sys.exit(f"connect failed: {status} {c}")
+    return c["id"]
