@@ -25,7 +25,8 @@ use crate::{
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NodeAssignment {
-    /// The revision of the node this change is based on.
+    /// The revision of the node this change is based on. It is refused (409) only if the
+    /// node's assignment changed after that revision, not for the status the swarm reported.
     pub revision: u64,
     pub kind: NodeKind,
     /// Required for `public`.
