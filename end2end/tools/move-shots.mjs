@@ -2,21 +2,11 @@
 // process page's move panel, for people to look at (not a test): node tools/move-shots.mjs
 // Needs E2E_BASE_URL, E2E_ADMIN_PASSWORD and the workers sy-w1, sy-w2 of scripts/cluster; writes
 // PNGs to screenshots/. It makes sy-w1 public (pool "edge") and sy-w2 the admin's private node.
-import { chromium } from "@playwright/test";
+import { adminPage, base, launch } from "./browser.mjs";
 
-const base = process.env.E2E_BASE_URL ?? "http://127.0.0.1:8080";
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic"],
-});
-const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+const browser = await launch();
+const page = await adminPage(browser);
 const shot = (name) => page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
-await page.goto(`${base}/login`);
-await page.fill("input[name=username]", "admin");
-await page.fill("input[name=password]", process.env.E2E_ADMIN_PASSWORD);
-await page.click("button[type=submit]");
-await page.getByRole("heading", { name: "Overview" }).waitFor();
 const api = page.request;
 const nodes = await (await api.get(`${base}/api/v1/nodes`)).json();
 const ready = (h) => nodes.find((n) => n.hostname === h && n.status === "READY");

@@ -9,7 +9,7 @@
 //    heading and what it loads (its code too, for a build split into lazy chunks);
 //  - connections (cold): /connections loaded in a new tab of a new context until hydrated.
 // Prints the median of each, per server, and the ratio of each server to the first.
-import { chromium } from "@playwright/test";
+import { launch } from "./browser.mjs";
 
 const servers = process.argv.slice(2).map((a) => a.split(/=(.*)/s).slice(0, 2));
 if (servers.length === 0) throw new Error("usage: node tools/page-load.mjs LABEL=URL [LABEL=URL ...]");
@@ -18,11 +18,7 @@ if (!password) throw new Error("E2E_ADMIN_PASSWORD is not set");
 const rounds = Number(process.env.ROUNDS ?? 5);
 const latency = Number(process.env.NET_LATENCY_MS ?? 40);
 const mbits = Number(process.env.NET_MBITS ?? 20);
-const browser = await chromium.launch({
-  executablePath: process.env.E2E_CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic"],
-});
+const browser = await launch();
 
 async function throttled(context) {
   const page = await context.newPage();
