@@ -1666,6 +1666,7 @@ mod tests {
             has_saved_state: false,
             move_on_failure: false,
             moving_to_node_id: None,
+            config_revision: 0,
             history: vec![],
             created: Utc::now(),
             updated: Utc::now(),

@@ -45,6 +45,7 @@ async fn main() {
             has_saved_state: false,
             move_on_failure: false,
             moving_to_node_id: None,
+            config_revision: 0,
             history: vec![],
             created: now,
             updated: now,

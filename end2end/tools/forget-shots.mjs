@@ -2,6 +2,7 @@
 // administrator forgets it, for people to look at (not a test): node tools/forget-shots.mjs HOSTNAME
 // Needs E2E_BASE_URL and E2E_ADMIN_PASSWORD, and HOSTNAME to have left the swarm (for example
 // `scripts/cluster remove w4`). Writes PNGs to screenshots/.
+import { expect } from "@playwright/test";
 import { adminPage, base, launch } from "./browser.mjs";
 
 const hostname = process.argv[2];
@@ -10,13 +11,13 @@ const browser = await launch();
 const page = await adminPage(browser, { width: 1280, height: 900 });
 const shot = (name) => page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
 const row = page.locator(`tr[data-node="${hostname}"]`);
-for (let tries = 0; ; tries++) {
-  await page.goto(`${base}/nodes`);
-  await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
-  if ((await row.textContent()).includes("left the swarm")) break;
-  if (tries > 30) throw new Error(`${hostname} is not shown as having left the swarm`);
-  await page.waitForTimeout(1000);
-}
+await expect
+  .poll(async () => {
+    await page.goto(`${base}/nodes`);
+    return (await row.textContent()) ?? "";
+  }, { timeout: 60_000, message: `${hostname} is shown as having left the swarm` })
+  .toContain("left the swarm");
+await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
 await shot("30-node-left-the-swarm");
 await row.getByRole("button", { name: "Forget" }).click();
 await row.waitFor({ state: "detached" });

@@ -1,15 +1,11 @@
 // Screenshots of the main pages, for people to look at (not a test): node tools/screenshots.mjs
 // Needs E2E_BASE_URL and E2E_ADMIN_PASSWORD; writes PNGs to screenshots/. The first part expects a
 // fresh server (it creates demo-user); SCREENSHOTS_ONLY=processes takes only the process pages.
-import { chromium } from "@playwright/test";
+import { expect } from "@playwright/test";
+import { base, launch } from "./browser.mjs";
 
-const base = process.env.E2E_BASE_URL ?? "http://127.0.0.1:8080";
 const password = process.env.E2E_ADMIN_PASSWORD;
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic"],
-});
+const browser = await launch();
 const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 const shot = async (name) => {
   // From the top, so the sticky top bar is where it belongs in the full-page picture.
@@ -83,8 +79,13 @@ await page.getByLabel("Name", { exact: true }).fill("kitchen sensor");
 await page.getByRole("button", { name: "Deploy" }).click();
 await page.getByRole("heading", { name: "kitchen sensor" }).waitFor();
 await page.locator(".state-line .state-badge", { hasText: "RUNNING" }).waitFor({ timeout: 120_000 }).catch(() => {});
-await page.getByRole("button", { name: "Refresh" }).click();
-await page.waitForTimeout(1000);
+// The refreshed logs hold the sensor's first readings.
+await expect
+  .poll(async () => {
+    await page.getByRole("button", { name: "Refresh" }).click();
+    return (await page.locator("pre.logs").textContent({ timeout: 5_000 }).catch(() => "")) ?? "";
+  }, { timeout: 30_000 })
+  .not.toBe("");
 await shot("11-process");
 await page.getByRole("button", { name: "Edit" }).click();
 await page.getByRole("button", { name: "Save configuration" }).waitFor();
@@ -111,9 +112,9 @@ await page.locator('section[data-version="1.1.0"]').waitFor();
 await shot("15-service-deploy-link");
 const processes = await (await api.get(`${base}/api/v1/processes`)).json();
 for (const p of processes) await api.delete(`${base}/api/v1/processes/${p.id}`);
-for (let i = 0; i < 60 && (await (await api.get(`${base}/api/v1/processes`)).json()).length; i++) {
-  await page.waitForTimeout(1000);
-}
+await expect
+  .poll(async () => (await (await api.get(`${base}/api/v1/processes`)).json()).length, { timeout: 60_000 })
+  .toBe(0);
 const again = await (await api.get(`${base}/api/v1/nodes/${node.id}`)).json();
 await api.put(`${base}/api/v1/nodes/${node.id}/assignment`, { data: { revision: again.revision, kind: "unidentified" } });
 await api.delete(`${base}/api/v1/node-pools/${pool.id}`);

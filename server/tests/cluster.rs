@@ -54,13 +54,15 @@ fn cluster(args: &[&str]) {
     );
 }
 
-/// Starts a stopped worker again when dropped, so a failing test leaves the cluster whole.
-struct Revive(&'static str);
+/// Runs `scripts/cluster` with its arguments when dropped, so a failing test leaves the
+/// cluster whole: `Restore(&["start-worker", "w3"])` after stopping w3, `Restore(&["up", "3"])`
+/// after removing it.
+struct Restore(&'static [&'static str]);
 
-impl Drop for Revive {
+impl Drop for Restore {
     fn drop(&mut self) {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/cluster");
-        let _ = Command::new(script).args(["start-worker", self.0]).output();
+        let _ = Command::new(script).args(self.0).output();
     }
 }
 
@@ -240,7 +242,7 @@ async fn placement_move_with_state_and_a_failing_worker() {
     wait_running_on(c, &mover, w3_id).await;
     wait_running_on(c, &stayer, w3_id).await;
     let before = c.get(&format!("/api/v1/nodes/{w3_id}")).await.json::<Value>().await.unwrap();
-    let revive = Revive("w3");
+    let revive = Restore(&["start-worker", "w3"]);
     cluster(&["stop-worker", "w3", "--kill", "--no-wait"]);
     let deadline = Instant::now() + UP;
     let (mut m, mut st);
@@ -274,7 +276,7 @@ async fn placement_move_with_state_and_a_failing_worker() {
     let node_path = format!("/api/v1/nodes/{w3_id}");
     let e = expect_error(c.delete(&node_path).await, 409, "conflict").await;
     assert!(e["message"].as_str().unwrap().contains("still in the swarm"), "{e:#}");
-    let rejoin = Rejoin;
+    let rejoin = Restore(&["up", "3"]);
     cluster(&["remove", "w3"]);
     let deadline = Instant::now() + UP;
     let gone = loop {
@@ -323,12 +325,3 @@ async fn placement_move_with_state_and_a_failing_worker() {
     drop(s);
 }
 
-/// Brings the cluster back to three workers when dropped (after `scripts/cluster remove`).
-struct Rejoin;
-
-impl Drop for Rejoin {
-    fn drop(&mut self) {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/cluster");
-        let _ = Command::new(script).args(["up", "3"]).output();
-    }
-}

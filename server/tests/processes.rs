@@ -66,8 +66,12 @@ async fn a_process_lives_its_whole_life_through_the_management_channel() {
 
     // Reconfigure: sent over the management channel, no restart.
     let task_before = docker(&["service", "ps", "-q", "--filter", "desired-state=running", &id]);
+    // Based on the revision read while it started: its state changing since does not make
+    // the change stale; the same change again does, as its configuration changed since.
     let r = c.patch(&format!("/api/v1/processes/{id}"), json!({"parameters": {"interval_ms": "250"}, "revision": p["revision"]})).await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let again = c.patch(&format!("/api/v1/processes/{id}"), json!({"parameters": {"interval_ms": "300"}, "revision": p["revision"]})).await;
+    expect_error(again, 409, "stale_revision").await;
     wait_for("the process logs its new configuration", UP, || async { logs(c, &id).await.contains("interval_ms=250") }).await;
     assert_eq!(docker(&["service", "ps", "-q", "--filter", "desired-state=running", &id]), task_before, "not restarted");
     wait_state(c, &id, "RUNNING", UP).await;

@@ -244,14 +244,12 @@ impl NodeManager {
             let stranded = self.processes.stranded_by(&node).await?;
             let mut moves = Vec::new();
             if !stranded.is_empty() {
-                let names: Vec<String> = stranded.iter().take(5).map(|r| format!("'{}'", r.process.name)).collect();
-                let more = if stranded.len() > 5 { format!(" and {} more", stranded.len() - 5) } else { String::new() };
                 if !change.move_processes {
                     return Err(Error::Conflict(format!(
-                        "node {} runs {} process(es) it would no longer take ({}{more}); move them first, or ask to move them elsewhere",
+                        "node {} runs {} process(es) it would no longer take ({}); move them first, or ask to move them elsewhere",
                         node.name,
                         stranded.len(),
-                        names.join(", ")
+                        some_names(&stranded)
                     )));
                 }
                 for record in stranded {
@@ -272,7 +270,7 @@ impl NodeManager {
             }
         };
         for (record, target) in moves {
-            self.processes.begin_move(record, target).await?;
+            self.processes.start_move(record, target).await?;
         }
         Ok(updated)
     }
@@ -296,24 +294,17 @@ impl NodeManager {
                 "node {} is still in the swarm ({}); only a node that has left it can be forgotten \
                  (remove it from the swarm first: docker node rm)",
                 node.name,
-                serde_json::to_value(node.status).ok().and_then(|v| v.as_str().map(str::to_lowercase)).unwrap_or_default()
+                format!("{:?}", node.status).to_lowercase()
             )));
         }
-        let (on_it, _) = self
-            .store
-            .list::<crate::store::ProcessRecord>(&Query::all().eq("running_node_id", id).page(0, 6))
-            .await?;
-        let (coming, _) = self
-            .store
-            .list::<crate::store::ProcessRecord>(&Query::all().eq("moving_to_node_id", id).page(0, 6))
-            .await?;
-        let names: Vec<String> = on_it.iter().chain(&coming).map(|r| format!("'{}'", r.process.name)).collect();
-        if !names.is_empty() {
-            let shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-            let more = if names.len() > 5 { " and more" } else { "" };
+        let (mut named, _) =
+            self.store.list::<crate::store::ProcessRecord>(&Query::all().eq("running_node_id", id)).await?;
+        named.extend(self.store.list::<crate::store::ProcessRecord>(&Query::all().eq("moving_to_node_id", id)).await?.0);
+        if !named.is_empty() {
             return Err(Error::Conflict(format!(
-                "node {} still has processes ({shown}{more}); move or delete them first",
-                node.name
+                "node {} still has processes ({}); move or delete them first",
+                node.name,
+                some_names(&named)
             )));
         }
         if !self.store.delete::<Node>(id, Some(node.revision)).await? {
@@ -369,6 +360,13 @@ impl NodeManager {
         }
         Ok(())
     }
+}
+
+/// The first five processes' names, quoted, and how many more there are.
+fn some_names(records: &[crate::store::ProcessRecord]) -> String {
+    let names: Vec<String> = records.iter().take(5).map(|r| format!("'{}'", r.process.name)).collect();
+    let more = if records.len() > 5 { format!(" and {} more", records.len() - 5) } else { String::new() };
+    format!("{}{more}", names.join(", "))
 }
 
 /// Whether a change based on `read` (the revision a client read) may go ahead: nobody changed

@@ -305,6 +305,8 @@ impl ProcessManager {
             has_saved_state: false,
             move_on_failure: new.move_on_failure,
             moving_to_node_id: None,
+            // As stored by the insert below, at revision 1.
+            config_revision: 1,
             history: Vec::new(),
             created: now,
             updated: now,
@@ -509,12 +511,13 @@ impl ProcessManager {
             .0
             .store
             .modify::<ProcessRecord>(id, |r| {
-                if r.process.revision != expected {
+                if r.process.config_revision > expected {
                     return Err(Error::StaleRevision(format!(
                         "process '{}' changed while you changed it; reload and try again",
                         r.process.name
                     )));
                 }
+                r.process.config_revision = r.process.revision + 1;
                 if let Some(n) = &name {
                     r.process.name = n.clone();
                 }
@@ -625,6 +628,7 @@ impl ProcessManager {
                 .store
                 .modify::<ProcessRecord>(id, |r| {
                     r.process.placement = placement.clone();
+                    r.process.config_revision = r.process.revision + 1;
                     r.process.placement_reason = Some(reason.clone());
                     r.process.updated = now;
                     Ok(())
@@ -690,14 +694,10 @@ impl ProcessManager {
             .collect())
     }
 
-    /// Start a move chosen earlier (see [`ProcessManager::choose_away`]).
-    pub(crate) async fn begin_move(&self, record: ProcessRecord, target: MoveTarget) -> Result<Process> {
-        self.start_move(record, target).await
-    }
-
     /// Record where a process goes and submit the steps of its move: suspend it (when it
-    /// runs), relocate it, and start or resume it there (unless it was suspended).
-    async fn start_move(&self, record: ProcessRecord, target: MoveTarget) -> Result<Process> {
+    /// runs), relocate it, and start or resume it there (unless it was suspended). The target
+    /// comes from [`ProcessManager::place`] or [`ProcessManager::choose_away`].
+    pub(crate) async fn start_move(&self, record: ProcessRecord, target: MoveTarget) -> Result<Process> {
         let id = record.process.id.clone();
         let was = record.process.state;
         let now = Utc::now();
@@ -711,6 +711,7 @@ impl ProcessManager {
                 }
                 r.moving_to = Some(target.clone());
                 r.process.moving_to_node_id = Some(target.node_id.clone());
+                r.process.config_revision = r.process.revision + 1;
                 r.process.note(note.clone(), now);
                 r.process.updated = now;
                 Ok(())
@@ -1483,10 +1484,11 @@ fn why_off(node: &Node) -> &'static str {
     }
 }
 
-/// Refuse a change based on an older revision of the process than the stored one.
+/// Refuse a change based on a revision from before the process's configuration last changed
+/// (its state changing since does not count), or on one it never had.
 fn check_revision(p: &Process, revision: Option<u64>) -> Result<()> {
     match revision {
-        Some(rev) if rev != p.revision => Err(Error::StaleRevision(format!(
+        Some(rev) if rev > p.revision || rev < p.config_revision => Err(Error::StaleRevision(format!(
             "process '{}' changed since you read it (revision {} now, yours {rev}); reload and try again",
             p.name, p.revision
         ))),

@@ -143,6 +143,11 @@ pub struct Process {
     /// The node it is being moved to, while a move is under way.
     #[serde(default)]
     pub moving_to_node_id: Option<String>,
+    /// The revision at which what its owner decides (name, parameters, environment, placement,
+    /// moving on failure) last changed. Its state moves `revision` on as well, so a change
+    /// based on an older revision is refused only when it is older than this one.
+    #[serde(default)]
+    pub config_revision: u64,
     /// The most recent state changes, newest last (at most 50).
     #[serde(default)]
     pub history: Vec<StateChange>,
