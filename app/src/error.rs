@@ -33,7 +33,13 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(e: ServerFnErrorErr) -> Self {
-        AppError { code: "request_failed".into(), message: e.to_string(), field: None }
+        // Arguments that do not decode are the caller's mistake (a 400 from the server); the
+        // rest are failures to reach or to answer.
+        let code = match e {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => "bad_request",
+            _ => "request_failed",
+        };
+        AppError { code: code.into(), message: e.to_string(), field: None }
     }
 }
 

@@ -19,7 +19,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    lazy_route, path, Lazy, LazyRoute,
 };
 
 pub use error::AppError;
@@ -48,17 +48,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Mark the document once the app is hydrated (effects run only in the browser, after
-    // hydration): the browser tests wait for it before they use a form. Only in the browser
-    // build: the server also renders App outside any request (to list the routes), where an
-    // effect would be spawned with no local task set, and a test build that unifies the
-    // hydrate and ssr features would do just that.
-    #[cfg(target_arch = "wasm32")]
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/switchyard.css"/>
         <Title formatter=|text: String| if text.is_empty() { "Switchyard".to_string() } else { format!("{text} · Switchyard") }/>
@@ -70,9 +59,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services") view=services::ServicesPage/>
                     <Route path=path!("/services/:id") view=services::ServicePage/>
                     <Route path=path!("/processes") view=processes::ProcessesPage/>
-                    <Route path=path!("/processes/new") view=processes::NewProcessPage/>
-                    <Route path=path!("/processes/:id") view=processes::ProcessPage/>
-                    <Route path=path!("/connections") view=connections::ConnectionsPage/>
+                    <Route path=path!("/processes/new") view={Lazy::<NewProcessRoute>::new()}/>
+                    <Route path=path!("/processes/:id") view={Lazy::<ProcessRoute>::new()}/>
+                    <Route path=path!("/connections") view={Lazy::<ConnectionsRoute>::new()}/>
                     <Route path=path!("/nodes") view=nodes::NodesPage/>
                     <Route path=path!("/pending-changes") view=pending_changes::PendingChangesPage/>
                     <Route path=path!("/users") view=users::UsersPage/>
@@ -83,4 +72,40 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
+}
+
+/// The editors, each a page whose code `cargo leptos build --split` cuts out of the first
+/// download into a WASM module of its own. The browser fetches them in the background once the
+/// first page is hydrated ([`preload_editors`]), or first thing when a page is opened at an
+/// editor (the server lists the modules the page needs in its head). The other pages stay in
+/// the first download: they are small and share most of their code with the shell.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:path),* $(,)?) => {
+        $(
+            struct $route;
+
+            #[lazy_route]
+            impl LazyRoute for $route {
+                // The pages load their own data.
+                fn data() -> Self {
+                    $route
+                }
+
+                fn view(_this: Self) -> AnyView {
+                    $page().into_any()
+                }
+            }
+        )*
+
+        /// Fetch the editors' modules, so that opening one later waits for nothing.
+        pub async fn preload_editors() {
+            $(<$route as LazyRoute>::preload().await;)*
+        }
+    };
+}
+
+lazy_pages! {
+    ProcessRoute => processes::ProcessPage,
+    NewProcessRoute => processes::NewProcessPage,
+    ConnectionsRoute => connections::ConnectionsPage,
 }

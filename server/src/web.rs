@@ -2,14 +2,16 @@
 //! visitors who are not logged in to the login page before any page renders.
 
 use axum::{
+    body::Body,
     extract::{Request, State},
+    http::{header::CACHE_CONTROL, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
     Router,
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use switchyard_app::{auth::ssr::session_caller, shell, App};
+use switchyard_app::{auth::ssr::session_caller, shell, App, AppError};
 use tower_sessions::Session;
 
 use crate::state::AppState;
@@ -27,6 +29,42 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), require_login))
+        .layer(middleware::from_fn(server_fn_error_status))
+        .layer(middleware::from_fn(revalidate_site_files))
+}
+
+/// The site's files (`/pkg/`) have the same names in every build (cargo-leptos does not hash
+/// them), and the editors' split modules only work with the main module of their own build: the
+/// browser may keep them, but asks each time whether they changed (a 304 when they did not).
+async fn revalidate_site_files(request: Request, next: Next) -> Response {
+    let site_file = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    if site_file {
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    response
+}
+
+/// server_fn answers every error of a server function with a 500. Give each the status of its
+/// error code instead, as the REST API does, so that a refused request is not logged or counted
+/// as a failure of the server. The body, the error the UI decodes, is left as it is; so are the
+/// redirects that answer plain form posts (before hydration), which are not 500s.
+async fn server_fn_error_status(request: Request, next: Next) -> Response {
+    let server_fn = request.method() == Method::POST && request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // An error body is a few hundred bytes; anything near the limit is not one of ours.
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        let status = switchyard_core::error::http_status_of(&error.code);
+        parts.status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Pages other than the login page need a logged-in session; without one, go to the login page

@@ -409,3 +409,63 @@ async fn nodes_of_the_real_swarm_are_onboarded_by_admins() {
     expect_error(admin.delete("/api/v1/nodes/not-an-id").await, 400, "bad_request").await;
     assert_eq!(admin.get(&format!("/api/v1/nodes/{id}")).await.status(), 200, "the node is still there");
 }
+
+/// A form post to one of the UI's server functions, as the hydrated UI sends it.
+async fn call_server_fn(c: &common::Client, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    c.http.post(c.url(path)).header("accept", "application/json").form(fields).send().await.unwrap()
+}
+
+/// The error body of a server function (the UI decodes it): its status and code.
+async fn expect_server_fn_error(r: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(r.status().as_u16(), status, "status");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], code, "error code in {body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "a message in {body}");
+    body
+}
+
+/// The UI's server functions answer a refused request with the status of its error, as the
+/// REST API does (server_fn's default is a 500 for every error), keep the body the UI decodes,
+/// and still answer a plain form post (before hydration) with a redirect back to the form.
+#[tokio::test]
+async fn server_functions_answer_errors_with_their_status() {
+    use leptos::server_fn::ServerFn;
+    use switchyard_app::{
+        auth::Login,
+        users::{CreateUser, GetUser},
+    };
+    let (server, _dir) = server().await;
+    let c = server.client();
+
+    let wrong = [("username", "admin"), ("password", "wrong password")];
+    expect_server_fn_error(call_server_fn(&c, Login::PATH, &wrong).await, 401, "unauthenticated").await;
+    expect_server_fn_error(call_server_fn(&c, Login::PATH, &[]).await, 400, "bad_request").await;
+    expect_server_fn_error(call_server_fn(&c, GetUser::PATH, &[("id", "nobody")]).await, 401, "unauthenticated").await;
+
+    // Without JavaScript the browser posts the form itself: back to the form, error in the URL.
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = no_redirects
+        .post(c.url(Login::PATH))
+        .header("accept", "text/html")
+        .header("referer", c.url("/login"))
+        .form(&wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 302);
+    let location = r.headers().get("location").unwrap().to_str().unwrap();
+    assert!(location.starts_with(&c.url("/login?")), "back to the form with the error: {location}");
+
+    c.login_ok("admin", ADMIN_PASSWORD).await;
+    expect_server_fn_error(call_server_fn(&c, GetUser::PATH, &[("id", "nobody")]).await, 400, "bad_request").await;
+    let unknown = [("id", "0123456789abcdef01234567")];
+    expect_server_fn_error(call_server_fn(&c, GetUser::PATH, &unknown).await, 404, "not_found").await;
+    let duplicate = [("username", "admin"), ("password", "a-long-password"), ("email", "")];
+    expect_server_fn_error(call_server_fn(&c, CreateUser::PATH, &duplicate).await, 409, "conflict").await;
+    let empty_password = [("username", "carol"), ("password", ""), ("email", "")];
+    let e = expect_server_fn_error(call_server_fn(&c, CreateUser::PATH, &empty_password).await, 422, "validation_failed").await;
+    assert_eq!(e["field"], "password", "the form shows it at its field: {e}");
+    // Nothing was half-applied: no user carol.
+    let users: serde_json::Value = c.get("/api/v1/users?q=carol").await.json().await.unwrap();
+    assert_eq!(users.as_array().map(Vec::len), Some(0), "{users}");
+}

@@ -47,17 +47,7 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let status = match &e {
-            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Conflict(_) | Error::StaleRevision(_) => StatusCode::CONFLICT,
-            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut api = ApiError::new(status, e.code(), e.to_string());
         match &e {
             Error::Invalid { field: Some(field), .. } => api.details = json!({ "field": field }),
