@@ -76,9 +76,9 @@ pub fn App() -> impl IntoView {
 
 /// The editors, each a page whose code `cargo leptos build --split` cuts out of the first
 /// download into a WASM module of its own. The browser fetches them in the background once the
-/// first page is hydrated ([`preload_editors`]), or first thing when a page is opened at an
-/// editor (the server lists the modules the page needs in its head). The other pages stay in
-/// the first download: they are small and share most of their code with the shell.
+/// first page is hydrated ([`preload_editors`]); a page opened at an editor fetches its modules
+/// before it hydrates. The other pages stay in the first download: they are small and share
+/// most of their code with the shell.
 macro_rules! lazy_pages {
     ($($route:ident => $page:path),* $(,)?) => {
         $(
