@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Sizes of the browser bundle as `cargo leptos build --release --split` leaves it in PKG_DIR:
-the module every page loads first (the WASM, its JS glue and the split loader), and for each
+the module every page loads first (the WASM, its JS glue and the split loader; the names with or
+without the hashes of hash-files), and for each
 lazily loaded page what it adds (its own WASM plus the shared chunks it needs, from
 __wasm_split_manifest.json), raw and gzip -9, each file compressed on its own as a server
 sends it. Usage: wasm-sizes.py PKG_DIR
@@ -23,11 +24,18 @@ def total(names):
     return sum(r for r, _ in sizes), sum(g for _, g in sizes)
 
 
-first = ["switchyard.wasm", "switchyard.js"]
+def named(prefix, suffix):
+    """The file PREFIX<hash>SUFFIX, or PREFIXSUFFIX in a build without hash-files."""
+    found = [f for f in os.listdir(pkg) if f.startswith(prefix) and f.endswith(suffix) and f.count(".") <= 2]
+    return found[0] if found else None
+
+
+first = [named("switchyard.", "wasm"), named("switchyard.", "js")]
 manifest = {}
-if os.path.exists(os.path.join(pkg, "__wasm_split_manifest.json")):
-    first.append(next(f for f in os.listdir(pkg) if f.startswith("__wasm_split.") and f.endswith(".js")))
-    manifest = json.load(open(os.path.join(pkg, "__wasm_split_manifest.json")))
+manifest_file = named("__wasm_split_manifest", ".json")
+if manifest_file:
+    first.append(named("__wasm_split.", ".js"))
+    manifest = json.load(open(os.path.join(pkg, manifest_file)))
 raw, gz = total(first)
 kib = lambda n: f"{n / 1024:.0f} KiB"
 print(f"WASM bundle, first load:  {kib(raw)} raw, {kib(gz)} gzip -9 (target < 600 KiB gzip)")

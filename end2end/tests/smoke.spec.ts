@@ -6,23 +6,39 @@ test("the server answers /healthz", async ({ request }) => {
   expect(response.status()).toBe(200);
 });
 
-test("the editors' modules load in the background after the first page, and are revalidated", async ({ page }) => {
+test("the editors' modules load in the background after the first page, and browsers keep the site's files", async ({ page }) => {
   // `cargo leptos build --split` cuts the process and connection editors out of the first
   // download; the app fetches them once the first page has hydrated.
   const editors = ["connections_route", "new_process_route", "process_route"];
   const loaded = new Set<string>();
   page.on("response", (r) => {
-    const m = r.url().match(/\/pkg\/split___([a-z_]+)_view_\d+\.wasm$/);
+    const m = r.url().match(/\/pkg\/split___([a-z_]+)_view_\d+\.[\w-]+\.wasm$/);
     if (m && r.ok()) loaded.add(m[1]);
   });
   await page.goto("/login");
   await expect(page.locator("body[data-hydrated]")).toBeAttached();
   await expect.poll(() => [...loaded].sort(), { timeout: 30_000 }).toEqual(editors);
-  // The files keep their names from build to build, and the modules must come from the same
-  // build as the page: the browser asks each time whether they changed.
-  for (const file of ["switchyard.wasm", "switchyard.js", "switchyard.css"]) {
-    const r = await page.request.get(`/pkg/${file}`);
+  // Every file's name carries its content's hash, so a browser keeps it for good and a new
+  // build's page can never be paired with an old build's module.
+  const files = await page.locator("head link[href^='/pkg/']").evaluateAll((links) => links.map((l) => l.getAttribute("href")!));
+  expect(files.map((f) => f.replace(/\.[\w-]{22}\./, ".<hash>.")).sort()).toEqual([
+    "/pkg/switchyard.<hash>.css",
+    "/pkg/switchyard.<hash>.js",
+    "/pkg/switchyard.<hash>.wasm",
+  ]);
+  for (const file of files) {
+    const r = await page.request.get(file);
     expect(r.status(), file).toBe(200);
-    expect(r.headers()["cache-control"], file).toBe("no-cache");
+    expect(r.headers()["cache-control"], file).toBe("public, max-age=31536000, immutable");
+    // Asked anyway (a reload), it costs a round trip, not the file: 304 with no body.
+    const lastModified = r.headers()["last-modified"];
+    expect(lastModified, file).toBeTruthy();
+    const again = await page.request.get(file, { headers: { "if-modified-since": lastModified } });
+    expect(again.status(), file).toBe(304);
+    expect((await again.body()).length, file).toBe(0);
   }
+  // A name that is not there is a plain 404, never kept.
+  const missing = await page.request.get("/pkg/switchyard.AAAAAAAAAAAAAAAAAAAAAA.wasm");
+  expect(missing.status()).toBe(404);
+  expect(missing.headers()["cache-control"]).toBeUndefined();
 });

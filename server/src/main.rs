@@ -129,8 +129,15 @@ async fn run(config: Config) -> Result<(), String> {
             config.session_idle_secs as i64,
         )));
 
+    // `cargo leptos build` (hash-files) puts the hashes in the site's file names and lists them in
+    // hash.txt next to the binary; a binary built without it serves the plain names.
+    let hashed_site = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|file| file.is_file());
     let leptos = LeptosOptions::builder()
         .output_name("switchyard")
+        .hash_files(hashed_site)
         .site_root(config.site_root.clone())
         .site_pkg_dir("pkg")
         .site_addr(config.listen)

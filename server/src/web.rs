@@ -12,6 +12,7 @@ use axum::{
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use switchyard_app::{auth::ssr::session_caller, shell, App, AppError};
+use tower_http::services::ServeDir;
 use tower_sessions::Session;
 
 use crate::state::AppState;
@@ -20,7 +21,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
     let sy = state.sy.clone();
     let options = state.leptos.clone();
+    // The site's files are served here rather than by leptos_axum's fallback, which drops the
+    // request's If-Modified-Since and so answers every revalidation with the whole file.
+    let pkg = ServeDir::new(format!("{}/{}", options.site_root, options.site_pkg_dir));
+    let hashed = options.hash_files;
     Router::new()
+        .nest_service(&format!("/{}", options.site_pkg_dir), pkg.precompressed_br().precompressed_gzip())
         .leptos_routes_with_context(
             state,
             routes,
@@ -30,17 +36,24 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), require_login))
         .layer(middleware::from_fn(server_fn_error_status))
-        .layer(middleware::from_fn(revalidate_site_files))
+        .layer(middleware::from_fn(move |request, next| site_file_caching(hashed, request, next)))
 }
 
-/// The site's files (`/pkg/`) have the same names in every build (cargo-leptos does not hash
-/// them), and the editors' split modules only work with the main module of their own build: the
-/// browser may keep them, but asks each time whether they changed (a 304 when they did not).
-async fn revalidate_site_files(request: Request, next: Next) -> Response {
-    let site_file = request.uri().path().starts_with("/pkg/");
+/// How long browsers keep the site's files (`/pkg/`). The editors' split modules only work with
+/// the main module of their own build. In a hashed build (hash-files) every name changes with its
+/// content, so a browser may keep a file for good and never needs to ask again. Otherwise (and for
+/// wasm-bindgen's snippets, which keep their names) the browser may keep a file but asks each time
+/// whether it changed: ServeDir answers a 304 with no body when it did not.
+async fn site_file_caching(hashed: bool, request: Request, next: Next) -> Response {
+    let policy = match request.uri().path().strip_prefix("/pkg/") {
+        Some(file) if hashed && !file.starts_with("snippets/") => Some("public, max-age=31536000, immutable"),
+        Some(_) => Some("no-cache"),
+        None => None,
+    };
     let mut response = next.run(request).await;
-    if site_file {
-        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let kept = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    if let Some(policy) = policy.filter(|_| kept) {
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response
 }
