@@ -418,7 +418,7 @@ sy_listen_url() {
 sy_start_server() {
   local listen="$1" data_dir="$2" log="$3"
   shift 3
-  [[ -x "$SY_BIN" ]] || sy_die "$SY_BIN not found: build with 'cargo leptos build --release --split' first"
+  [[ -x "$SY_BIN" ]] || sy_die "$SY_BIN not found: build with 'cargo leptos build --release --split --precompress' first"
   local port="${listen##*:}"
   if [[ -n "$(ss -Htln "sport = :$port")" ]]; then
     sy_warn "something already listens on port $port:"

@@ -37,6 +37,13 @@ test("the editors' modules load in the background after the first page, and brow
     expect(again.status(), file).toBe(304);
     expect((await again.body()).length, file).toBe(0);
   }
+  // Brotli, made at build time, to a browser that takes it; gzip otherwise.
+  const wasm = files.find((f) => f.endsWith(".wasm"))!;
+  for (const encoding of ["br", "gzip"]) {
+    const r = await page.request.get(wasm, { headers: { "accept-encoding": encoding } });
+    expect(r.headers()["content-encoding"], encoding).toBe(encoding);
+    expect((await r.body()).length, encoding).toBeGreaterThan(1000);
+  }
   // A name that is not there is a plain 404, never kept.
   const missing = await page.request.get("/pkg/switchyard.AAAAAAAAAAAAAAAAAAAAAA.wasm");
   expect(missing.status()).toBe(404);

@@ -22,11 +22,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let sy = state.sy.clone();
     let options = state.leptos.clone();
     // The site's files are served here rather than by leptos_axum's fallback, which drops the
-    // request's If-Modified-Since and so answers every revalidation with the whole file.
+    // request's If-Modified-Since and so answers every revalidation with the whole file. Brotli
+    // files made at build time (`--precompress`) go to browsers that take them; the build's .gz
+    // files are larger than what CompressionLayer makes on the fly, so gzip stays on the fly.
     let pkg = ServeDir::new(format!("{}/{}", options.site_root, options.site_pkg_dir));
     let hashed = options.hash_files;
     Router::new()
-        .nest_service(&format!("/{}", options.site_pkg_dir), pkg.precompressed_br().precompressed_gzip())
+        .nest_service(&format!("/{}", options.site_pkg_dir), pkg.precompressed_br())
         .leptos_routes_with_context(
             state,
             routes,
