@@ -390,6 +390,10 @@ sy_ensure_stack() {
 
 SY_BIN="${SWITCHYARD_BIN:-$SY_ROOT/target/release/switchyard}"
 SY_SITE="$SY_ROOT/target/site"
+# The release build, one command for every script: the editors split into modules of their own
+# (--split), the site's files named by their hashes (hash-files in Cargo.toml) and a Brotli copy
+# of each (--precompress). See README, "How it is built".
+SY_BUILD=(cargo leptos build --release --split --precompress)
 
 # A TCP port nothing listens on at the moment, from the loopback-friendly high range.
 sy_free_port() {
@@ -418,7 +422,7 @@ sy_listen_url() {
 sy_start_server() {
   local listen="$1" data_dir="$2" log="$3"
   shift 3
-  [[ -x "$SY_BIN" ]] || sy_die "$SY_BIN not found: build with 'cargo leptos build --release --split --precompress' first"
+  [[ -x "$SY_BIN" ]] || sy_die "$SY_BIN not found: build with '${SY_BUILD[*]}' first"
   local port="${listen##*:}"
   if [[ -n "$(ss -Htln "sport = :$port")" ]]; then
     sy_warn "something already listens on port $port:"

@@ -129,19 +129,18 @@ async fn run(config: Config) -> Result<(), String> {
             config.session_idle_secs as i64,
         )));
 
-    // `cargo leptos build` (hash-files) puts the hashes in the site's file names and lists them in
-    // hash.txt next to the binary; a binary built without it serves the plain names.
-    let hashed_site = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
-        .is_some_and(|file| file.is_file());
-    let leptos = LeptosOptions::builder()
+    let mut leptos = LeptosOptions::builder()
         .output_name("switchyard")
-        .hash_files(hashed_site)
         .site_root(config.site_root.clone())
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .build();
+    // `cargo leptos build` (hash-files) puts the hashes in the site's file names and lists them in
+    // a file next to the binary, where leptos looks; a binary built without it serves plain names.
+    leptos.hash_files = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos.hash_file)))
+        .is_some_and(|file| file.is_file());
     let state = AppState { sy, leptos };
     tokio::spawn(upkeep(state.clone(), Duration::from_secs(config.reconcile_secs.max(1))));
     tokio::spawn(trim_heap_now_and_then());
