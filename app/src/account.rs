@@ -24,7 +24,8 @@ pub async fn change_email(revision: u64, email: String) -> Result<User, AppError
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     let caller = caller().await?;
     let id = caller.user.id.clone();
-    Ok(sy().users.set_password(&caller, &id, Some(&current_password), &new_password).await?)
+    let session = crate::auth::ssr::session().await?.id().map(|i| i.to_string());
+    Ok(sy().users.set_password(&caller, &id, Some(&current_password), &new_password, session.as_deref()).await?)
 }
 
 #[server]
@@ -82,7 +83,10 @@ pub fn AccountPage() -> impl IntoView {
         </Transition>
         <section class="card stack narrow">
             <h2>"Password"</h2>
-            <ActionForm action=password attr:class="stack">
+            <p class="muted" id="password-effect">
+                "Changing your password logs you out on every other browser and revokes all your API tokens: scripts that use them need a new one."
+            </p>
+            <ActionForm action=password attr:class="stack" attr:aria-describedby="password-effect">
                 <label>
                     "Current password"
                     <input type="password" name="current_password" required autocomplete="current-password"/>
@@ -94,7 +98,7 @@ pub fn AccountPage() -> impl IntoView {
                     <FieldError result=password_result field="new_password"/>
                 </label>
                 <FormError result=password_result/>
-                {move || matches!(password_result.get(), Some(Ok(_))).then(|| view! { <p class="notice" role="status">"Your password was changed."</p> })}
+                {move || matches!(password_result.get(), Some(Ok(_))).then(|| view! { <p class="notice" role="status">"Your password was changed. Your other sessions have ended and your API tokens are revoked."</p> })}
                 <div class="actions"><button type="submit" class="primary">"Change password"</button></div>
             </ActionForm>
         </section>

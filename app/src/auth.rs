@@ -52,6 +52,14 @@ pub mod ssr {
         }
     }
 
+    /// The address the request came from (the server puts it on every request).
+    pub async fn client_addr() -> std::net::IpAddr {
+        leptos_axum::extract::<axum::Extension<switchyard_core::auth::ClientAddr>>()
+            .await
+            .map(|e| e.0 .0)
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
+    }
+
     /// The logged-in caller of a server function.
     pub async fn caller() -> Result<Caller, AppError> {
         let session = session().await?;
@@ -61,20 +69,33 @@ pub mod ssr {
     }
 }
 
-/// Only same-site paths, so a crafted link cannot send someone elsewhere after login.
-pub fn safe_next(next: Option<String>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
-        _ => "/".into(),
+/// Where to go after login: only a path of this origin, so a crafted link cannot send someone
+/// elsewhere. Browsers drop tabs and line breaks from a URL and read `\\` as `/`, so
+/// `/%09/evil.example` would become `//evil.example`, another site: control characters are
+/// refused outright, and any other address that does not start with one `/` means the start page.
+pub fn checked_next(next: Option<&str>) -> Result<String, switchyard_core::Error> {
+    let Some(n) = next.filter(|n| !n.is_empty()) else { return Ok("/".into()) };
+    if n.chars().any(char::is_control) {
+        return Err(switchyard_core::Error::BadRequest(
+            "the address to go to after login must not contain control characters".into(),
+        ));
     }
+    let same_origin = n.starts_with('/') && !n.starts_with("//") && !n.contains('\\');
+    Ok(if same_origin { n.to_string() } else { "/".into() })
+}
+
+/// [`checked_next`], with anything refused meaning the start page.
+pub fn safe_next(next: Option<String>) -> String {
+    checked_next(next.as_deref()).unwrap_or_else(|_| "/".into())
 }
 
 #[server]
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
     let sy = ssr::sy();
-    let user = sy.users.login(&username, &password).await?;
+    let next = checked_next(next.as_deref())?;
+    let user = sy.users.login(&username, &password, ssr::client_addr().await).await?;
     ssr::start_session(&ssr::session().await?, &user).await?;
-    leptos_axum::redirect(&safe_next(next));
+    leptos_axum::redirect(&next);
     Ok(())
 }
 
@@ -121,7 +142,7 @@ pub fn LoginPage() -> impl IntoView {
                 <ActionForm action=action attr:class="stack">
                     // An attribute, not a property: the server renders it, so a login sent before
                     // the page is hydrated still goes back to the page that asked for it.
-                    <input type="hidden" name="next" value=next/>
+                    <input type="hidden" name="next" value=move || safe_next(Some(next()))/>
                     <label>
                         "Username"
                         <input name="username" autocomplete="username" required autofocus/>

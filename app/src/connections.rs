@@ -1546,9 +1546,12 @@ fn ConnectForm(ed: Ed) -> impl IntoView {
 #[server]
 pub async fn process_connections(process_id: String) -> Result<Vec<Connection>, AppError> {
     use switchyard_core::managers::{ConnectionFilter, ListParams};
+    let caller = caller().await?;
+    // Someone else's process has no connections to show: it does not exist for the caller.
+    sy().processes.get(&caller, &process_id).await?;
     let params = ListParams { page: Some(1), per_page: Some(200), sort: Some("created".into()) };
     let filter = ConnectionFilter { process_id: Some(process_id), ..Default::default() };
-    Ok(sy().connections.list(&caller().await?, &params, &filter).await?.items)
+    Ok(sy().connections.list(&caller, &params, &filter).await?.items)
 }
 
 /// The Connections section of a process's page: its connections, live, and the way to the editor.

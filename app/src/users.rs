@@ -52,7 +52,7 @@ pub async fn update_user(id: String, revision: u64, email: String, admin: Option
 
 #[server]
 pub async fn reset_password(id: String, new_password: String) -> Result<(), AppError> {
-    Ok(sy().users.set_password(&caller().await?, &id, None, &new_password).await?)
+    Ok(sy().users.set_password(&caller().await?, &id, None, &new_password, None).await?)
 }
 
 #[server]
@@ -202,7 +202,7 @@ pub fn EditUserPage() -> impl IntoView {
                             </section>
                             <section class="card stack narrow">
                                 <h2>"Reset password"</h2>
-                                <p class="muted">"Sets a new password and logs the user out everywhere."</p>
+                                <p class="muted">"Sets a new password, logs the user out everywhere and revokes their API tokens."</p>
                                 <ActionForm action=reset attr:class="stack">
                                     <input type="hidden" name="id" value=id2.clone()/>
                                     <label>

@@ -94,20 +94,111 @@ pub fn generate_password() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Slows down password guessing per account: after `FREE_FAILURES` failed logins in a row, each
-/// further attempt must wait twice as long as the one before (1 s, 2 s, 4 s … up to 5 min). A
-/// successful login resets the count. Kept in memory: a restart forgives, which is acceptable
-/// for a brake whose job is to make guessing slow, not impossible.
+/// The address a request came from (the peer, or the client a trusted proxy names), put on every
+/// request by the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+/// The brake on password guessing, keyed by the client's address, never by the account: failures
+/// from one address slow down that address only, so nobody can lock another person (the
+/// administrator included) out by failing on purpose.
+///
+/// * After `FREE_FAILURES` failures from an address within `FORGET_AFTER`, each further attempt
+///   from it must wait twice as long as the one before (1 s, 2 s, 4 s … up to 5 min).
+/// * At most `IN_FLIGHT_PER_ADDRESS` logins from one address are checked at once, and at most
+///   `VERIFY_SLOTS` password hashes are computed at once overall, with `VERIFY_QUEUE` waiting (each
+///   takes 19 MiB and tens of milliseconds): a flood gets a 429 instead of the server's memory.
+/// * Memory is bounded: at most `MAX_ADDRESSES` addresses are remembered (IPv6 by /64), and
+///   nothing about the usernames tried.
+///
+/// Kept in memory: a restart forgives, which suits a brake whose job is to make guessing slow.
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    state: Mutex<HashMap<IpKey, Entry>>,
+    verify: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+/// An address as the brake counts it: IPv4 whole, IPv6 by its /64 (one host holds a /64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IpKey(u128);
+
+impl From<std::net::IpAddr> for IpKey {
+    fn from(ip: std::net::IpAddr) -> Self {
+        match ip {
+            std::net::IpAddr::V4(v4) => IpKey(u32::from(v4) as u128),
+            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpKey(u32::from(v4) as u128),
+                None => IpKey((u128::from(v6) >> 64 << 64) | (1 << 32)),
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    failures: u32,
+    last: Instant,
+    in_flight: u32,
 }
 
 const FREE_FAILURES: u32 = 5;
 const MAX_DELAY: Duration = Duration::from_secs(300);
+/// Failures older than this are forgotten.
+const FORGET_AFTER: Duration = Duration::from_secs(900);
+const MAX_ADDRESSES: usize = 10_000;
+const IN_FLIGHT_PER_ADDRESS: u32 = 2;
+const VERIFY_SLOTS: usize = 4;
+const VERIFY_QUEUE: usize = 64;
+
+/// Longest username or password the brake passes on (longer ones are wrong by definition).
+pub const CREDENTIAL_MAX: usize = 1024;
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        Self { failures: Mutex::new(HashMap::new()) }
+        Self { state: Mutex::new(HashMap::new()), verify: tokio::sync::Semaphore::new(VERIFY_SLOTS), waiting: 0.into() }
+    }
+}
+
+/// A login attempt in progress; dropping it ends the attempt. Record its outcome with
+/// [`LoginAttempt::failed`] (a success needs nothing).
+pub struct LoginAttempt<'a> {
+    throttle: &'a LoginThrottle,
+    key: IpKey,
+}
+
+impl LoginAttempt<'_> {
+    pub fn failed(&self) {
+        let mut map = self.throttle.state.lock().expect("throttle poisoned");
+        if let Some(e) = map.get_mut(&self.key) {
+            if e.last.elapsed() > FORGET_AFTER {
+                e.failures = 0;
+            }
+            e.failures = e.failures.saturating_add(1);
+            e.last = Instant::now();
+        }
+    }
+
+    /// Compute a password hash check under the global ceiling.
+    pub async fn verify<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T> {
+        use std::sync::atomic::Ordering;
+        let t = self.throttle;
+        if t.waiting.fetch_add(1, Ordering::SeqCst) >= VERIFY_SLOTS + VERIFY_QUEUE {
+            t.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::Throttled { retry_after_secs: 1 });
+        }
+        let permit = t.verify.acquire().await;
+        let out = work.await;
+        drop(permit);
+        t.waiting.fetch_sub(1, Ordering::SeqCst);
+        Ok(out)
+    }
+}
+
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        if let Some(e) = self.throttle.state.lock().expect("throttle poisoned").get_mut(&self.key) {
+            e.in_flight = e.in_flight.saturating_sub(1);
+        }
     }
 }
 
@@ -120,33 +211,40 @@ impl LoginThrottle {
         }
     }
 
-    /// Refuse an attempt that comes too soon after the last failure.
-    pub fn check(&self, username: &str) -> Result<()> {
-        let map = self.failures.lock().expect("throttle poisoned");
-        if let Some((count, last)) = map.get(username) {
-            let wait = Self::delay(*count);
-            let elapsed = last.elapsed();
-            if elapsed < wait {
-                let left = (wait - elapsed).as_secs_f64().ceil() as u64;
-                return Err(Error::Throttled { retry_after_secs: left.max(1) });
+    /// Begin an attempt from `addr`, or refuse it when it comes too soon after the address's
+    /// last failure or too many of its attempts are under way.
+    pub fn begin(&self, addr: std::net::IpAddr) -> Result<LoginAttempt<'_>> {
+        let key = IpKey::from(addr);
+        let mut map = self.state.lock().expect("throttle poisoned");
+        if !map.contains_key(&key) && map.len() >= MAX_ADDRESSES {
+            map.retain(|_, e| e.in_flight > 0 || e.last.elapsed() < FORGET_AFTER.min(Self::delay(e.failures) * 2));
+            if map.len() >= MAX_ADDRESSES {
+                // Still full of recent failures: forget the quietest address.
+                if let Some(oldest) = map.iter().filter(|(_, e)| e.in_flight == 0).min_by_key(|(_, e)| e.last).map(|(k, _)| *k) {
+                    map.remove(&oldest);
+                }
             }
         }
-        Ok(())
-    }
-
-    pub fn failed(&self, username: &str) {
-        let mut map = self.failures.lock().expect("throttle poisoned");
-        // Forget entries that have been quiet for longer than the longest delay.
-        if map.len() > 10_000 {
-            map.retain(|_, (_, last)| last.elapsed() < MAX_DELAY);
+        let entry = map.entry(key).or_insert(Entry { failures: 0, last: Instant::now(), in_flight: 0 });
+        if entry.last.elapsed() > FORGET_AFTER {
+            entry.failures = 0;
         }
-        let entry = map.entry(username.to_string()).or_insert((0, Instant::now()));
-        entry.0 += 1;
-        entry.1 = Instant::now();
+        let wait = Self::delay(entry.failures);
+        let elapsed = entry.last.elapsed();
+        if elapsed < wait {
+            let left = (wait - elapsed).as_secs_f64().ceil() as u64;
+            return Err(Error::Throttled { retry_after_secs: left.max(1) });
+        }
+        if entry.in_flight >= IN_FLIGHT_PER_ADDRESS {
+            return Err(Error::Throttled { retry_after_secs: 1 });
+        }
+        entry.in_flight += 1;
+        Ok(LoginAttempt { throttle: self, key })
     }
 
-    pub fn succeeded(&self, username: &str) {
-        self.failures.lock().expect("throttle poisoned").remove(username);
+    /// How many addresses are remembered (for tests of the bound).
+    pub fn remembered(&self) -> usize {
+        self.state.lock().expect("throttle poisoned").len()
     }
 }
 
@@ -172,21 +270,47 @@ mod tests {
         assert_ne!(hash_token_secret(&a), hash_token_secret(&b));
     }
 
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
     #[test]
-    fn throttle_slows_down_after_free_failures() {
+    fn throttle_slows_down_one_address_only() {
         let t = LoginThrottle::default();
-        for _ in 0..FREE_FAILURES - 1 {
-            t.failed("bob");
-            assert!(t.check("bob").is_ok());
+        for _ in 0..FREE_FAILURES {
+            t.begin(ip("10.0.0.1")).unwrap().failed();
         }
-        t.failed("bob");
-        match t.check("bob") {
+        match t.begin(ip("10.0.0.1")) {
             Err(Error::Throttled { retry_after_secs }) => assert_eq!(retry_after_secs, 1),
-            other => panic!("expected throttling, got {other:?}"),
+            Err(e) => panic!("expected throttling, got {e:?}"),
+            Ok(_) => panic!("expected throttling, got through"),
         }
-        assert!(t.check("alice").is_ok());
-        t.succeeded("bob");
-        assert!(t.check("bob").is_ok());
+        // Another address, trying the same account, is not held back.
+        assert!(t.begin(ip("10.0.0.2")).is_ok());
+        // IPv6 addresses of one /64 count as one.
+        for _ in 0..FREE_FAILURES {
+            t.begin(ip("2001:db8::1")).unwrap().failed();
+        }
+        assert!(t.begin(ip("2001:db8::2")).is_err());
+        assert!(t.begin(ip("2001:db8:0:1::2")).is_ok());
         assert_eq!(LoginThrottle::delay(FREE_FAILURES + 20), MAX_DELAY);
+    }
+
+    #[test]
+    fn throttle_limits_attempts_in_flight_and_memory() {
+        let t = LoginThrottle::default();
+        let a = t.begin(ip("10.0.0.1")).unwrap();
+        let b = t.begin(ip("10.0.0.1")).unwrap();
+        assert!(t.begin(ip("10.0.0.1")).is_err(), "a third attempt at once from one address");
+        drop(a);
+        assert!(t.begin(ip("10.0.0.1")).is_ok());
+        drop(b);
+        for i in 0..(MAX_ADDRESSES as u32 + 500) {
+            let addr = std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0b00_0000 + i));
+            if let Ok(attempt) = t.begin(addr) {
+                attempt.failed();
+            }
+        }
+        assert!(t.remembered() <= MAX_ADDRESSES, "{} addresses remembered", t.remembered());
     }
 }

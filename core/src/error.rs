@@ -23,7 +23,7 @@ pub enum Error {
     Unauthenticated(String),
     #[error("{0}")]
     Forbidden(String),
-    #[error("too many failed logins for this account; try again in {retry_after_secs} s")]
+    #[error("too many failed logins from your address; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
     /// A dependency (store, Docker, registry) cannot be reached (HTTP 503).
     #[error("{0}")]

@@ -51,7 +51,7 @@ pub fn email(email: &str) -> Result<()> {
         && parts[1].contains('.')
         && !parts[1].starts_with('.')
         && !parts[1].ends_with('.')
-        && !email.chars().any(char::is_whitespace)
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.len() <= 254;
     if ok {
         Ok(())
@@ -114,6 +114,16 @@ mod tests {
     }
 
     #[test]
+    fn names_refuse_control_characters() {
+        for bad in ["a\0b", "a\r\nb", "tab\there", "\u{7f}"] {
+            assert!(process_name(bad).is_err(), "{bad:?}");
+            assert!(name("name", bad).is_err(), "{bad:?}");
+        }
+        assert!(process_name("counter @alice").is_ok());
+        assert!(email("a\0@b.org").is_err());
+    }
+
+    #[test]
     fn ids() {
         assert!(id("user", "0123456789abcdef01234567").is_ok());
         assert!(id("user", "nope").is_err());
@@ -140,6 +150,9 @@ pub fn process_name(name: &str) -> Result<()> {
     }
     if trimmed.chars().count() > 100 {
         return Err(Error::invalid("name", "name must be at most 100 characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(Error::invalid("name", "name must not contain control characters"));
     }
     Ok(())
 }

@@ -26,12 +26,18 @@ export const test = base.extend<{ hydratingGoto: void; browserErrors: void }>({
     async ({ page }, use, testInfo) => {
       const lines: string[] = [];
       const panics: string[] = [];
+      // The Content-Security-Policy must let the app live: any refusal fails the test, so every
+      // page every test visits is checked against it.
+      const refused: string[] = [];
       const started = Date.now();
       const at = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
       page.on("console", (m) => {
         if (m.type() === "error" || m.type() === "warning") {
           lines.push(`[${at()}] console.${m.type()}: ${m.text()} (${page.url()})`);
           if (/panicked at|RuntimeError: unreachable/.test(m.text())) panics.push(m.text());
+          if (/Content Security Policy|Refused to (load|execute|apply|connect|compile|evaluate)/.test(m.text())) {
+            refused.push(`${m.text()} (${page.url()})`);
+          }
         }
       });
       page.on("pageerror", (e) => {
@@ -43,6 +49,7 @@ export const test = base.extend<{ hydratingGoto: void; browserErrors: void }>({
         console.log(`browser console of "${testInfo.title}":\n  ${lines.join("\n  ")}`);
       }
       expect(panics, "the WASM app panicked in the browser").toEqual([]);
+      expect(refused, "the Content-Security-Policy refused something the app needs").toEqual([]);
     },
     { auto: true },
   ],

@@ -2,21 +2,68 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Clone, Debug, Parser)]
 #[command(name = "switchyard", version, about = "Switchyard: an orchestrator for networks of small interconnected services")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web UI and the REST API (what `switchyard` alone does).
+    Serve,
+    /// Write a consistent copy of the whole store to FILE (`-`: standard output). By default it
+    /// asks the running server (an administrator's API token in SWITCHYARD_TOKEN), so the copy is
+    /// taken while Switchyard runs; with --offline it reads the store itself, which needs the
+    /// server stopped.
+    Backup(BackupArgs),
+    /// Load a backup into a new store: the data directory (or database) of the flags, which must
+    /// hold no installation yet. Then start Switchyard on it: it finds its processes running.
+    Restore(RestoreArgs),
+    /// Print the UI's server functions (method and path), one per line: the authorization tests
+    /// check that each has an entry.
+    #[command(hide = true)]
+    ServerFunctions,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the backup (`-` for standard output).
+    pub file: PathBuf,
+    /// The running server to ask.
+    #[arg(long, env = "SWITCHYARD_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// An administrator's API token.
+    #[arg(long, env = "SWITCHYARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Read the store of --data-dir / --database-url directly (Switchyard must be stopped).
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to load (`-` for standard input).
+    pub file: PathBuf,
+}
+
+#[derive(Clone, Debug, Args)]
 pub struct Config {
     /// Address and port to serve the web UI and the REST API on.
     #[arg(long, env = "SWITCHYARD_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
 
     /// Directory of the embedded store (used unless --database-url is given).
-    #[arg(long, env = "SWITCHYARD_DATA_DIR", default_value = "./data")]
+    #[arg(long, env = "SWITCHYARD_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
     /// A mongodb:// URL to keep the data in MongoDB instead of the embedded store.
-    #[arg(long, env = "SWITCHYARD_DATABASE_URL")]
+    #[arg(long, env = "SWITCHYARD_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
 
     /// Password of the first administrator, `admin`, created on the first start. When unset, one
@@ -89,9 +136,34 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_CHANGE_LEASE_SECS", default_value_t = 30)]
     pub change_lease_secs: u64,
 
+    /// A process whose container has run this many seconds without asking for its configuration
+    /// (the config trigger) is sent it unasked over the management channel.
+    #[arg(long, env = "SWITCHYARD_TRIGGER_GRACE_SECS", default_value_t = 10)]
+    pub trigger_grace_secs: u64,
+
     /// Seconds between two rounds of the reconciler (which keeps the swarm in line with the store).
     #[arg(long, env = "SWITCHYARD_RECONCILE_SECS", default_value_t = 5)]
     pub reconcile_secs: u64,
+
+    /// Proxies in front of Switchyard (comma-separated addresses) whose X-Forwarded-For names
+    /// the client; the login brake then counts that client's address, not the proxy's.
+    #[arg(long, env = "SWITCHYARD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// A connection whose request headers have not all arrived after this many seconds (also
+    /// between the requests of a kept-alive connection) is closed.
+    #[arg(long, env = "SWITCHYARD_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// At most this many client connections are open at once; more wait to be accepted.
+    #[arg(long, env = "SWITCHYARD_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Start on a new, empty store even though Docker holds objects of this installation's id
+    /// (they are left alone). Without it, Switchyard refuses to start in that case: the data
+    /// directory is most likely wrong.
+    #[arg(long, env = "SWITCHYARD_NEW_STORE", default_value_t = false)]
+    pub new_store: bool,
 
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SWITCHYARD_LOG_JSON", default_value_t = false)]
@@ -111,6 +183,14 @@ impl Config {
             .clone()
             .or_else(|| std::env::var("DOCKER_HOST").ok())
             .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+    }
+
+    /// `scheme://host[:port]` of the public URL, when one is configured.
+    pub fn public_origin(&self) -> Option<String> {
+        let url = self.public_url.as_deref()?;
+        let (scheme, rest) = url.split_once("://")?;
+        let authority = rest.split('/').next().unwrap_or(rest);
+        Some(format!("{scheme}://{authority}"))
     }
 
     pub fn secure_cookies(&self) -> bool {

@@ -2,13 +2,16 @@
 //! serves the REST API (`http`) and the web UI (`web`) from one axum router.
 
 mod config;
+mod guard;
 mod http;
+mod ops;
+mod serve;
 mod state;
 mod web;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use axum::Router;
+use axum::{middleware, Router};
 use clap::Parser;
 use leptos::config::LeptosOptions;
 use switchyard_core::{
@@ -18,27 +21,42 @@ use switchyard_core::{
     },
     changes::EngineConfig,
     managers::{ProcessSettings, Switchyard, TRIGGER_PORT},
-    store::{SessionStore, Store},
+    store::SessionStore,
 };
 use axum::extract::DefaultBodyLimit;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 use tower_sessions::{cookie::SameSite, ExpiredDeletion, Expiry, SessionManagerLayer};
 use tracing_subscriber::EnvFilter;
 
-use crate::{config::Config, state::AppState};
+use crate::{
+    config::{Cli, Command, Config},
+    guard::GuardConfig,
+    state::AppState,
+};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "switchyard_session";
 
 fn main() {
     return_big_allocations_to_the_os();
-    let config = Config::parse();
+    let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build();
-    match runtime {
-        Ok(runtime) => runtime.block_on(serve(config)),
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("switchyard: cannot start the async runtime: {e}");
             std::process::exit(1);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => runtime.block_on(serve(cli.config)),
+        Command::Backup(args) => ops::exit_with(runtime.block_on(ops::backup(&cli.config, &args))),
+        Command::Restore(args) => ops::exit_with(runtime.block_on(ops::restore(&cli.config, &args))),
+        Command::ServerFunctions => {
+            let mut all: Vec<String> =
+                leptos::server_fn::axum::server_fn_paths().map(|(path, method)| format!("{method} {path}")).collect();
+            all.sort();
+            println!("{}", all.join("\n"));
         }
     }
 }
@@ -58,15 +76,14 @@ async fn serve(config: Config) {
 }
 
 async fn run(config: Config) -> Result<(), String> {
-    let store = Store::open(&config.store_location())
-        .await
-        .map_err(|e| format!("cannot open the store at {}: {e}", config.store_location()))?;
+    let (store, origin) = ops::open_store(&config).await?;
     tracing::info!(backend = store.kind(), location = %config.store_location(), "store open");
 
     let docker = DockerConnector::connect(&config.docker_endpoint()).map_err(|e| e.to_string())?.negotiate().await;
     if let Err(e) = docker.ready().await {
         tracing::warn!("{e}; /readyz reports not ready until it is");
     }
+    let instance_id = ops::instance_id(&config, &store, origin, &docker).await?;
 
     let registry_auth = match (&config.registry_token, &config.registry_username) {
         (Some(token), _) => RegistryAuth::Bearer(token.clone()),
@@ -80,10 +97,6 @@ async fn run(config: Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     let password_file = config.database_url.is_none().then(|| config.data_dir.join("initial-admin-password"));
-    let instance_id = match &config.instance_id {
-        Some(id) => id.clone(),
-        None => Switchyard::instance_id(&store).await.map_err(|e| format!("cannot read the store: {e}"))?,
-    };
     let settings = ProcessSettings {
         instance_id,
         anchor_image: config
@@ -92,6 +105,7 @@ async fn run(config: Config) -> Result<(), String> {
             .unwrap_or_else(|| format!("{}/switchyard/anchor:latest", registry.image_host())),
         max_memory_bytes: config.max_process_memory,
         max_nano_cpus: config.max_process_nano_cpus,
+        trigger_grace: Duration::from_secs(config.trigger_grace_secs.max(1)),
     };
     let engine_config = EngineConfig { lease: Duration::from_secs(config.change_lease_secs.max(1)), ..Default::default() };
     let sy = Switchyard::new(store.clone(), docker, registry, password_file.clone(), engine_config, settings);
@@ -145,10 +159,19 @@ async fn run(config: Config) -> Result<(), String> {
     tokio::spawn(upkeep(state.clone(), Duration::from_secs(config.reconcile_secs.max(1))));
     tokio::spawn(trim_heap_now_and_then());
 
+    let guards = Arc::new(GuardConfig {
+        trusted_proxies: config.trusted_proxies.clone(),
+        public_origin: config.public_origin(),
+        max_body_bytes: config.max_body_bytes,
+    });
     let app: Router = http::api_router()
         .merge(web::router(&state))
         .layer(session_layer)
+        .layer(middleware::from_fn_with_state(guards.clone(), guard::server_fn_bodies))
+        .layer(middleware::from_fn_with_state(guards.clone(), guard::same_origin_only))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(guards, guard::client_addr))
+        .layer(middleware::from_fn(guard::security_headers))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state);
@@ -157,7 +180,11 @@ async fn run(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     tracing::info!("Switchyard listens on http://{}", config.listen);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.map_err(|e| e.to_string())
+    let limits = serve::Limits {
+        header_read_timeout: Duration::from_secs(config.header_timeout_secs.max(1)),
+        max_connections: config.max_connections,
+    };
+    serve::serve(listener, app, limits, shutdown()).await.map_err(|e| e.to_string())
 }
 
 /// Background upkeep, every few seconds: the anchor container runs and is on every user network,
@@ -210,10 +237,14 @@ async fn upkeep(state: AppState, every: Duration) {
         }
         if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
             last_prune = Some(std::time::Instant::now());
-            match state.sy.engine.prune(Duration::from_secs(7 * 24 * 3600)).await {
+            let week = Duration::from_secs(7 * 24 * 3600);
+            match state.sy.engine.prune(week).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!("forgot {n} pending changes that finished over a week ago"),
                 Err(e) => note("pruning pending changes", &e),
+            }
+            if let Err(e) = state.sy.processes.prune_removed(week).await {
+                note("pruning the records of deleted processes", &e);
             }
         }
         tokio::time::sleep(every).await;

@@ -29,16 +29,25 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let hashed = options.hash_files;
     Router::new()
         .nest_service(&format!("/{}", options.site_pkg_dir), pkg.precompressed_br())
-        .leptos_routes_with_context(
-            state,
-            routes,
-            move || provide_context(sy.clone()),
-            move || shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(state, routes, page_context(sy.clone()), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(sy), shell))
         .layer(middleware::from_fn_with_state(state.clone(), require_login))
         .layer(middleware::from_fn(server_fn_error_status))
         .layer(middleware::from_fn(move |request, next| site_file_caching(hashed, request, next)))
+}
+
+/// What every page and server function finds in its context: the managers, and the nonce of
+/// this response's Content-Security-Policy (made by `guard::security_headers`) for Leptos's
+/// inline scripts.
+fn page_context(sy: switchyard_core::managers::Switchyard) -> impl Fn() + Clone + Send + 'static {
+    move || {
+        provide_context(sy.clone());
+        let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<crate::guard::CspNonce>().cloned());
+        if let Some(nonce) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+        }
+    }
 }
 
 /// How long browsers keep the site's files (`/pkg/`). The editors' split modules only work with

@@ -15,6 +15,9 @@ pub struct SwarmNode {
     pub architecture: Architecture,
     pub status: NodeStatus,
     pub manager: bool,
+    /// What the node has (0: Docker did not say).
+    pub nano_cpus: u64,
+    pub memory_bytes: u64,
 }
 
 #[derive(Clone)]
@@ -117,6 +120,7 @@ impl DockerConnector {
             .filter_map(|n| {
                 let docker_id = n.id?;
                 let description = n.description.unwrap_or_default();
+                let resources = description.resources.clone().unwrap_or_default();
                 let status = match n.status.and_then(|s| s.state) {
                     Some(NodeState::READY) => NodeStatus::Ready,
                     Some(NodeState::DOWN) => NodeStatus::Down,
@@ -133,6 +137,8 @@ impl DockerConnector {
                         .unwrap_or(Architecture::Unknown),
                     status,
                     manager: n.spec.and_then(|s| s.role) == Some(NodeSpecRoleEnum::MANAGER),
+                    nano_cpus: resources.nano_cpus.unwrap_or(0).max(0) as u64,
+                    memory_bytes: resources.memory_bytes.unwrap_or(0).max(0) as u64,
                 })
             })
             .collect())
@@ -200,6 +206,52 @@ impl DockerConnector {
             .await
             .map_err(|e| unavailable("listing networks", label, &e))?;
         Ok(nets.into_iter().filter_map(|n| n.name).collect())
+    }
+
+    /// Every service, network and container carrying `label` (whatever its value), as
+    /// (kind, name, the label's value).
+    pub async fn labelled_objects(&self, label: &str) -> Result<Vec<(&'static str, String, String)>> {
+        let mut filters = std::collections::HashMap::new();
+        filters.insert("label".to_string(), vec![label.to_string()]);
+        let value_of = |labels: Option<std::collections::HashMap<String, String>>| {
+            labels.and_then(|l| l.get(label).cloned()).unwrap_or_default()
+        };
+        let mut out = Vec::new();
+        let services = self
+            .docker
+            .list_services(Some(bollard::query_parameters::ListServicesOptions { filters: Some(filters.clone()), status: None }))
+            .await
+            .map_err(|e| unavailable("listing services", label, &e))?;
+        for s in services {
+            let spec = s.spec.unwrap_or_default();
+            out.push(("service", spec.name.unwrap_or_default(), value_of(spec.labels)));
+        }
+        let nets = self
+            .docker
+            .list_networks(Some(bollard::query_parameters::ListNetworksOptions { filters: Some(filters.clone()) }))
+            .await
+            .map_err(|e| unavailable("listing networks", label, &e))?;
+        for n in nets {
+            out.push(("network", n.name.unwrap_or_default(), value_of(n.labels)));
+        }
+        let containers = self
+            .docker
+            .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| unavailable("listing containers", label, &e))?;
+        for c in containers {
+            let name = c.names.and_then(|n| n.into_iter().next()).unwrap_or_default();
+            // Swarm tasks' containers carry their service's labels; the service stands for them.
+            if c.labels.as_ref().is_some_and(|l| l.contains_key("com.docker.swarm.service.id")) {
+                continue;
+            }
+            out.push(("container", name.trim_start_matches('/').to_string(), value_of(c.labels)));
+        }
+        Ok(out)
     }
 
     /// Whether a swarm service named `name` exists, with its labels.

@@ -254,7 +254,7 @@ impl ProcessConnector {
     ) -> Result<std::result::Result<i32, String>> {
         match self.request(target, &Management::Connection(message)).await? {
             Management::ConnectionHandshake(h) => Ok(Ok(h.connection_state)),
-            Management::Error(e) => Ok(Err(e.debug_information.lines().next().unwrap_or_default().to_string())),
+            Management::Error(e) => Ok(Err(error_text(&e.debug_information))),
             other => Err(Error::Unavailable(format!(
                 "process {} answered a connection message with an unexpected {}",
                 target.process_id,
@@ -274,7 +274,7 @@ impl ProcessConnector {
             Management::Error(e) => Err(Error::Unavailable(format!(
                 "process {} answered with an error: {}",
                 target.process_id,
-                e.debug_information.lines().next().unwrap_or_default()
+                error_text(&e.debug_information)
             ))),
             other => Err(Error::Unavailable(format!(
                 "process {} answered with an unexpected {}",
@@ -295,4 +295,19 @@ fn type_name(m: &Management) -> &'static str {
         Management::ConnectionHandshake(_) => "ConnectionHandshake",
         Management::Error(_) => "ErrorMessage",
     }
+}
+
+/// The text of a process's error reply, whole (a traceback says what failed only in its later
+/// lines), up to 16 KiB.
+fn error_text(text: &str) -> String {
+    const MAX: usize = 16 * 1024;
+    let text = text.trim_end();
+    if text.len() <= MAX {
+        return text.to_string();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &text[..end], text.len() - end)
 }

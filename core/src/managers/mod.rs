@@ -44,12 +44,13 @@ impl Caller {
             Err(Error::Forbidden("only administrators may do this".into()))
         }
     }
-    /// The caller is `user_id` or an administrator.
-    pub fn require_self_or_admin(&self, user_id: &str) -> Result<()> {
-        if self.user.admin || self.user.id == user_id {
+    /// The caller is `owner` or an administrator. Anyone else's things do not exist as far as
+    /// the caller can tell, so the refusal is the same "no such" as for an unknown id.
+    pub fn require_owner_or_admin(&self, owner: &str, noun: &str, id: &str) -> Result<()> {
+        if self.user.admin || self.user.id == owner {
             Ok(())
         } else {
-            Err(Error::Forbidden("you may only do this for your own account".into()))
+            Err(Error::NotFound(format!("no {noun} with id '{id}'")))
         }
     }
 }
@@ -101,19 +102,5 @@ impl Switchyard {
             processes: self.processes.clone(),
             connections: self.connections.clone(),
         }))
-    }
-
-    /// This installation's id, made on first start.
-    pub async fn instance_id(store: &Store) -> Result<String> {
-        use crate::store::InstanceRecord;
-        if let Some(r) = store.get::<InstanceRecord>("instance").await? {
-            return Ok(r.instance_id);
-        }
-        let record = InstanceRecord { id: "instance".into(), instance_id: crate::store::new_id()[..12].to_string(), revision: 0 };
-        match store.insert(&record).await {
-            Ok(r) => Ok(r.instance_id),
-            Err(Error::Conflict(_)) => Ok(store.fetch::<InstanceRecord>("instance").await?.instance_id),
-            Err(e) => Err(e),
-        }
     }
 }

@@ -98,6 +98,8 @@ impl NodeManager {
                         status: s.status,
                         manager: s.manager,
                         last_seen: Some(now),
+                        nano_cpus: s.nano_cpus,
+                        memory_bytes: s.memory_bytes,
                         processes: 0,
                         assigned_revision: 0,
                         revision: 0,
@@ -115,6 +117,8 @@ impl NodeManager {
                         && n.architecture == s.architecture
                         && n.status == s.status
                         && n.manager == s.manager
+                        && n.nano_cpus == s.nano_cpus
+                        && n.memory_bytes == s.memory_bytes
                         && n.last_seen.is_some_and(|t| now - t < chrono::Duration::seconds(60)) => {}
                 Some(n) => {
                     self.store
@@ -123,6 +127,8 @@ impl NodeManager {
                             n.architecture = s.architecture;
                             n.status = s.status;
                             n.manager = s.manager;
+                            n.nano_cpus = s.nano_cpus;
+                            n.memory_bytes = s.memory_bytes;
                             n.last_seen = Some(now);
                             Ok(())
                         })

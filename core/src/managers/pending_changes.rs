@@ -46,7 +46,7 @@ impl PendingChangeManager {
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<PendingChange> {
         validate::id("pending change", id)?;
         let change: PendingChange = self.store.fetch(id).await?;
-        caller.require_self_or_admin(&change.user_id)?;
+        caller.require_owner_or_admin(&change.user_id, "pending change", &change.id)?;
         Ok(change)
     }
 }

@@ -30,7 +30,7 @@ use crate::{
         Node, NodeKind, NodePool, NodeStatus, NewProcess, Page, PendingChange, Placement, Process,
         ProcessMove, ProcessState, ProcessUpdate, Service, User,
     },
-    store::{new_id, MoveTarget, ProcessRecord, Query, Store, UserRecord},
+    store::{new_id, MoveTarget, ProcessRecord, Query, RemovedProcess, Store, UserRecord},
     validate,
 };
 
@@ -68,6 +68,9 @@ pub struct ProcessSettings {
     /// Caps on any one process's limits (0: no cap). A process that asks for no limit gets the cap.
     pub max_memory_bytes: u64,
     pub max_nano_cpus: u64,
+    /// A container that runs this long without asking for its configuration (some libraries
+    /// only log a failed config trigger) is configured by Switchyard unasked.
+    pub trigger_grace: Duration,
 }
 
 impl ProcessSettings {
@@ -107,6 +110,10 @@ struct Inner {
     anchor_lock: tokio::sync::Mutex<()>,
     /// Who follows the processes' life (the connection manager).
     hooks: std::sync::OnceLock<Arc<dyn ProcessHooks>>,
+    /// Reconciler rounds run since start.
+    rounds: std::sync::atomic::AtomicU64,
+    /// Services without any record, reported once each.
+    strays: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// What the rest of Switchyard hears of a process's life.
@@ -146,6 +153,8 @@ impl ProcessManager {
             settings,
             anchor_lock: tokio::sync::Mutex::new(()),
             hooks: std::sync::OnceLock::new(),
+            rounds: Default::default(),
+            strays: Default::default(),
         }))
     }
 
@@ -280,7 +289,7 @@ impl ProcessManager {
             }
         }
         let placement = new.placement.clone().unwrap_or(Placement::Automatic);
-        let (node, reason) = self.place(&owner, &placement, &service, None).await?;
+        let (node, reason) = self.place(&owner, &placement, &service, &limits, None).await?;
         let image = self.image_for(&service, &node);
 
         let now = Utc::now();
@@ -314,7 +323,15 @@ impl ProcessManager {
         };
         process.set_state(ProcessState::Starting, Some("creating its swarm service".into()), now);
         let record =
-            ProcessRecord { process, token: auth::new_secret(), saved_state: None, task_id: None, has_run: false, moving_to: None };
+            ProcessRecord {
+            process,
+            token: auth::new_secret(),
+            saved_state: None,
+            task_id: None,
+            has_run: false,
+            moving_to: None,
+            refused: None,
+        };
         let record = self.0.store.insert(&record).await?;
         self.0
             .engine
@@ -355,6 +372,16 @@ impl ProcessManager {
         if limits.memory_bytes != 0 && limits.memory_bytes < 4 * 1024 * 1024 {
             return Err(Error::invalid("limits.memory_bytes", "a memory limit must be at least 4 MiB (4194304 bytes)"));
         }
+        // Docker keeps both as signed 64-bit numbers; what a node can give is checked at placement.
+        if limits.memory_bytes > i64::MAX as u64 {
+            return Err(Error::invalid("limits.memory_bytes", "a memory limit must be less than 8 EiB"));
+        }
+        if limits.nano_cpus != 0 && limits.nano_cpus < 10_000_000 {
+            return Err(Error::invalid("limits.nano_cpus", "a CPU limit must be at least 0.01 CPU (10000000 nano-CPUs)"));
+        }
+        if limits.nano_cpus > i64::MAX as u64 {
+            return Err(Error::invalid("limits.nano_cpus", "a CPU limit must be less than 9.2 billion CPUs"));
+        }
         Ok(limits)
     }
 
@@ -369,14 +396,15 @@ impl ProcessManager {
         )
     }
 
-    /// Choose a node for a process of `owner` running `service` under `placement`, with the
-    /// reason for the choice. `avoid` (the node a process is moved away from) is chosen only
-    /// when the placement names it alone.
+    /// Choose a node for a process of `owner` running `service` under `placement` with
+    /// `limits`, with the reason for the choice. `avoid` (the node a process is moved away from)
+    /// is chosen only when the placement names it alone.
     pub async fn place(
         &self,
         owner: &User,
         placement: &Placement,
         service: &Service,
+        limits: &crate::model::ResourceLimits,
         avoid: Option<&str>,
     ) -> Result<(Node, String)> {
         let (nodes, _) = self.0.store.list::<Node>(&Query::all()).await?;
@@ -456,6 +484,24 @@ impl ProcessManager {
                 ),
             ));
         }
+        // A limit above what a node has is refused by the node (its tasks fail for ever).
+        let roomy = |n: &Node| {
+            (n.nano_cpus == 0 || limits.nano_cpus <= n.nano_cpus) && (n.memory_bytes == 0 || limits.memory_bytes <= n.memory_bytes)
+        };
+        if !fitting.iter().any(|n| roomy(n)) {
+            let cpus = fitting.iter().any(|n| n.nano_cpus != 0 && limits.nano_cpus > n.nano_cpus);
+            let have: Vec<String> = fitting
+                .iter()
+                .map(|n| format!("{} has {} CPUs and {} MiB", n.name, n.nano_cpus as f64 / 1e9, n.memory_bytes >> 20))
+                .collect();
+            let (field, what_limit) =
+                if cpus { ("limits.nano_cpus", "CPU limit") } else { ("limits.memory_bytes", "memory limit") };
+            return Err(Error::invalid(
+                field,
+                format!("the {what_limit} is more than any fitting node of {what} has: {}", have.join("; ")),
+            ));
+        }
+        let fitting: Vec<&Node> = fitting.into_iter().filter(|n| roomy(n)).collect();
         let others: Vec<&Node> = fitting.iter().copied().filter(|n| Some(n.id.as_str()) != avoid).collect();
         let fitting = if others.is_empty() { fitting } else { others };
         let ready: Vec<&&Node> = fitting.iter().filter(|n| n.status == NodeStatus::Ready).collect();
@@ -619,7 +665,8 @@ impl ProcessManager {
         }
         let owner: User = self.0.store.fetch::<UserRecord>(&p.user_id).await?.user;
         let service = self.service_of(p).await?;
-        let (node, reason) = self.place(&owner, &request.placement, &service, p.running_node_id.as_deref()).await?;
+        let (node, reason) =
+            self.place(&owner, &request.placement, &service, &p.limits, p.running_node_id.as_deref()).await?;
         if Some(node.id.as_str()) == p.running_node_id.as_deref() {
             // It runs there already: only its placement changes.
             let (now, placement) = (Utc::now(), request.placement);
@@ -666,7 +713,7 @@ impl ProcessManager {
         let owner: User = self.0.store.fetch::<UserRecord>(&p.user_id).await?.user;
         let service = self.service_of(p).await?;
         for placement in [p.placement.clone(), Placement::Automatic] {
-            match self.place(&owner, &placement, &service, Some(&node.id)).await {
+            match self.place(&owner, &placement, &service, &p.limits, Some(&node.id)).await {
                 Ok((to, reason)) if to.id != node.id && to.status == NodeStatus::Ready => {
                     return Ok(MoveTarget {
                         image: self.image_for(&service, &to),
@@ -1016,6 +1063,12 @@ impl ProcessManager {
         }
         match self.create_service(&record).await {
             Ok(()) => {
+                if record.refused.is_some() {
+                    self.0.store.modify::<ProcessRecord>(id, |r| {
+                        r.refused = None;
+                        Ok(())
+                    }).await?;
+                }
                 if record.process.state == ProcessState::Failed || change.attempts > 1 {
                     self.set_state(id, ProcessState::Starting, Some("its swarm service was created; waiting for it to start".into()))
                         .await?;
@@ -1025,7 +1078,17 @@ impl ProcessManager {
                 Ok(Outcome::Done)
             }
             Err(Error::BadRequest(m)) => {
-                self.set_state(id, ProcessState::Failed, Some(m.clone())).await?;
+                let now = Utc::now();
+                self.0
+                    .store
+                    .modify::<ProcessRecord>(id, |r| {
+                        r.refused = Some(m.clone());
+                        r.process.set_state(ProcessState::Failed, Some(m.clone()), now);
+                        r.process.updated = now;
+                        Ok(())
+                    })
+                    .await?;
+                self.changed(id).await;
                 Ok(Outcome::Fail(m))
             }
             Err(e) => Ok(Outcome::Retry(e.to_string())),
@@ -1298,6 +1361,12 @@ impl ProcessManager {
         if let Err(e) = self.0.docker.remove_service(id).await {
             return Ok(Outcome::Retry(e.to_string()));
         }
+        // What says, later, that a service of this id may be removed (see `reconcile`).
+        let removed = RemovedProcess { id: id.to_string(), user_id: record.process.user_id.clone(), removed: Utc::now(), revision: 0 };
+        match self.0.store.insert(&removed).await {
+            Ok(_) | Err(Error::Conflict(_)) => {}
+            Err(e) => return Ok(Outcome::Retry(e.to_string())),
+        }
         match self.0.store.delete::<ProcessRecord>(id, None).await {
             Ok(_) | Err(Error::NotFound(_)) => Ok(Outcome::Done),
             Err(e) => Ok(Outcome::Retry(e.to_string())),
@@ -1307,6 +1376,52 @@ impl ProcessManager {
     // ----------------------------------------------------------------------------------------
     // The reconciler
     // ----------------------------------------------------------------------------------------
+
+    /// A container runs but its process never asked for its configuration: send it anyway, over
+    /// the management channel, and say so in its history.
+    async fn configure_unasked(&self, record: &ProcessRecord) -> Result<()> {
+        let p = &record.process;
+        if self.0.engine.has_open(&p.id, kinds::CONFIGURE).await? {
+            return Ok(());
+        }
+        let grace = self.0.settings.trigger_grace.as_secs();
+        let why = format!(
+            "its container runs but did not ask for its configuration within {grace} s; Switchyard sends it unasked"
+        );
+        let now = Utc::now();
+        self.0
+            .store
+            .modify::<ProcessRecord>(&p.id, |r| {
+                r.process.note(why.clone(), now);
+                Ok(())
+            })
+            .await?;
+        tracing::info!(process = %p.id, "{why}");
+        self.0
+            .engine
+            .submit(NewChange::new(
+                kinds::CONFIGURE,
+                &p.user_id,
+                &p.id,
+                format!("Send process '{}' its configuration (it did not ask for it)", p.name),
+            ))
+            .await?;
+        self.changed(&p.id).await;
+        Ok(())
+    }
+
+    /// Forget the records of processes deleted more than `keep` ago.
+    pub async fn prune_removed(&self, keep: Duration) -> Result<u64> {
+        let cutoff = Utc::now() - chrono::Duration::from_std(keep).unwrap_or_default();
+        let (all, _) = self.0.store.list::<RemovedProcess>(&Query::all()).await?;
+        let mut n = 0;
+        for r in all.into_iter().filter(|r| r.removed < cutoff) {
+            if self.0.store.delete::<RemovedProcess>(&r.id, Some(r.revision)).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
 
     /// Bring the swarm in line with the records, once: a process whose swarm service vanished
     /// gets it back; a task that cannot start or a container that died shows why; a node that
@@ -1338,12 +1453,27 @@ impl ProcessManager {
                 tracing::warn!(process = %p.id, error = %e, "reconciling process");
             }
         }
-        // Services of this installation whose process is gone.
+        // Services of this installation whose process is gone. One is removed only when a
+        // record says its process was deleted, and never in the first round after start: a store
+        // that is not the one these services were made from (an old backup, another place) must
+        // not cost anyone their processes.
+        let first_round = self.0.rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0;
         let ours = self.0.docker.services_labelled(LABEL_INSTANCE, &self.0.settings.instance_id).await?;
         for name in ours {
-            if !busy(&name) && self.0.store.get::<ProcessRecord>(&name).await?.is_none() {
-                tracing::info!(service = %name, "removing a swarm service whose process no longer exists");
-                self.0.docker.remove_service(&name).await?;
+            if busy(&name) || self.0.store.get::<ProcessRecord>(&name).await?.is_some() {
+                continue;
+            }
+            if self.0.store.get::<RemovedProcess>(&name).await?.is_some() {
+                if !first_round {
+                    tracing::info!(service = %name, "removing the swarm service of a deleted process");
+                    self.0.docker.remove_service(&name).await?;
+                }
+            } else if self.0.strays.lock().expect("not poisoned").insert(name.clone()) {
+                tracing::warn!(
+                    service = %name,
+                    "a swarm service of this installation has no process record and no record of its deletion: left alone \
+                     (was the store restored from an older backup?); remove it with `docker service rm {name}` if it is not wanted"
+                );
             }
         }
         Ok(())
@@ -1352,7 +1482,12 @@ impl ProcessManager {
     async fn reconcile_one(&self, record: &ProcessRecord, nodes: &[Node]) -> Result<()> {
         let p = &record.process;
         let id = p.id.as_str();
-        if self.0.docker.service_labels(id).await?.is_none() {
+        let exists = self.0.docker.service_labels(id).await?.is_some();
+        if !exists && record.refused.is_some() {
+            // Docker refused it for good; its failed change says why and can be retried.
+            return Ok(());
+        }
+        if !exists {
             self.set_state(
                 id,
                 ProcessState::Failed,
@@ -1401,6 +1536,9 @@ impl ProcessManager {
         let running = tasks.iter().find(|t| t.state == "running");
         match running {
             Some(task) => {
+                if p.state == ProcessState::Starting && running_longer_than(task, self.0.settings.trigger_grace) {
+                    self.configure_unasked(record).await?;
+                }
                 if record.task_id.as_deref() != Some(task.id.as_str()) {
                     // A container Switchyard has not configured: say what became of the old one.
                     let previous = record.task_id.as_deref().and_then(|old| tasks.iter().find(|t| t.id == old));
@@ -1459,6 +1597,12 @@ impl ProcessManager {
         }
         Ok(())
     }
+}
+
+/// Whether the task has been running for longer than `grace`.
+fn running_longer_than(task: &crate::connectors::docker::TaskInfo, grace: Duration) -> bool {
+    let since = task.timestamp.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    since.is_some_and(|t| (Utc::now() - t.with_timezone(&Utc)).to_std().is_ok_and(|d| d > grace))
 }
 
 /// Whether `node` takes process `p` where it is: as one of the nodes its placement allows,

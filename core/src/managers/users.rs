@@ -9,7 +9,7 @@ use super::{Caller, ListParams};
 use crate::{
     auth::{self, LoginThrottle},
     error::{Error, Result},
-    model::{ApiToken, NewApiToken, Node, NodeKind, Page, User},
+    model::{ApiToken, NewApiToken, Node, Page, User},
     store::{new_id, ApiTokenRecord, Query, Store, UserRecord},
     validate,
 };
@@ -88,28 +88,30 @@ impl UserManager {
         Ok(self.store.insert(&record).await?.user)
     }
 
-    /// Check a username and password. Failures say only that the pair is wrong, and repeated
-    /// failures for one username are slowed down.
-    pub async fn login(&self, username: &str, password: &str) -> Result<User> {
+    /// Check a username and password from a client at `client`. Failures say only that the pair
+    /// is wrong; repeated failures from one address slow that address down (never the account:
+    /// see [`LoginThrottle`]).
+    pub async fn login(&self, username: &str, password: &str, client: std::net::IpAddr) -> Result<User> {
+        let attempt = self.throttle.begin(client)?;
         let key = username.trim().to_lowercase();
-        self.throttle.check(&key)?;
-        let record = self.store.find_one::<UserRecord>("username", key.as_str()).await?;
-        let ok = match &record {
-            Some(r) if !password.is_empty() => {
-                auth::verify_password(password.to_string(), r.password_hash.clone()).await
-            }
-            _ => {
-                auth::dummy_verify(password.to_string()).await;
-                false
-            }
-        };
+        let plausible = key.len() <= 64 && password.len() <= auth::CREDENTIAL_MAX;
+        let record = if plausible { self.store.find_one::<UserRecord>("username", key.as_str()).await? } else { None };
+        let password = password.chars().take(auth::CREDENTIAL_MAX).collect::<String>();
+        let ok = attempt
+            .verify(async {
+                match &record {
+                    Some(r) if !password.is_empty() => auth::verify_password(password, r.password_hash.clone()).await,
+                    _ => {
+                        auth::dummy_verify(password).await;
+                        false
+                    }
+                }
+            })
+            .await?;
         match record {
-            Some(r) if ok => {
-                self.throttle.succeeded(&key);
-                Ok(r.user)
-            }
+            Some(r) if ok => Ok(r.user),
             _ => {
-                self.throttle.failed(&key);
+                attempt.failed();
                 Err(Error::Unauthenticated("wrong username or password".into()))
             }
         }
@@ -160,7 +162,7 @@ impl UserManager {
 
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<User> {
         validate::id("user", id)?;
-        caller.require_self_or_admin(id)?;
+        caller.require_owner_or_admin(id, "user", id)?;
         Ok(self.store.fetch::<UserRecord>(id).await?.user)
     }
 
@@ -174,7 +176,7 @@ impl UserManager {
 
     pub async fn update(&self, caller: &Caller, id: &str, change: UserUpdate) -> Result<User> {
         validate::id("user", id)?;
-        caller.require_self_or_admin(id)?;
+        caller.require_owner_or_admin(id, "user", id)?;
         if change.admin.is_some() && !caller.is_admin() {
             return Err(Error::Forbidden("only administrators may grant or revoke administrator rights".into()));
         }
@@ -211,6 +213,8 @@ impl UserManager {
     }
 
     /// Delete a user with their tokens and sessions. `revision`, when given, must be current.
+    /// Refused while they own processes, private nodes or connections (the error names them):
+    /// those are ended or handed on first, so nothing keeps running without an owner.
     pub async fn delete(&self, caller: &Caller, id: &str, revision: Option<u64>) -> Result<()> {
         validate::id("user", id)?;
         caller.require_admin()?;
@@ -219,40 +223,74 @@ impl UserManager {
         }
         let record = self.store.fetch::<UserRecord>(id).await?;
         self.ensure_not_last_admin(&record.user, "delete").await?;
+        let owned = self.owned_by(id).await?;
+        if !owned.is_empty() {
+            return Err(Error::Conflict(format!(
+                "'{}' still owns {}: delete their processes and connections and hand their private nodes to someone else first",
+                record.user.username,
+                owned.join("; ")
+            )));
+        }
         if !self.store.delete::<UserRecord>(id, revision).await? {
             return Err(Error::NotFound(format!("no user with id '{id}'")));
         }
-        self.store.end_sessions_of(id).await?;
-        // Their private nodes become unidentified, for an administrator to hand on.
-        let (nodes, _) = self.store.list::<Node>(&Query::all().eq("user_id", id)).await?;
-        for n in nodes {
-            self.store
-                .modify::<Node>(&n.id, |n| {
-                    n.kind = NodeKind::Unidentified;
-                    n.user_id = None;
-                    n.assigned_revision = n.revision + 1;
-                    Ok(())
-                })
-                .await?;
-        }
-        let (tokens, _) = self.store.list::<ApiTokenRecord>(&Query::all().eq("user_id", id)).await?;
-        for t in tokens {
-            self.store.delete::<ApiTokenRecord>(&t.token.id, None).await?;
-        }
+        self.store.end_sessions_of(id, None).await?;
+        self.revoke_all_tokens(id).await?;
         Ok(())
     }
 
+    /// What a user owns that must not outlive them, as phrases ("2 processes: a, b").
+    async fn owned_by(&self, id: &str) -> Result<Vec<String>> {
+        fn phrase(what: &str, names: Vec<String>, total: u64) -> Option<String> {
+            if total == 0 {
+                return None;
+            }
+            let more = if total as usize > names.len() { format!(" and {} more", total as usize - names.len()) } else { String::new() };
+            let plural = if total == 1 { what.trim_end_matches('s').replace("processe", "process") } else { what.to_string() };
+            Some(format!("{total} {plural}: {}{more}", names.join(", ")))
+        }
+        let first = |q: Query| q.sort("created", false).page(0, 5);
+        let (processes, n_processes) =
+            self.store.list::<crate::store::ProcessRecord>(&first(Query::all().eq("user_id", id))).await?;
+        let (nodes, n_nodes) = self.store.list::<Node>(&Query::all().eq("user_id", id).page(0, 5)).await?;
+        let live = Query::all().eq("user_id", id).ne("state", "TERMINATED");
+        let (connections, n_connections) =
+            self.store.list::<super::ConnectionRecord>(&first(live)).await?;
+        Ok([
+            phrase("processes", processes.into_iter().map(|r| format!("'{}'", r.process.name)).collect(), n_processes),
+            phrase("private nodes", nodes.into_iter().map(|n| format!("'{}'", n.name)).collect(), n_nodes),
+            phrase("connections", connections.into_iter().map(|c| c.connection.id).collect(), n_connections),
+        ]
+        .into_iter()
+        .flatten()
+        .collect())
+    }
+
+    async fn revoke_all_tokens(&self, user_id: &str) -> Result<u64> {
+        let (tokens, _) = self.store.list::<ApiTokenRecord>(&Query::all().eq("user_id", user_id)).await?;
+        let mut n = 0;
+        for t in tokens {
+            if self.store.delete::<ApiTokenRecord>(&t.token.id, None).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Change a password. Users changing their own must give the current one; an administrator
-    /// resetting someone else's need not, and that user's sessions end.
+    /// resetting someone else's need not. Either way the user's API tokens are revoked and their
+    /// sessions end, all but `current_session` (the one that made the change, when it is their
+    /// own): whoever knew the old password is out.
     pub async fn set_password(
         &self,
         caller: &Caller,
         id: &str,
         current: Option<&str>,
         new_password: &str,
+        current_session: Option<&str>,
     ) -> Result<()> {
         validate::id("user", id)?;
-        caller.require_self_or_admin(id)?;
+        caller.require_owner_or_admin(id, "user", id)?;
         validate::password("new_password", new_password)?;
         let own = caller.user.id == id;
         let record = self.store.fetch::<UserRecord>(id).await?;
@@ -273,9 +311,9 @@ impl UserManager {
                 Ok(())
             })
             .await?;
-        if !own {
-            self.store.end_sessions_of(id).await?;
-        }
+        let sessions = self.store.end_sessions_of(id, if own { current_session } else { None }).await?;
+        let tokens = self.revoke_all_tokens(id).await?;
+        tracing::info!(user = %record.user.username, by = %caller.user.username, sessions, tokens, "password changed; other sessions ended, API tokens revoked");
         if record.user.username == "admin" {
             if let Some(file) = &self.initial_password_file {
                 let _ = std::fs::remove_file(file);
@@ -313,7 +351,7 @@ impl UserManager {
     pub async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<()> {
         validate::id("API token", id)?;
         let record = self.store.fetch::<ApiTokenRecord>(id).await?;
-        caller.require_self_or_admin(&record.token.user_id)?;
+        caller.require_owner_or_admin(&record.token.user_id, "API token", id)?;
         self.store.delete::<ApiTokenRecord>(id, None).await?;
         Ok(())
     }

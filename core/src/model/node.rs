@@ -49,6 +49,12 @@ pub struct Node {
     pub manager: bool,
     /// When Switchyard last saw it in the swarm.
     pub last_seen: Option<DateTime<Utc>>,
+    /// Its CPUs, in billionths of a core, and its memory in bytes, as the swarm reports them
+    /// (0: not known). A process's limits must fit the node it runs on.
+    #[serde(default)]
+    pub nano_cpus: u64,
+    #[serde(default)]
+    pub memory_bytes: u64,
     /// How many processes are placed on it (an administrator sees everyone's, a user their
     /// own). Worked out when the node is read; not stored.
     #[serde(default)]

@@ -53,6 +53,16 @@ fn project(doc: &Value) -> Value {
     Value::Object(out)
 }
 
+/// The file of the embedded store inside its data directory.
+pub const STORE_FILE: &str = "switchyard.redb";
+
+fn damaged(file: &Path, why: &str) -> Error {
+    Error::Unavailable(format!(
+        "the store file {} cannot be opened: {why}. If it is damaged, move it aside and restore the last backup into this data directory (switchyard restore --help)",
+        file.display()
+    ))
+}
+
 fn db_err(e: impl std::fmt::Display) -> Error {
     Error::Unavailable(format!("embedded store: {e}"))
 }
@@ -79,12 +89,28 @@ impl EmbeddedBackend {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Unavailable(format!("cannot create data directory {}: {e}", dir.display())))?;
+        let file = dir.join(STORE_FILE);
         // redb's default page cache is 1 GiB; Switchyard's data is small and an idle server
-        // should stay small too.
-        let db = Database::builder()
-            .set_cache_size(16 * 1024 * 1024)
-            .create(dir.join("switchyard.redb"))
-            .map_err(db_err)?;
+        // should stay small too. redb panics on some damaged files instead of returning an
+        // error: either way the operator gets a sentence, not a backtrace.
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let opened = std::panic::catch_unwind(|| {
+            Database::builder().set_cache_size(16 * 1024 * 1024).create(&file)
+        });
+        std::panic::set_hook(hook);
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(e)) => return Err(damaged(&file, &e.to_string())),
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("the store library gave up reading it");
+                return Err(damaged(&file, &format!("it is damaged (the store library stopped at: {why})")));
+            }
+        };
         Ok(Self { db: Arc::new(db), projections: Arc::default() })
     }
 
@@ -297,6 +323,31 @@ impl Backend for EmbeddedBackend {
             let table = tx.open_table(docs_table(coll)).map_err(db_err)?;
             let found = table.get(id.value()).map_err(db_err)?;
             found.map(|v| parse(v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn dump(&self, colls: &[&'static CollectionSpec]) -> Result<Vec<Vec<Value>>> {
+        let colls = colls.to_vec();
+        self.blocking(move |db| {
+            // One read transaction: a consistent snapshot of every collection, while writers go on.
+            let tx = db.begin_read().map_err(db_err)?;
+            let mut out = Vec::with_capacity(colls.len());
+            for coll in colls {
+                let mut docs = Vec::new();
+                match tx.open_table(docs_table(coll)) {
+                    Ok(t) => {
+                        for entry in t.iter().map_err(db_err)? {
+                            let (_, v) = entry.map_err(db_err)?;
+                            docs.push(parse(v.value())?);
+                        }
+                    }
+                    Err(TableError::TableDoesNotExist(_)) => {}
+                    Err(e) => return Err(db_err(e)),
+                }
+                out.push(docs);
+            }
+            Ok(out)
         })
         .await
     }

@@ -116,6 +116,15 @@ pub trait Backend: Send + Sync {
         let query = Query::all().eq(field, value).page(0, 1);
         Ok(self.list(coll, &query).await?.0.pop())
     }
+    /// Every document of each of `colls`, in that order, as of one moment where the backend
+    /// can promise it (the embedded store reads them all in one transaction).
+    async fn dump(&self, colls: &[&'static CollectionSpec]) -> Result<Vec<Vec<Value>>> {
+        let mut out = Vec::with_capacity(colls.len());
+        for coll in colls {
+            out.push(self.list(coll, &Query::all()).await?.0);
+        }
+        Ok(out)
+    }
     /// Whether the backend answers.
     async fn ping(&self) -> Result<()>;
     fn kind(&self) -> &'static str;
@@ -208,6 +217,17 @@ impl Store {
         }
         let (mut docs, _) = self.list::<T>(&Query::all().eq(field, value).page(0, 1)).await?;
         Ok(docs.pop())
+    }
+
+    /// Every document of each of `colls` (see [`Backend::dump`]).
+    pub async fn dump(&self, colls: &[&'static CollectionSpec]) -> Result<Vec<Vec<Value>>> {
+        self.0.dump(colls).await
+    }
+
+    /// Insert a document as it is (revision included), for restoring a backup.
+    pub async fn insert_raw(&self, coll: &'static CollectionSpec, doc: Value) -> Result<()> {
+        doc_id(&doc)?;
+        self.0.insert(coll, doc).await
     }
 
     pub async fn count<T: Entity>(&self, query: Query) -> Result<u64> {

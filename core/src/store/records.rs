@@ -80,6 +80,10 @@ pub struct ProcessRecord {
     /// Where it is being moved, from the move's request until its relocation step has run.
     #[serde(default)]
     pub moving_to: Option<MoveTarget>,
+    /// Docker refused to create its service for good (why): the reconciler does not try again
+    /// by itself; retrying the failed change does.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 /// The destination of a move, chosen when the move was asked for.
@@ -110,4 +114,22 @@ pub struct InstanceRecord {
 
 impl Entity for InstanceRecord {
     const COLLECTION: CollectionSpec = CollectionSpec { name: "instance", noun: "instance record", unique: &[] };
+}
+
+/// What is left of a deleted process: the reconciler removes a swarm service of this
+/// installation that has no process record only when one of these says its process was
+/// deleted (a service without either is reported, never removed: the store may be an old
+/// backup). Forgotten a week after the deletion.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemovedProcess {
+    /// The deleted process's id (and so its swarm service's name).
+    pub id: String,
+    pub user_id: String,
+    pub removed: chrono::DateTime<chrono::Utc>,
+    pub revision: u64,
+}
+
+impl Entity for RemovedProcess {
+    const COLLECTION: CollectionSpec =
+        CollectionSpec { name: "removed_processes", noun: "removed process", unique: &[] };
 }

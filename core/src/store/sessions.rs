@@ -108,12 +108,15 @@ impl ExpiredDeletion for SessionStore {
 }
 
 impl Store {
-    /// End every session of a user (after deletion or a password reset).
-    pub async fn end_sessions_of(&self, user_id: &str) -> crate::Result<()> {
+    /// End every session of a user (after deletion or a password change), but `keep`.
+    pub async fn end_sessions_of(&self, user_id: &str, keep: Option<&str>) -> crate::Result<u64> {
         let (sessions, _) = self.list::<SessionRecord>(&Query::all().eq("user_id", user_id)).await?;
-        for s in sessions {
-            self.delete::<SessionRecord>(&s.id, None).await?;
+        let mut ended = 0;
+        for s in sessions.iter().filter(|s| Some(s.id.as_str()) != keep) {
+            if self.delete::<SessionRecord>(&s.id, None).await? {
+                ended += 1;
+            }
         }
-        Ok(())
+        Ok(ended)
     }
 }

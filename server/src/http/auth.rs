@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use serde::Deserialize;
-use switchyard_core::{model::User, store::USER_ID_KEY, Error};
+use switchyard_core::{auth::ClientAddr, model::User, store::USER_ID_KEY, Error};
 use tower_sessions::Session;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -25,7 +25,7 @@ pub struct Credentials {
 }
 
 /// Log in: checks the password and starts a session (a new session id, so a session planted
-/// before login is worth nothing). Repeated failures for an account are slowed down.
+/// before login is worth nothing). Repeated failures from one address slow that address down.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Credentials,
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = User),
@@ -35,10 +35,11 @@ pub struct Credentials {
     ))]
 pub async fn login(
     state: axum::extract::State<AppState>,
+    axum::Extension(client): axum::Extension<ClientAddr>,
     session: Session,
     Json(c): Json<Credentials>,
 ) -> ApiResult<axum::Json<User>> {
-    let user = state.sy.users.login(&c.username, &c.password).await?;
+    let user = state.sy.users.login(&c.username, &c.password, client.0).await?;
     start_session(&session, &user).await?;
     Ok(axum::Json(user))
 }

@@ -21,11 +21,11 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Machine-readable: `validation_failed`, `bad_request`, `not_found`, `conflict`,
-    /// `stale_revision`, `unauthenticated`, `forbidden`, `too_many_attempts`,
+    /// `stale_revision`, `unauthenticated`, `forbidden`, `cross_origin`, `too_many_attempts`,
     /// `payload_too_large`, `unsupported_media_type`, `unavailable`, `internal`.
     pub code: String,
     pub message: String,
-    /// More about the error, e.g. `{"field": "password"}`.
+    /// More about the error, e.g. `{"field": "password"}`; `{}` when there is nothing more.
     #[schema(value_type = Object)]
     pub details: Value,
 }
@@ -41,7 +41,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: Value::Null, retry_after: None }
+        Self { status, code, message: message.into(), details: json!({}), retry_after: None }
     }
 }
 

@@ -42,7 +42,12 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let value = value.to_str().unwrap_or("");
-            let Some(secret) = value.strip_prefix("Bearer ") else {
+            // The scheme is case-insensitive (RFC 9110 §11.1).
+            let secret = value
+                .split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, secret)| secret);
+            let Some(secret) = secret else {
                 return Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "unauthenticated",

@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 
 mod auth;
+mod backup;
 mod health;
 mod node_pools;
 mod nodes;
@@ -58,6 +59,7 @@ return the number of matching items in `X-Total-Count`. Errors are JSON: \
         (name = "connections", description = "Links between interfaces of two processes"),
         (name = "pending-changes", description = "Changes to the outside world that are still to be made"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "operations", description = "Backups of the store"),
     )
 )]
 struct ApiDoc;
@@ -75,6 +77,51 @@ impl Modify for Security {
     }
 }
 
+/// The answers every operation can give, whatever it does, added to each that does not list
+/// them itself: the document then says every status the API really sends.
+fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{
+        path::HttpMethod,
+        ResponseBuilder, ContentBuilder, Ref,
+    };
+    let error = || {
+        ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build()
+    };
+    let respond = |text: &str| ResponseBuilder::new().description(text).content("application/json", error()).build();
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let ops = [
+            (HttpMethod::Get, item.get.as_mut()),
+            (HttpMethod::Post, item.post.as_mut()),
+            (HttpMethod::Put, item.put.as_mut()),
+            (HttpMethod::Patch, item.patch.as_mut()),
+            (HttpMethod::Delete, item.delete.as_mut()),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op else { continue };
+            let mut add = |code: &str, text: &str| {
+                op.responses.responses.entry(code.to_string()).or_insert_with(|| respond(text).into());
+            };
+            let health = path == "/healthz" || path == "/readyz";
+            if health {
+                continue;
+            }
+            add("400", "Malformed request: query parameters or path that do not parse");
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                add("401", "Not logged in, or the API token is not valid");
+            }
+            if !matches!(method, HttpMethod::Get) {
+                add("403", "A browser request from a page that is not Switchyard's own (code `cross_origin`)");
+            }
+            if op.request_body.is_some() {
+                add("413", "The body is larger than the server accepts");
+                add("415", "The body is not JSON");
+                add("422", "The body does not fit the schema");
+            }
+            add("503", "The store or Docker cannot be reached");
+        }
+    }
+}
+
 /// The API routes, `/healthz`, `/readyz`, the OpenAPI document and its browsable page.
 pub fn api_router() -> Router<AppState> {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -82,6 +129,7 @@ pub fn api_router() -> Router<AppState> {
             "/api/v1",
             OpenApiRouter::new()
                 .merge(auth::router())
+                .merge(backup::router())
                 .merge(users::router())
                 .merge(tokens::router())
                 .merge(node_pools::router())
@@ -93,6 +141,8 @@ pub fn api_router() -> Router<AppState> {
         )
         .merge(health::router())
         .split_for_parts();
+    let mut doc = doc;
+    document_common_errors(&mut doc);
     let json = doc.clone();
     router
         .route("/api/v1/openapi.json", get(move || async move { axum::Json(json) }))

@@ -118,7 +118,8 @@ pub async fn update_user(
 }
 
 /// Delete a user with their sessions and API tokens (administrators only; not yourself, not
-/// the last administrator).
+/// the last administrator). Refused with 409 while they own processes, private nodes or
+/// connections, which the message lists.
 #[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = String, Path), RevisionQuery),
     security(("session" = []), ("token" = [])),
     responses(
@@ -148,8 +149,9 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
-/// Set a password: your own (give the current one), or reset anyone's as an administrator
-/// (their sessions end).
+/// Set a password: your own (give the current one), or reset anyone's as an administrator.
+/// Either way the user's API tokens are revoked and their sessions end (all but the one that
+/// changed its own password).
 #[utoipa::path(put, path = "/users/{id}/password", tag = "users", params(("id" = String, Path)), request_body = PasswordChange,
     security(("session" = []), ("token" = [])),
     responses(
@@ -164,8 +166,12 @@ pub async fn set_password(
     State(s): State<AppState>,
     AuthUser(caller): AuthUser,
     Path(id): Path<String>,
+    session: tower_sessions::Session,
     Json(change): Json<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    s.sy.users.set_password(&caller, &id, change.current_password.as_deref(), &change.new_password).await?;
+    let current = session.id().map(|i| i.to_string());
+    s.sy.users
+        .set_password(&caller, &id, change.current_password.as_deref(), &change.new_password, current.as_deref())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

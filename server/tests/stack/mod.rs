@@ -173,3 +173,37 @@ pub fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+
+pub async fn create(c: &Client, body: Value) -> String {
+    let r = c.post("/api/v1/processes", body).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let p: Value = r.json().await.unwrap();
+    p["id"].as_str().unwrap().to_string()
+}
+
+pub async fn connect(c: &Client, a: &str, ia: &str, b: &str, ib: &str) -> reqwest::Response {
+    c.post(
+        "/api/v1/connections",
+        json!({"endpoint1": {"process_id": a, "interface_id": ia}, "endpoint2": {"process_id": b, "interface_id": ib}}),
+    )
+    .await
+}
+
+pub async fn connection(c: &Client, id: &str) -> Value {
+    c.get(&format!("/api/v1/connections/{id}")).await.json().await.unwrap()
+}
+
+pub async fn wait_connection(c: &Client, id: &str, state: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        last = connection(c, id).await;
+        if last["state"] == state {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let changes: Value = c.get(&format!("/api/v1/connections/{id}/pending-changes")).await.json().await.unwrap_or_default();
+    panic!("connection {id} did not become {state} within {within:?}; it is {last:#}\nits changes: {changes:#}");
+}
+
