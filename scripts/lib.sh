@@ -185,6 +185,21 @@ sy_ensure_e2e_deps() {
   echo "$want" >"$stamp"
 }
 
+# schemathesis (PyPI) for scripts/fuzz-api, in a virtualenv so the system Python is untouched.
+SY_SCHEMATHESIS_VERSION="4.32.5"
+sy_ensure_schemathesis() {
+  local venv="$SY_TOOLS_DIR/schemathesis" have
+  have="$("$venv/bin/st" --version 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n1 || true)"
+  if [[ "$have" == "$SY_SCHEMATHESIS_VERSION" ]]; then
+    sy_log "schemathesis present: $have"
+    return 0
+  fi
+  sy_log "pip install schemathesis==$SY_SCHEMATHESIS_VERSION into $venv (found: ${have:-none})"
+  mkdir -p "$SY_TOOLS_DIR"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SY_SCHEMATHESIS_VERSION" >&2
+}
+
 # --- docker, swarm, registry -------------------------------------------------------
 
 sy_docker_up() { docker info --format '{{.ServerVersion}}' >/dev/null 2>&1; }

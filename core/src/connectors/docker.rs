@@ -313,10 +313,13 @@ impl DockerConnector {
                     reservations: None,
                 }),
                 restart_policy: Some(TaskSpecRestartPolicy {
-                    // A process that exits cleanly (after TERMINATE or SUSPEND) stays down; a
-                    // crash or a kill is restarted, and the new container asks for its
-                    // configuration again through the trigger.
-                    condition: Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE),
+                    // Any container that stops is restarted, and the new one asks for its
+                    // configuration again through the trigger: a crash or a kill, and also a
+                    // clean exit, which is what a process does when its node's dockerd stops
+                    // (with only ON_FAILURE, every process on a restarted node stayed down).
+                    // Suspending and deleting remove the service once the process has
+                    // answered, so what Switchyard stops stays stopped.
+                    condition: Some(TaskSpecRestartPolicyConditionEnum::ANY),
                     delay: Some(1_000_000_000),
                     max_attempts: Some(0),
                     window: None,

@@ -311,3 +311,17 @@ fn error_text(text: &str) -> String {
     }
     format!("{}… ({} more bytes)", &text[..end], text.len() - end)
 }
+
+#[cfg(test)]
+mod error_text_tests {
+    use super::error_text;
+
+    #[test]
+    fn a_process_error_keeps_its_whole_text() {
+        let trace = "java.lang.IllegalStateException: no config\n\tat org.flexiblepower.Service.init(Service.java:42)\n\tat Main.run(Main.java:7)\n";
+        assert_eq!(error_text(trace), trace.trim_end(), "every line, not just the first");
+        let long = "é".repeat(20_000);
+        let cut = error_text(&long);
+        assert!(cut.len() < 16 * 1024 + 40 && cut.ends_with("more bytes)"), "{}", &cut[cut.len() - 30..]);
+    }
+}
