@@ -15,23 +15,18 @@ function init(args)
   n = 0
   created = {}
   headers = { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }
-  last = nil
 end
 
 function request()
   n = n + 1
   local r = math.random(100)
   if #created > 0 and r <= 8 then
-    last = "delete"
     return wrk.format("DELETE", "/api/v1/node-pools/" .. table.remove(created), headers)
   elseif r <= 16 then
-    last = "pool"
     return wrk.format("POST", "/api/v1/node-pools", headers, string.format('{"name":"load-%d-%d"}', tid, n))
   elseif r <= 20 then
-    last = "token"
     return wrk.format("POST", "/api/v1/tokens", headers, string.format('{"name":"load-%d-%d"}', tid, n))
   end
-  last = "read"
   if r <= 60 then
     return wrk.format("GET", "/api/v1/processes?per_page=50", headers)
   elseif r <= 80 then
@@ -43,8 +38,24 @@ function request()
 end
 
 function response(status, headers, body)
-  if last == "pool" and status == 201 then
-    local id = string.match(body, '"id":"(%x+)"')
+  -- Answers arrive in any order over a thread's connections: a new pool is known by its body.
+  if status == 201 then
+    local id = string.match(body, '^{"id":"(%x+)","name":"load%-')
     if id then table.insert(created, id) end
+  end
+  if status >= 300 then
+    -- What went wrong, for the summary: the status and the first words of the message.
+    local key = status .. " " .. string.sub(string.match(body, '"message":"([^"]*)"') or "", 1, 80)
+    bad = bad or {}
+    bad[key] = (bad[key] or 0) + 1
+    bad_list = ""
+    for k, v in pairs(bad) do bad_list = bad_list .. v .. " x " .. k .. "\n" end
+  end
+end
+
+function done(summary, latency, requests)
+  for _, t in ipairs(threads) do
+    local list = t:get("bad_list")
+    if list and #list > 0 then io.stderr:write("non-2xx answers:\n" .. list) end
   end
 end

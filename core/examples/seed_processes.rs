@@ -56,7 +56,7 @@ async fn main() {
         // them alone while the list is measured.
         process.set_state(ProcessState::Suspended, Some("seeded for a benchmark".into()), now);
         let record =
-            ProcessRecord { process, token: new_id(), saved_state: None, task_id: None, has_run: true, moving_to: None, refused: None };
+            ProcessRecord { process, token: new_id(), saved_state: None, task_id: None, has_run: true, moving_to: None, refused: None, suspending_task: None };
         store.insert(&record).await.expect("insert");
     }
     println!("stored {count} processes in {:.1} s", started.elapsed().as_secs_f64());

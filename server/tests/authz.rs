@@ -283,29 +283,17 @@ async fn every_operation_answers_each_caller_as_it_should() {
     let stale: Vec<&String> = covered.iter().filter(|c| !documented.contains(c)).collect();
     assert!(stale.is_empty(), "rows for operations the document does not have: {stale:?}");
 
+    let callers = [alice.clone(), bob.clone(), admin.clone()];
     let mut wrong: Vec<String> = Vec::new();
     for row in &rows {
         for (r, role) in ROLES.iter().enumerate() {
             // Logging out ends the session: each caller does it in a session of its own.
-            let fresh;
-            let caller: Option<&Client> = match r {
-                0 => None,
-                _ if row.template == "/api/v1/auth/logout" => {
-                    // From another address: the failed logins of the login rows slowed 127.0.0.1 down.
-                    fresh = s.server.client_from("127.0.0.3");
-                    let who = ["", "alice", "bob", "admin"][r];
-                    fresh.login_ok(who, if r == 3 { ADMIN_PASSWORD } else { "a-long-password" }).await;
-                    Some(&fresh)
-                }
-                1 => Some(&alice),
-                2 => Some(&bob),
-                _ => Some(admin),
-            };
+            let caller = caller_for(r, row.template == "/api/v1/auth/logout", &s.server, &callers).await;
             let path = match (&row.safe_path, r) {
                 (Some(safe), 1 | 3) => safe,
                 _ => &row.path,
             };
-            let (status, body) = call(caller, &base, row.method, path, row.body.as_ref()).await;
+            let (status, body) = call(caller.as_ref(), &base, row.method, path, row.body.as_ref()).await;
             if !check(row.expect[r], status, &body) {
                 wrong.push(format!("{} {} as {role}: {status}, expected {:?}: {body:.200}", row.method, path, row.expect[r]));
             }
@@ -334,21 +322,8 @@ async fn every_operation_answers_each_caller_as_it_should() {
     for (name, fields, expect) in &fn_rows {
         let path = &listed[*name];
         for (r, role) in ROLES.iter().enumerate() {
-            let fresh;
-            let caller: Option<&Client> = match r {
-                0 => None,
-                _ if *name == "logout" => {
-                    // From another address: the failed logins of the login rows slowed 127.0.0.1 down.
-                    fresh = s.server.client_from("127.0.0.3");
-                    let who = ["", "alice", "bob", "admin"][r];
-                    fresh.login_ok(who, if r == 3 { ADMIN_PASSWORD } else { "a-long-password" }).await;
-                    Some(&fresh)
-                }
-                1 => Some(&alice),
-                2 => Some(&bob),
-                _ => Some(admin),
-            };
-            let http = caller.map(|c| c.http.clone()).unwrap_or_default();
+            let caller = caller_for(r, *name == "logout", &s.server, &callers).await;
+            let http = caller.map(|c| c.http).unwrap_or_default();
             let request = http.post(format!("{base}{path}")).header("accept", "application/json");
             let request = match server_fn_json(name, &ids) {
                 Some(body) => request.json(&body),
@@ -377,6 +352,22 @@ async fn every_operation_answers_each_caller_as_it_should() {
     assert_eq!(connection_state(&alice, &connection).await, "CONNECTED");
     let tokens: Value = alice.get("/api/v1/tokens").await.json().await.unwrap();
     assert_eq!(tokens.as_array().unwrap().len(), 1, "alice's token is still there");
+}
+
+/// The client role `r` calls with (none for anonymous). Logging out ends the session, so for that
+/// each role logs in a session of its own, from another address: the deliberately failed logins
+/// of the login rows slowed 127.0.0.1 down.
+async fn caller_for(r: usize, logout: bool, server: &Server, callers: &[Client; 3]) -> Option<Client> {
+    match r {
+        0 => None,
+        _ if logout => {
+            let fresh = server.client_from("127.0.0.3");
+            let (who, password) = [("alice", "a-long-password"), ("bob", "a-long-password"), ("admin", ADMIN_PASSWORD)][r - 1];
+            fresh.login_ok(who, password).await;
+            Some(fresh)
+        }
+        _ => Some(callers[r - 1].clone()),
+    }
 }
 
 async fn connection_state(c: &Client, id: &str) -> String {

@@ -111,7 +111,8 @@ impl Drop for Server {
     }
 }
 
-/// An HTTP client with its own cookie jar (one browser, one user).
+/// An HTTP client with its own cookie jar (one browser, one user); a clone shares the jar.
+#[derive(Clone)]
 pub struct Client {
     pub base: String,
     pub http: reqwest::Client,

@@ -54,6 +54,18 @@ async fn changes_of(c: &Client, id: &str) -> Vec<Value> {
     c.get(&format!("/api/v1/processes/{id}/pending-changes")).await.json::<Value>().await.unwrap().as_array().unwrap().clone()
 }
 
+/// A sensor (sending every `sensor_ms`) and a counter (counting every `counter_ms`), both
+/// RUNNING, and their connection, CONNECTED.
+async fn network(c: &Client, sensor_ms: &str, counter_ms: &str) -> (String, String, String) {
+    let sensor = create(c, json!({"service_id": "sensor", "parameters": {"interval_ms": sensor_ms}})).await;
+    let counter = create(c, json!({"service_id": "counter", "parameters": {"step": "1", "interval_ms": counter_ms}})).await;
+    wait_state(c, &sensor, "RUNNING", UP).await;
+    wait_state(c, &counter, "RUNNING", UP).await;
+    let conn = link(c, &sensor, &counter).await;
+    wait_connection(c, &conn, "CONNECTED", UP).await;
+    (sensor, counter, conn)
+}
+
 /// The connection Switchyard made between two processes (autoConnect) or makes now.
 async fn link(c: &Client, sensor: &str, counter: &str) -> String {
     let r = connect(c, sensor, "sensor/temperature", counter, "counter/temperature").await;
@@ -64,7 +76,8 @@ async fn link(c: &Client, sensor: &str, counter: &str) -> String {
 
 /// Switchyard killed while it waits on a frozen process in the middle of a suspend: after the
 /// restart the change is taken up again when its lease runs out, the process is suspended once,
-/// with its state, and resumes counting where it stopped.
+/// and what Switchyard says of its state is true (kept, or lost with the container that handed
+/// it to the killed Switchyard).
 #[tokio::test]
 async fn killed_mid_change_the_change_finishes_once() {
     if !stack_here("fault: Switchyard killed mid-change") {
@@ -100,19 +113,31 @@ async fn killed_mid_change_the_change_finishes_once() {
     let c = server.client();
     c.login_ok("admin", ADMIN_PASSWORD).await;
     let p = wait_state(&c, &id, "SUSPENDED", UP).await;
-    assert_eq!(p["has_saved_state"], true, "its state was kept: {p:#}");
     let suspends: Vec<Value> = changes_of(&c, &id).await.into_iter().filter(|c| c["kind"] == "suspend_process").collect();
     assert_eq!(suspends.len(), 1, "one suspend change: {suspends:#?}");
     assert_eq!(suspends[0]["state"], "DONE", "{suspends:#?}");
     assert!(suspends[0]["attempts"].as_u64().unwrap() >= 2, "taken up again after the kill: {suspends:#?}");
-    let times_suspended = p["history"].as_array().unwrap().iter().filter(|h| h["state"] == "SUSPENDED").count();
-    assert_eq!(times_suspended, 1, "suspended once: {:#?}", p["history"]);
+    let suspended: Vec<&Value> = p["history"].as_array().unwrap().iter().filter(|h| h["state"] == "SUSPENDED").collect();
+    assert_eq!(suspended.len(), 1, "suspended once: {:#?}", p["history"]);
 
+    // The frozen process may have handed its state to the Switchyard that was killed, and a
+    // process stops after handing it over: then that state is gone with its container, and
+    // Switchyard must say so rather than keep a fresh container's state as if it were the
+    // process's. Either way what it says must be true.
     assert_eq!(c.post(&format!("/api/v1/processes/{id}/resume"), json!({})).await.status(), 202);
     wait_state(&c, &id, "RUNNING", UP).await;
     wait_for("the resumed counter counts", UP, || async { !counts(&logs(&c, &id).await).is_empty() }).await;
     let after = counts(&logs(&c, &id).await);
-    assert!(after.iter().min().unwrap() > &counted, "it counts on from {counted}, not from the start: {after:?}");
+    let first = *after.iter().min().unwrap();
+    if p["has_saved_state"] == true {
+        println!("the frozen process's state reached Switchyard after the restart");
+        assert!(first > counted, "it counts on from {counted}, not from the start: {after:?}");
+    } else {
+        println!("the frozen process handed its state to the killed Switchyard");
+        let reason = suspended[0]["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("Switchyard stopped while the process handed its state over"), "says the state was lost: {reason}");
+        assert!(first <= 1, "no other container's state was passed off as its own: {after:?}");
+    }
 }
 
 /// dockerd restarted: every container stops with it. Afterwards each process is RUNNING again in
@@ -125,12 +150,7 @@ async fn dockerd_restarted_processes_and_connections_come_back() {
     let _one = ONE_AT_A_TIME.lock().await;
     let s = setup(&[]).await;
     let c = &s.admin;
-    let sensor = create(c, json!({"service_id": "sensor", "parameters": {"interval_ms": "200"}})).await;
-    let counter = create(c, json!({"service_id": "counter", "parameters": {"step": "1"}})).await;
-    wait_state(c, &sensor, "RUNNING", UP).await;
-    wait_state(c, &counter, "RUNNING", UP).await;
-    let conn = link(c, &sensor, &counter).await;
-    wait_connection(c, &conn, "CONNECTED", UP).await;
+    let (sensor, counter, conn) = network(c, "200", "1000").await;
     let before = container_of(&counter);
 
     fault(&["restart-dockerd"]);
@@ -200,12 +220,7 @@ async fn a_killed_container_is_replaced_and_reconnected() {
     let _one = ONE_AT_A_TIME.lock().await;
     let s = setup(&[]).await;
     let c = &s.admin;
-    let sensor = create(c, json!({"service_id": "sensor", "parameters": {"interval_ms": "200"}})).await;
-    let counter = create(c, json!({"service_id": "counter", "parameters": {"step": "1"}})).await;
-    wait_state(c, &sensor, "RUNNING", UP).await;
-    wait_state(c, &counter, "RUNNING", UP).await;
-    let conn = link(c, &sensor, &counter).await;
-    wait_connection(c, &conn, "CONNECTED", UP).await;
+    let (_sensor, counter, conn) = network(c, "200", "1000").await;
 
     docker(&["kill", &container_of(&counter)]);
     wait_connection(c, &conn, "INTERRUPTED", UP).await;
@@ -231,12 +246,7 @@ async fn a_cut_network_heals_and_readings_flow_again() {
     let _one = ONE_AT_A_TIME.lock().await;
     let s = setup(&[]).await;
     let c = &s.admin;
-    let sensor = create(c, json!({"service_id": "sensor", "parameters": {"interval_ms": "1000"}})).await;
-    let counter = create(c, json!({"service_id": "counter", "parameters": {"step": "1", "interval_ms": "5000"}})).await;
-    wait_state(c, &sensor, "RUNNING", UP).await;
-    wait_state(c, &counter, "RUNNING", UP).await;
-    let conn = link(c, &sensor, &counter).await;
-    wait_connection(c, &conn, "CONNECTED", UP).await;
+    let (sensor, counter, conn) = network(c, "1000", "5000").await;
     wait_for("readings arrive", UP, || async { last_reading(&logs(c, &counter).await).is_some() }).await;
 
     let pid = docker(&["inspect", "-f", "{{.State.Pid}}", &container_of(&counter)]);

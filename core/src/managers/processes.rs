@@ -331,6 +331,7 @@ impl ProcessManager {
             has_run: false,
             moving_to: None,
             refused: None,
+            suspending_task: None,
         };
         let record = self.0.store.insert(&record).await?;
         self.0
@@ -1252,25 +1253,43 @@ impl ProcessManager {
             return Ok(Outcome::Fail("the process is being deleted".into()));
         }
         // Take its state, unless it handed it over already (an earlier attempt died after that).
+        let mut lost = false;
         if record.saved_state.is_none() {
             let Some(target) = self.target(&record.process).await? else {
                 return Ok(Outcome::Retry("the process's container is not running".into()));
             };
-            match self.0.connector.go_to(&target, WireState::Suspended).await {
-                Ok((_, data)) => {
-                    let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
-                    self.0
-                        .store
-                        .modify::<ProcessRecord>(id, |r| {
-                            r.saved_state = Some(encoded.clone());
-                            r.process.has_saved_state = true;
-                            Ok(())
-                        })
-                        .await?;
-                }
-                Err(e) if change.attempts < 4 => return Ok(Outcome::Retry(e.to_string())),
-                Err(e) => {
-                    tracing::warn!(process = id, error = %e, "suspending without state: the process does not hand it over");
+            if record.suspending_task.as_deref().is_some_and(|asked| asked != target.task_id) {
+                // An earlier attempt asked another container, and Switchyard stopped before it
+                // heard the answer: that container handed its state to no one and is gone. The
+                // one running now is a fresh start; its state is not the process's.
+                lost = true;
+            } else {
+                // Which container is asked, before asking: a retry after a crash can then tell
+                // whether the one that may have handed its state over is still there.
+                let task = target.task_id.clone();
+                self.0
+                    .store
+                    .modify::<ProcessRecord>(id, |r| {
+                        r.suspending_task = Some(task.clone());
+                        Ok(())
+                    })
+                    .await?;
+                match self.0.connector.go_to(&target, WireState::Suspended).await {
+                    Ok((_, data)) => {
+                        let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
+                        self.0
+                            .store
+                            .modify::<ProcessRecord>(id, |r| {
+                                r.saved_state = Some(encoded.clone());
+                                r.process.has_saved_state = true;
+                                Ok(())
+                            })
+                            .await?;
+                    }
+                    Err(e) if change.attempts < 4 => return Ok(Outcome::Retry(e.to_string())),
+                    Err(e) => {
+                        tracing::warn!(process = id, error = %e, "suspending without state: the process does not hand it over");
+                    }
                 }
             }
         }
@@ -1278,12 +1297,29 @@ impl ProcessManager {
             return Ok(Outcome::Retry(e.to_string()));
         }
         self.0.connector.disconnect(id);
-        let reason = if self.load(id).await?.is_some_and(|r| r.saved_state.is_some()) {
+        let reason = if lost {
+            "suspended without state: Switchyard stopped while the process handed its state over, and that container is gone"
+        } else if self.load(id).await?.is_some_and(|r| r.saved_state.is_some()) {
             "suspended; its state is kept"
         } else {
             "suspended without state (the process did not hand it over)"
         };
-        self.set_state(id, ProcessState::Suspended, Some(reason.into())).await?;
+        let now = Utc::now();
+        match self
+            .0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                r.suspending_task = None;
+                r.process.set_state(ProcessState::Suspended, Some(reason.into()), now);
+                r.process.updated = now;
+                Ok(())
+            })
+            .await
+        {
+            Ok(_) => self.changed(id).await,
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
         Ok(Outcome::Done)
     }
 

@@ -84,6 +84,10 @@ pub struct ProcessRecord {
     /// by itself; retrying the failed change does.
     #[serde(default)]
     pub refused: Option<String>,
+    /// The swarm task that was asked to hand over its state for a suspend, until the suspend is
+    /// done: after a crash, a retry tells whether that container (and its state) still exists.
+    #[serde(default)]
+    pub suspending_task: Option<String>,
 }
 
 /// The destination of a move, chosen when the move was asked for.
