@@ -4,13 +4,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use switchyard_core::model::{ApiToken, NewApiToken, User};
 
+#[cfg(feature = "ssr")]
+use crate::auth::ssr::{caller, sy};
 use crate::{
     auth::current_user,
     components::{when, ErrorMessage, FieldError, FormError, Loading},
     AppError,
 };
-#[cfg(feature = "ssr")]
-use crate::auth::ssr::{caller, sy};
 
 #[server]
 pub async fn change_email(revision: u64, email: String) -> Result<User, AppError> {

@@ -2,7 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::{Outlet, A}, hooks::use_query_map};
+use leptos_router::{
+    components::{Outlet, A},
+    hooks::use_query_map,
+};
 use switchyard_core::model::User;
 
 use crate::AppError;
@@ -40,8 +43,7 @@ pub mod ssr {
 
     /// The user a session belongs to, read afresh; the session of a deleted user is ended.
     pub async fn session_caller(sy: &Switchyard, session: &Session) -> Result<Option<Caller>, Error> {
-        let user_id: Option<String> =
-            session.get(USER_ID_KEY).await.map_err(|e| Error::Internal(e.to_string()))?;
+        let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|e| Error::Internal(e.to_string()))?;
         let Some(user_id) = user_id else { return Ok(None) };
         match sy.users.caller(&user_id).await? {
             Some(caller) => Ok(Some(caller)),

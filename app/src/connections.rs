@@ -8,10 +8,7 @@
 //! form for keyboard and screen-reader users. States follow the server by polling every two
 //! seconds; selection, drag and layout survive a refresh.
 
-use std::{
-    collections::BTreeMap,
-    time::Duration,
-};
+use std::{collections::BTreeMap, time::Duration};
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -23,16 +20,16 @@ use leptos_router::{
 use serde::{Deserialize, Serialize};
 use server_fn::codec::Json;
 use switchyard_core::model::{
-    check_fit, Candidates, Connection, ConnectionState, NewConnection, EndpointRef, PendingChange, Process, Refusal,
+    check_fit, Candidates, Connection, ConnectionState, EndpointRef, NewConnection, PendingChange, Process, Refusal,
 };
 
+#[cfg(feature = "ssr")]
+use crate::auth::ssr::{caller, sy};
 use crate::{
     components::{hydrated, one_at_a_time, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, Loading},
     pending_changes::{change_state, CancelPendingChange, ChangeActionResult, ChangeActions, RetryPendingChange},
     AppError,
 };
-#[cfg(feature = "ssr")]
-use crate::auth::ssr::{caller, sy};
 
 /// How often the editor asks for fresh states.
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -73,10 +70,7 @@ pub struct ConnectionDetail {
 }
 
 #[cfg(feature = "ssr")]
-async fn load_graph(
-    caller: &switchyard_core::managers::Caller,
-    owner: String,
-) -> Result<ConnectionGraph, AppError> {
+async fn load_graph(caller: &switchyard_core::managers::Caller, owner: String) -> Result<ConnectionGraph, AppError> {
     use switchyard_core::managers::{ConnectionFilter, ListParams, ProcessFilter};
     let sy = sy();
     // Connections only join processes of one owner: administrators look at one owner at a time,
@@ -327,7 +321,11 @@ fn versions_text(c: &Connection) -> String {
 /// "'a' Temperature ↔ 'b' Temperature" with the current process names.
 fn ends_text(g: &ConnectionGraph, c: &Connection) -> String {
     let side = |e: &switchyard_core::model::Endpoint| {
-        format!("'{}' {}", process_name(g, &e.process_id, &e.process_name), interface_name(g, &e.process_id, &e.interface_id))
+        format!(
+            "'{}' {}",
+            process_name(g, &e.process_id, &e.process_name),
+            interface_name(g, &e.process_id, &e.interface_id)
+        )
     };
     format!("{} ↔ {}", side(&c.endpoint1), side(&c.endpoint2))
 }
@@ -490,7 +488,11 @@ impl Ed {
 
     fn port_label(&self, p: &PortRef) -> String {
         self.graph.with_untracked(|g| {
-            format!("{} of '{}'", interface_name(g, &p.process_id, &p.interface_id), process_name(g, &p.process_id, &p.process_id))
+            format!(
+                "{} of '{}'",
+                interface_name(g, &p.process_id, &p.interface_id),
+                process_name(g, &p.process_id, &p.process_id)
+            )
         })
     }
 
@@ -502,7 +504,8 @@ impl Ed {
         self.sticky.set(sticky);
         let label = self.port_label(&from);
         self.from.set(Some(from));
-        let fitting = self.fits.with_untracked(|f| f.as_ref().map(|m| m.values().filter(|r| r.is_ok()).count()).unwrap_or(0));
+        let fitting =
+            self.fits.with_untracked(|f| f.as_ref().map(|m| m.values().filter(|r| r.is_ok()).count()).unwrap_or(0));
         self.status.set(format!(
             "Connecting from {label}: {} fit. {}",
             match fitting {
@@ -536,11 +539,19 @@ impl Ed {
         match self.graph.with_untracked(|g| verdict(g, &from, &to)) {
             Err(refusal) => {
                 self.status.set(String::new());
-                self.alert.set(Some(AppError { code: refusal.code().into(), message: refusal.message().to_string(), field: None }));
+                self.alert.set(Some(AppError {
+                    code: refusal.code().into(),
+                    message: refusal.message().to_string(),
+                    field: None,
+                }));
             }
             Ok((a, b)) => {
                 self.alert.set(None);
-                self.status.set(format!("Connecting {} to {} (versions {a} ↔ {b})…", self.port_label(&from), self.port_label(&to)));
+                self.status.set(format!(
+                    "Connecting {} to {} (versions {a} ↔ {b})…",
+                    self.port_label(&from),
+                    self.port_label(&to)
+                ));
                 self.create.dispatch(CreateConnection {
                     new: NewConnection {
                         endpoint1: EndpointRef { process_id: from.process_id, interface_id: from.interface_id },
@@ -668,38 +679,38 @@ fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
     let refresh = one_at_a_time(
         move || refresh_connections(owner.clone()),
         move |fresh| match fresh {
-                Ok(fresh) => {
-                    let _ = poll_error.try_set(None);
-                    let news = graph.try_with_untracked(|old| {
-                        if old == &fresh {
-                            return None;
-                        }
-                        let news: Vec<String> = fresh
-                            .connections
-                            .iter()
-                            .filter_map(|c| match old.connections.iter().find(|o| o.id == c.id) {
-                                Some(o) if state_word(o) == state_word(c) => None,
-                                _ => Some(format!("{} is {}", ends_text(&fresh, c), state_word(c))),
-                            })
-                            .chain(
-                                old.connections
-                                    .iter()
-                                    .filter(|o| !fresh.connections.iter().any(|c| c.id == o.id))
-                                    .map(|o| format!("{} has ended", ends_text(old, o))),
-                            )
-                            .collect();
-                        Some(news)
-                    });
-                    if let Some(Some(news)) = news {
-                        if !news.is_empty() {
-                            let _ = announce.try_set(news.join("; "));
-                        }
-                        let _ = graph.try_set(fresh);
+            Ok(fresh) => {
+                let _ = poll_error.try_set(None);
+                let news = graph.try_with_untracked(|old| {
+                    if old == &fresh {
+                        return None;
                     }
+                    let news: Vec<String> = fresh
+                        .connections
+                        .iter()
+                        .filter_map(|c| match old.connections.iter().find(|o| o.id == c.id) {
+                            Some(o) if state_word(o) == state_word(c) => None,
+                            _ => Some(format!("{} is {}", ends_text(&fresh, c), state_word(c))),
+                        })
+                        .chain(
+                            old.connections
+                                .iter()
+                                .filter(|o| !fresh.connections.iter().any(|c| c.id == o.id))
+                                .map(|o| format!("{} has ended", ends_text(old, o))),
+                        )
+                        .collect();
+                    Some(news)
+                });
+                if let Some(Some(news)) = news {
+                    if !news.is_empty() {
+                        let _ = announce.try_set(news.join("; "));
+                    }
+                    let _ = graph.try_set(fresh);
                 }
-                Err(e) => {
-                    let _ = poll_error.try_set(Some(e));
-                }
+            }
+            Err(e) => {
+                let _ = poll_error.try_set(Some(e));
+            }
         },
     );
     poll_while_mounted(POLL_EVERY, refresh.clone());
@@ -856,7 +867,12 @@ fn on_pointer_up(ed: Ed) {
     if ed.moving.get_value().is_some() {
         ed.moving.set_value(None);
         let keep: BTreeMap<String, (f64, f64)> = ed.graph.with_untracked(|g| {
-            ed.positions.with_untracked(|m| m.iter().filter(|(id, _)| g.processes.iter().any(|p| &p.id == *id)).map(|(k, v)| (k.clone(), *v)).collect())
+            ed.positions.with_untracked(|m| {
+                m.iter()
+                    .filter(|(id, _)| g.processes.iter().any(|p| &p.id == *id))
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect()
+            })
         });
         save_positions(&ed.owner.get_value(), &keep);
         return;
@@ -935,7 +951,9 @@ fn process_box(ed: Ed, p: Process) -> AnyView {
     let pid = p.id.clone();
     let transform = {
         let pid = pid.clone();
-        rx(move || ed.layout.with(|l| l.boxes.get(&pid).map(|b| format!("translate({} {})", b.x, b.y)).unwrap_or_default()))
+        rx(move || {
+            ed.layout.with(|l| l.boxes.get(&pid).map(|b| format!("translate({} {})", b.x, b.y)).unwrap_or_default())
+        })
     };
     let h = box_height(&p);
     let state = p.state.as_str();
@@ -1020,7 +1038,11 @@ fn port_view(ed: Ed, p: &Process, index: usize, iface: &switchyard_core::model::
         Look::Fits(v) => format!("Fits: versions {v}"),
         Look::Unfit(reason) => reason,
     });
-    let marks = format!("{}{}", if iface.allow_multiple { "1:n" } else { "1:1" }, if iface.auto_connect { " · auto" } else { "" });
+    let marks = format!(
+        "{}{}",
+        if iface.allow_multiple { "1:n" } else { "1:1" },
+        if iface.auto_connect { " · auto" } else { "" }
+    );
     let (m1, m2, m3, m4, m5) = (me.clone(), me.clone(), me.clone(), me.clone(), me);
     let y = HEADER_H + index as f64 * PORT_H;
     view! {
@@ -1107,7 +1129,8 @@ fn edge_view(ed: Ed, c: Connection) -> AnyView {
             c.state_reason.as_ref().map(|r| format!("; {r}")).unwrap_or_default()
         )
     });
-    let class = format!("edge state-{}{}", c.state.as_str().to_lowercase(), if c.terminating { " terminating" } else { "" });
+    let class =
+        format!("edge state-{}{}", c.state.as_str().to_lowercase(), if c.terminating { " terminating" } else { "" });
     let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
     let label = describe.clone();
     // A pill over the curve's middle with the versions in use.
@@ -1216,15 +1239,23 @@ fn Panel(ed: Ed, id: String) -> impl IntoView {
         };
         let (ends, from, to) = ed.graph.with_untracked(|g| {
             let side = |e: &switchyard_core::model::Endpoint| {
-                (e.process_id.clone(), process_name(g, &e.process_id, &e.process_name), interface_name(g, &e.process_id, &e.interface_id), e.interface_id.clone(), e.interface_version_name.clone().unwrap_or_else(|| "?".into()))
+                (
+                    e.process_id.clone(),
+                    process_name(g, &e.process_id, &e.process_name),
+                    interface_name(g, &e.process_id, &e.interface_id),
+                    e.interface_id.clone(),
+                    e.interface_version_name.clone().unwrap_or_else(|| "?".into()),
+                )
             };
             (ends_text(g, &c), side(&c.endpoint1), side(&c.endpoint2))
         });
-        let endpoint = |(pid, pname, iname, iid, version): (String, String, String, String, String)| view! {
-            <dd>
-                <A href=format!("/processes/{pid}")>{pname}</A>" · "{iname}
-                <div class="muted small"><code>{iid}</code>" · version "{version}</div>
-            </dd>
+        let endpoint = |(pid, pname, iname, iid, version): (String, String, String, String, String)| {
+            view! {
+                <dd>
+                    <A href=format!("/processes/{pid}")>{pname}</A>" · "{iname}
+                    <div class="muted small"><code>{iid}</code>" · version "{version}</div>
+                </dd>
+            }
         };
         let word = state_word(&c);
         let ended = c.state == ConnectionState::Terminated;
@@ -1233,7 +1264,8 @@ fn Panel(ed: Ed, id: String) -> impl IntoView {
         let actions = if ended {
             view! { <p class="notice" role="status">"This connection has ended."</p> }.into_any()
         } else if terminating {
-            view! { <p class="notice" role="status">"Being terminated: both processes are being told to close it."</p> }.into_any()
+            view! { <p class="notice" role="status">"Being terminated: both processes are being told to close it."</p> }
+                .into_any()
         } else {
             view! {
                 <div class="actions">
@@ -1351,12 +1383,18 @@ fn ConnectionTable(ed: Ed) -> impl IntoView {
 fn connection_row(ed: Ed, c: Connection) -> AnyView {
     let (from, to, ends) = ed.graph.with_untracked(|g| {
         let side = |e: &switchyard_core::model::Endpoint| {
-            (e.process_id.clone(), process_name(g, &e.process_id, &e.process_name), interface_name(g, &e.process_id, &e.interface_id))
+            (
+                e.process_id.clone(),
+                process_name(g, &e.process_id, &e.process_name),
+                interface_name(g, &e.process_id, &e.interface_id),
+            )
         };
         (side(&c.endpoint1), side(&c.endpoint2), ends_text(g, &c))
     });
-    let cell = |(pid, pname, iname): (String, String, String)| view! {
-        <td><A href=format!("/processes/{pid}")>{pname}</A><div class="muted small">{iname}</div></td>
+    let cell = |(pid, pname, iname): (String, String, String)| {
+        view! {
+            <td><A href=format!("/processes/{pid}")>{pname}</A><div class="muted small">{iname}</div></td>
+        }
     };
     let word = state_word(&c);
     let live = c.state != ConnectionState::Terminated && !c.terminating;
@@ -1397,7 +1435,11 @@ fn ConnectForm(ed: Ed) -> impl IntoView {
         ed.graph.with(|g| {
             g.processes
                 .iter()
-                .flat_map(|p| p.interfaces.iter().map(move |i| (PortRef::of(p, &i.id), format!("{} — {} ({})", p.name, i.name, i.id))))
+                .flat_map(|p| {
+                    p.interfaces
+                        .iter()
+                        .map(move |i| (PortRef::of(p, &i.id), format!("{} — {} ({})", p.name, i.name, i.id)))
+                })
                 .collect::<Vec<_>>()
         })
     });

@@ -10,14 +10,16 @@ use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 use switchyard_core::model::{Node, NodeKind, NodePool, NodeStatus, Page, ProcessState};
 
+#[cfg(feature = "ssr")]
+use crate::auth::ssr::{caller, sy};
 use crate::{
     auth::Admin,
-    components::{one_at_a_time, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, FieldError, FormError, Loading},
+    components::{
+        one_at_a_time, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, FieldError, FormError, Loading,
+    },
     processes::{MoveProcess, StateBadge},
     AppError,
 };
-#[cfg(feature = "ssr")]
-use crate::auth::ssr::{caller, sy};
 
 #[server]
 pub async fn list_pools() -> Result<Page<NodePool>, AppError> {
@@ -57,7 +59,13 @@ pub async fn placed_processes() -> Result<Vec<PlacedProcess>, AppError> {
         .items
         .into_iter()
         .filter(|p| p.state != ProcessState::Terminated)
-        .map(|p| PlacedProcess { id: p.id, name: p.name, state: p.state, node_id: p.running_node_id, moving_to: p.moving_to_node_id })
+        .map(|p| PlacedProcess {
+            id: p.id,
+            name: p.name,
+            state: p.state,
+            node_id: p.running_node_id,
+            moving_to: p.moving_to_node_id,
+        })
         .collect())
 }
 
@@ -175,11 +183,15 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
     // The process being dragged (id, name), and the move waiting for confirmation.
     let dragging = RwSignal::new(None::<(String, String)>);
     let asked = RwSignal::new(None::<MoveAsk>);
-    Effect::watch(move || relocate.version().get(), move |_, _, _| {
-        if matches!(relocate.value().get_untracked(), Some(Ok(_))) {
-            asked.set(None);
-        }
-    }, false);
+    Effect::watch(
+        move || relocate.version().get(),
+        move |_, _, _| {
+            if matches!(relocate.value().get_untracked(), Some(Ok(_))) {
+                asked.set(None);
+            }
+        },
+        false,
+    );
     let move_result: Signal<_> = relocate.value().into();
     let pools = Resource::new(move || pools_changed.get(), |_| list_pools());
     let users = Resource::new(move || (), |_| user_choices());

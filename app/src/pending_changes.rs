@@ -5,12 +5,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use switchyard_core::model::{Page, PendingChange, PendingChangeState};
 
+#[cfg(feature = "ssr")]
+use crate::auth::ssr::{caller, sy};
 use crate::{
     components::{when, EmptyState, ErrorMessage, FormError, Loading},
     AppError,
 };
-#[cfg(feature = "ssr")]
-use crate::auth::ssr::{caller, sy};
 
 #[server]
 pub async fn list_pending_changes() -> Result<Page<PendingChange>, AppError> {
@@ -112,8 +112,7 @@ pub fn ChangeActions(
 pub fn PendingChangesPage() -> impl IntoView {
     let retry = ServerAction::<RetryPendingChange>::new();
     let cancel = ServerAction::<CancelPendingChange>::new();
-    let changes =
-        Resource::new(move || (retry.version().get(), cancel.version().get()), |_| list_pending_changes());
+    let changes = Resource::new(move || (retry.version().get(), cancel.version().get()), |_| list_pending_changes());
     view! {
         <Title text="Pending changes"/>
         <div class="page-head"><h1>"Pending changes"</h1></div>

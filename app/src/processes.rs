@@ -19,20 +19,22 @@ use serde::{Deserialize, Serialize};
 use server_fn::codec::Json;
 use switchyard_core::{
     model::{
-        Node, NewProcess, Parameter, ParameterType, PendingChange, Placement, Process, ProcessState, ProcessUpdate,
+        NewProcess, Node, Parameter, ParameterType, PendingChange, Placement, Process, ProcessState, ProcessUpdate,
         ResourceLimits, Service,
     },
     validate,
 };
 
+#[cfg(feature = "ssr")]
+use crate::auth::ssr::{caller, sy};
 use crate::{
-    components::{hydrated, one_at_a_time, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, FormError, Loading, Rx},
+    components::{
+        hydrated, one_at_a_time, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, FormError, Loading, Rx,
+    },
     pending_changes::{change_state, CancelPendingChange, ChangeActionResult, ChangeActions, RetryPendingChange},
     services::service_versions,
     AppError,
 };
-#[cfg(feature = "ssr")]
-use crate::auth::ssr::{caller, sy};
 
 /// How often open pages ask for fresh states.
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -212,7 +214,11 @@ pub async fn update_process(id: String, change: ProcessUpdate) -> Result<Process
 pub async fn move_process(id: String, placement: String) -> Result<Process, AppError> {
     use switchyard_core::model::ProcessMove;
     if placement.is_empty() {
-        return Err(AppError { code: "validation_failed".into(), message: "choose where to move it".into(), field: Some("placement".into()) });
+        return Err(AppError {
+            code: "validation_failed".into(),
+            message: "choose where to move it".into(),
+            field: Some("placement".into()),
+        });
     }
     let request = ProcessMove { placement: placement_of(&placement), revision: None };
     Ok(sy().processes.move_process(&caller().await?, &id, request).await?)
@@ -292,7 +298,10 @@ pub fn shown_value(p: &Parameter, values: &BTreeMap<String, String>) -> String {
 
 /// The parameter values to send (empty ones left out, so the server fills in defaults) and
 /// what is wrong with them.
-pub fn check_parameters(declared: &[Parameter], values: &BTreeMap<String, String>) -> (BTreeMap<String, String>, FieldErrors) {
+pub fn check_parameters(
+    declared: &[Parameter],
+    values: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, FieldErrors) {
     let mut send = BTreeMap::new();
     let mut errors = FieldErrors::new();
     for p in declared {
@@ -301,7 +310,11 @@ pub fn check_parameters(declared: &[Parameter], values: &BTreeMap<String, String
             value = "false".into();
         }
         if value == NOT_A_NUMBER {
-            let what = if matches!(p.kind, ParameterType::Float | ParameterType::Double) { "a number" } else { "a whole number" };
+            let what = if matches!(p.kind, ParameterType::Float | ParameterType::Double) {
+                "a number"
+            } else {
+                "a whole number"
+            };
             errors.insert(field_of(p), format!("{} must be {what}", p.name));
             continue;
         }
@@ -436,7 +449,12 @@ struct FormErrors {
 
 impl FormErrors {
     fn new(client: Memo<FieldErrors>) -> Self {
-        Self { client, server: RwSignal::new(None), touched: RwSignal::new(BTreeSet::new()), submitted: RwSignal::new(false) }
+        Self {
+            client,
+            server: RwSignal::new(None),
+            touched: RwSignal::new(BTreeSet::new()),
+            submitted: RwSignal::new(false),
+        }
     }
 
     fn get(&self, field: &str) -> Option<String> {
@@ -488,7 +506,9 @@ fn FieldMessage(errors: FormErrors, field: String) -> impl IntoView {
     let id = format!("{}-error", dom_id(&field));
     let f = field.clone();
     rv(move || {
-        errors.get(&f).map(|m| view! { <span class="field-error" id=id.clone() role="alert" data-field=field.clone()>{m}</span> })
+        errors
+            .get(&f)
+            .map(|m| view! { <span class="field-error" id=id.clone() role="alert" data-field=field.clone()>{m}</span> })
     })
 }
 
@@ -502,13 +522,16 @@ fn type_hint(p: &Parameter) -> String {
         T::String => ("text", "texts"),
     };
     let mut hint = if p.is_array {
-        format!("Comma-separated list of {many}, e.g. {}", match p.kind {
-            T::Boolean => "true, false",
-            T::Byte | T::Short | T::Integer | T::Long => "1, 2, 3",
-            T::Float | T::Double => "0.5, 1.5",
-            T::Character => "a, b",
-            T::String => "one, two",
-        })
+        format!(
+            "Comma-separated list of {many}, e.g. {}",
+            match p.kind {
+                T::Boolean => "true, false",
+                T::Byte | T::Short | T::Integer | T::Long => "1, 2, 3",
+                T::Float | T::Double => "0.5, 1.5",
+                T::Character => "a, b",
+                T::String => "one, two",
+            }
+        )
     } else if p.values.as_ref().is_some_and(|v| !v.is_empty()) {
         String::new()
     } else {
@@ -634,7 +657,11 @@ fn ParameterField(p: Parameter, values: RwSignal<BTreeMap<String, String>>, erro
 
 /// The generated inputs of a service version's parameters.
 #[component]
-fn ParameterFields(declared: Vec<Parameter>, values: RwSignal<BTreeMap<String, String>>, errors: FormErrors) -> impl IntoView {
+fn ParameterFields(
+    declared: Vec<Parameter>,
+    values: RwSignal<BTreeMap<String, String>>,
+    errors: FormErrors,
+) -> impl IntoView {
     if declared.is_empty() {
         return view! { <p class="muted">"This service version has no parameters."</p> }.into_any();
     }
@@ -649,13 +676,18 @@ fn EnvironmentRows(rows: RwSignal<Vec<EnvRow>>, next_row: StoredValue<u64>, erro
         next_row.set_value(row + 1);
         rows.update(|r| r.push(EnvRow { row, ..Default::default() }));
     };
-    let key_of = move |row: u64| rows.with(|r| r.iter().find(|x| x.row == row).map(|x| x.key.clone()).unwrap_or_default());
-    let value_of = move |row: u64| rows.with(|r| r.iter().find(|x| x.row == row).map(|x| x.value.clone()).unwrap_or_default());
+    let key_of =
+        move |row: u64| rows.with(|r| r.iter().find(|x| x.row == row).map(|x| x.key.clone()).unwrap_or_default());
+    let value_of =
+        move |row: u64| rows.with(|r| r.iter().find(|x| x.row == row).map(|x| x.value.clone()).unwrap_or_default());
     let server_field = move |row: u64| format!("environment.{}", key_of(row).trim());
     let row_field = move |row: u64| format!("environment.#{row}");
     // The server's message about the row's name, else the form's own about the row.
     let message = move |row: u64| {
-        errors.server.with(|e| e.as_ref().and_then(|e| e.for_field(&server_field(row)))).or_else(|| errors.get(&row_field(row)))
+        errors
+            .server
+            .with(|e| e.as_ref().and_then(|e| e.for_field(&server_field(row))))
+            .or_else(|| errors.get(&row_field(row)))
     };
     view! {
         <div class="stack-tight">
@@ -720,7 +752,10 @@ fn placement_words(p: &Placement, pools: &[PoolChoice], nodes: &[Node]) -> Strin
     match p {
         Placement::Automatic => "automatic".into(),
         Placement::PrivateNode { node_id } => {
-            format!("private node {}", nodes.iter().find(|n| &n.id == node_id).map(|n| n.name.as_str()).unwrap_or(node_id))
+            format!(
+                "private node {}",
+                nodes.iter().find(|n| &n.id == node_id).map(|n| n.name.as_str()).unwrap_or(node_id)
+            )
         }
         Placement::NodePool { pool_id } => {
             format!("node pool {}", pools.iter().find(|n| &n.id == pool_id).map(|n| n.name.as_str()).unwrap_or(pool_id))
@@ -809,33 +844,38 @@ fn ProcessTable(initial: ProcessList, owner: String, node: String) -> impl IntoV
     let refresh = one_at_a_time(
         move || list_processes(owner.clone(), node.clone()),
         move |fresh| match fresh {
-                Ok(fresh) => {
-                    let _ = error.try_set(None);
-                    let changed = list.try_with_untracked(|old| {
-                        if old == &fresh {
-                            return None;
-                        }
-                        let news: Vec<String> = fresh
-                            .items
-                            .iter()
-                            .filter_map(|p| match old.items.iter().find(|o| o.id == p.id) {
-                                Some(o) if o.state == p.state => None,
-                                _ => Some(format!("{} is {}", p.name, p.state)),
-                            })
-                            .chain(old.items.iter().filter(|o| !fresh.items.iter().any(|p| p.id == o.id)).map(|o| format!("{} is gone", o.name)))
-                            .collect();
-                        Some(news)
-                    });
-                    if let Some(Some(news)) = changed {
-                        if !news.is_empty() {
-                            let _ = announce.try_set(news.join("; "));
-                        }
-                        let _ = list.try_set(fresh);
+            Ok(fresh) => {
+                let _ = error.try_set(None);
+                let changed = list.try_with_untracked(|old| {
+                    if old == &fresh {
+                        return None;
                     }
+                    let news: Vec<String> = fresh
+                        .items
+                        .iter()
+                        .filter_map(|p| match old.items.iter().find(|o| o.id == p.id) {
+                            Some(o) if o.state == p.state => None,
+                            _ => Some(format!("{} is {}", p.name, p.state)),
+                        })
+                        .chain(
+                            old.items
+                                .iter()
+                                .filter(|o| !fresh.items.iter().any(|p| p.id == o.id))
+                                .map(|o| format!("{} is gone", o.name)),
+                        )
+                        .collect();
+                    Some(news)
+                });
+                if let Some(Some(news)) = changed {
+                    if !news.is_empty() {
+                        let _ = announce.try_set(news.join("; "));
+                    }
+                    let _ = list.try_set(fresh);
                 }
-                Err(e) => {
-                    let _ = error.try_set(Some(e));
-                }
+            }
+            Err(e) => {
+                let _ = error.try_set(Some(e));
+            }
         },
     );
     poll_while_mounted(POLL_EVERY, refresh);
@@ -938,13 +978,20 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
     // Every version of the chosen service, newest first (in the browser only).
     let versions = LocalResource::new(move || {
         let id = service.get();
-        async move { if id.is_empty() { Ok(Vec::new()) } else { service_versions(id).await } }
+        async move {
+            if id.is_empty() {
+                Ok(Vec::new())
+            } else {
+                service_versions(id).await
+            }
+        }
     });
     let selected = Memo::new(move |_| -> Option<Service> {
         let v = version.get();
-        versions.get().and_then(|r| r.ok()).and_then(|list| {
-            list.iter().find(|s| s.version == v).or_else(|| list.first()).cloned()
-        })
+        versions
+            .get()
+            .and_then(|r| r.ok())
+            .and_then(|list| list.iter().find(|s| s.version == v).or_else(|| list.first()).cloned())
     });
     let service_name = {
         let services = services.clone();
@@ -1003,9 +1050,17 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
     let general_error = move || {
         errors.server.get().filter(|e| match e.field.as_deref() {
             None => true,
-            Some(f) => !(f == "name" || f == "service_id" || f == "service_version" || f.starts_with("placement")
-                || f.starts_with("limits.") || f.starts_with("environment.")
-                || (f.starts_with("parameters.") && selected.with(|s| s.as_ref().is_some_and(|s| s.parameters.iter().any(|p| field_of(p) == f))))),
+            Some(f) => {
+                !(f == "name"
+                    || f == "service_id"
+                    || f == "service_version"
+                    || f.starts_with("placement")
+                    || f.starts_with("limits.")
+                    || f.starts_with("environment.")
+                    || (f.starts_with("parameters.")
+                        && selected
+                            .with(|s| s.as_ref().is_some_and(|s| s.parameters.iter().any(|p| field_of(p) == f)))))
+            }
         })
     };
     let private_empty = private_nodes.is_empty();
@@ -1287,16 +1342,24 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
     let process = Memo::new(move |_| detail.with(|d| d.process.clone()));
     let state = Memo::new(move |_| detail.with(|d| (d.process.state, d.process.state_reason.clone())));
     let name = Memo::new(move |_| detail.with(|d| d.process.name.clone()));
-    Effect::watch(move || suspend.version().get(), move |_, _, _| {
-        if matches!(suspend.value().get_untracked(), Some(Ok(_))) {
-            suspending.set(true);
-        }
-    }, false);
-    Effect::watch(move || state.get().0, move |s, _, _| {
-        if *s != ProcessState::Running {
-            suspending.set(false);
-        }
-    }, false);
+    Effect::watch(
+        move || suspend.version().get(),
+        move |_, _, _| {
+            if matches!(suspend.value().get_untracked(), Some(Ok(_))) {
+                suspending.set(true);
+            }
+        },
+        false,
+    );
+    Effect::watch(
+        move || state.get().0,
+        move |s, _, _| {
+            if *s != ProcessState::Running {
+                suspending.set(false);
+            }
+        },
+        false,
+    );
     let history = Memo::new(move |_| detail.with(|d| d.process.history.clone()));
     let changes = Memo::new(move |_| detail.with(|d| d.changes.clone()));
     let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
@@ -1625,7 +1688,8 @@ fn ConfigEditor(
     let id = start.id.clone();
     let revision = start.revision;
     let name = RwSignal::new(start.name.clone());
-    let values = RwSignal::new(start.parameters.iter().map(|e| (e.key.clone(), e.value.clone())).collect::<BTreeMap<_, _>>());
+    let values =
+        RwSignal::new(start.parameters.iter().map(|e| (e.key.clone(), e.value.clone())).collect::<BTreeMap<_, _>>());
     let next_row = StoredValue::new(start.environment.len() as u64);
     let rows = RwSignal::new(
         start
@@ -1685,8 +1749,12 @@ fn ConfigEditor(
     let general_error = move || {
         errors.server.get().filter(|e| match e.field.as_deref() {
             None => e.code != "stale_revision",
-            Some(f) => !(f == "name" || f.starts_with("environment.")
-                || (f.starts_with("parameters.") && matches!(declared.get(), Some(Ok(d)) if d.iter().any(|p| field_of(p) == f)))),
+            Some(f) => {
+                !(f == "name"
+                    || f.starts_with("environment.")
+                    || (f.starts_with("parameters.")
+                        && matches!(declared.get(), Some(Ok(d)) if d.iter().any(|p| field_of(p) == f))))
+            }
         })
     };
     let ready = hydrated();
@@ -1834,7 +1902,8 @@ mod tests {
         let (send, errors) = check_environment(&[row(0, " FOO ", "1"), row(1, "", "")]);
         assert!(errors.is_empty());
         assert_eq!(send.get("FOO").map(String::as_str), Some("1"));
-        let (_, errors) = check_environment(&[row(0, "FOO", "1"), row(1, "FOO", "2"), row(2, "", "x"), row(3, "1X", "")]);
+        let (_, errors) =
+            check_environment(&[row(0, "FOO", "1"), row(1, "FOO", "2"), row(2, "", "x"), row(3, "1X", "")]);
         assert_eq!(errors.keys().collect::<Vec<_>>(), vec!["environment.#1", "environment.#2", "environment.#3"]);
         assert_eq!(errors["environment.#1"], "FOO is set twice");
         let (_, errors) = check_environment(&[row(0, "PROCESS_ID", "x")]);

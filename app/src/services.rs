@@ -9,12 +9,12 @@ use leptos_router::{
 use serde::{Deserialize, Serialize};
 use switchyard_core::model::{Page, Service};
 
+#[cfg(feature = "ssr")]
+use crate::auth::ssr::{caller, sy};
 use crate::{
     components::{when, EmptyState, ErrorMessage, Loading, Pager},
     AppError,
 };
-#[cfg(feature = "ssr")]
-use crate::auth::ssr::{caller, sy};
 
 /// A page of the catalogue and how fresh it is.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -8,12 +8,12 @@ use leptos_router::{
 };
 use switchyard_core::model::{Page, User};
 
+#[cfg(feature = "ssr")]
+use crate::auth::ssr::{caller, sy};
 use crate::{
     components::{when, EmptyState, ErrorMessage, FieldError, FormError, Loading, Pager},
     AppError,
 };
-#[cfg(feature = "ssr")]
-use crate::auth::ssr::{caller, sy};
 
 #[server]
 pub async fn list_users(page: u64, q: String) -> Result<Page<User>, AppError> {
@@ -159,7 +159,8 @@ pub fn EditUserPage() -> impl IntoView {
     let reset = ServerAction::<ResetPassword>::new();
     let delete = ServerAction::<DeleteUser>::new();
     // Saving and resetting both bump the revision the other forms must send.
-    let user = Resource::new(move || (id.get(), update.version().get(), reset.version().get()), |(id, _, _)| get_user(id));
+    let user =
+        Resource::new(move || (id.get(), update.version().get(), reset.version().get()), |(id, _, _)| get_user(id));
     let (confirm_delete, set_confirm_delete) = signal(false);
     let update_result: Signal<_> = update.value().into();
     let reset_result: Signal<_> = reset.value().into();

@@ -55,8 +55,16 @@ async fn main() {
         // Seeded processes have no swarm service: mark them suspended so the reconciler leaves
         // them alone while the list is measured.
         process.set_state(ProcessState::Suspended, Some("seeded for a benchmark".into()), now);
-        let record =
-            ProcessRecord { process, token: new_id(), saved_state: None, task_id: None, has_run: true, moving_to: None, refused: None, suspending_task: None };
+        let record = ProcessRecord {
+            process,
+            token: new_id(),
+            saved_state: None,
+            task_id: None,
+            has_run: true,
+            moving_to: None,
+            refused: None,
+            suspending_task: None,
+        };
         store.insert(&record).await.expect("insert");
     }
     println!("stored {count} processes in {:.1} s", started.elapsed().as_secs_f64());

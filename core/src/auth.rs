@@ -220,7 +220,9 @@ impl LoginThrottle {
             map.retain(|_, e| e.in_flight > 0 || e.last.elapsed() < FORGET_AFTER.min(Self::delay(e.failures) * 2));
             if map.len() >= MAX_ADDRESSES {
                 // Still full of recent failures: forget the quietest address.
-                if let Some(oldest) = map.iter().filter(|(_, e)| e.in_flight == 0).min_by_key(|(_, e)| e.last).map(|(k, _)| *k) {
+                if let Some(oldest) =
+                    map.iter().filter(|(_, e)| e.in_flight == 0).min_by_key(|(_, e)| e.last).map(|(k, _)| *k)
+                {
                     map.remove(&oldest);
                 }
             }

@@ -287,8 +287,11 @@ impl ChangeEngine {
     pub async fn open_changes(&self) -> Result<Vec<PendingChange>> {
         let mut open = Vec::new();
         for state in [PendingChangeState::Waiting, PendingChangeState::Retrying, PendingChangeState::Running] {
-            let (mut some, _) =
-                self.0.store.list::<PendingChange>(&Query::all().eq("state", serde_json::to_value(state).unwrap_or_default())).await?;
+            let (mut some, _) = self
+                .0
+                .store
+                .list::<PendingChange>(&Query::all().eq("state", serde_json::to_value(state).unwrap_or_default()))
+                .await?;
             open.append(&mut some);
         }
         open.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
@@ -462,8 +465,12 @@ impl ChangeEngine {
                         } else {
                             c.state = PendingChangeState::Retrying;
                             c.run_at = now
-                                + chrono::Duration::from_std(backoff(c.attempts, config.base_backoff, config.max_backoff))
-                                    .unwrap_or_default();
+                                + chrono::Duration::from_std(backoff(
+                                    c.attempts,
+                                    config.base_backoff,
+                                    config.max_backoff,
+                                ))
+                                .unwrap_or_default();
                         }
                     }
                 }

@@ -212,7 +212,8 @@ pub async fn backup(store: &Store, out: &mut (dyn Write + Send)) -> Result<Backu
 pub async fn restore(store: &Store, input: &mut (dyn BufRead + Send)) -> Result<BackupHeader> {
     if !is_new(store).await? {
         return Err(Error::Conflict(
-            "the target store already holds an installation; restore into a new data directory (or an empty database)".into(),
+            "the target store already holds an installation; restore into a new data directory (or an empty database)"
+                .into(),
         ));
     }
     let colls = collections();
@@ -220,9 +221,13 @@ pub async fn restore(store: &Store, input: &mut (dyn BufRead + Send)) -> Result<
     let bad = |n: usize, why: String| Error::BadRequest(format!("line {n} of the backup: {why}"));
     let first = lines.next().ok_or_else(|| Error::BadRequest("the backup is empty".into()))?;
     let first = first.map_err(|e| bad(1, e.to_string()))?;
-    let header: BackupHeader = serde_json::from_str(&first).map_err(|e| bad(1, format!("not a Switchyard backup ({e})")))?;
+    let header: BackupHeader =
+        serde_json::from_str(&first).map_err(|e| bad(1, format!("not a Switchyard backup ({e})")))?;
     if header.format != "switchyard-backup" || header.version != 1 {
-        return Err(bad(1, format!("format {} version {} is not one this Switchyard reads", header.format, header.version)));
+        return Err(bad(
+            1,
+            format!("format {} version {} is not one this Switchyard reads", header.format, header.version),
+        ));
     }
     // Read and check all of it before writing anything, so a damaged backup leaves the target
     // as it was.

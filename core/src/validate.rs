@@ -10,9 +10,7 @@ pub const PASSWORD_MAX: usize = 1024;
 /// letter or digit.
 pub fn username(name: &str) -> Result<()> {
     let ok_start = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let ok_chars = name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    let ok_chars = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
     if name.is_empty() {
         return Err(Error::invalid("username", "username must not be empty"));
     }

@@ -42,7 +42,13 @@ impl Pusher {
         (digest, bytes.len())
     }
 
-    async fn manifest(&self, repo: &str, reference: &str, media_type: &str, body: serde_json::Value) -> (String, usize) {
+    async fn manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: serde_json::Value,
+    ) -> (String, usize) {
         let bytes = serde_json::to_vec(&body).unwrap();
         let r = self
             .http
@@ -71,7 +77,12 @@ impl Pusher {
         });
         let reference = tag.map(str::to_string);
         let (mdigest, msize) = self
-            .manifest(repo, reference.as_deref().unwrap_or("untagged"), "application/vnd.docker.distribution.manifest.v2+json", manifest.clone())
+            .manifest(
+                repo,
+                reference.as_deref().unwrap_or("untagged"),
+                "application/vnd.docker.distribution.manifest.v2+json",
+                manifest.clone(),
+            )
             .await;
         (mdigest, msize)
     }
@@ -140,7 +151,11 @@ async fn reads_services_from_a_real_registry() {
     assert_eq!(v10.parameters[1].kind, ParameterType::Integer);
     assert_eq!(v10.parameters[1].default.as_deref(), Some("5"));
     assert!(v10.digests[&Architecture::X86_64].starts_with("sha256:"));
-    assert_eq!(manager.get("echo", None).await.unwrap().version, "1.1", "latest = newest when there is no `latest` tag");
+    assert_eq!(
+        manager.get("echo", None).await.unwrap().version,
+        "1.1",
+        "latest = newest when there is no `latest` tag"
+    );
 
     let multi = manager.get("multi", Some("2.0")).await.unwrap();
     assert_eq!(multi.tags.keys().copied().collect::<Vec<_>>(), vec![Architecture::X86_64, Architecture::Arm64]);
@@ -193,6 +208,10 @@ async fn an_unreachable_registry_is_reported_and_the_last_catalogue_kept() {
     assert!(status.stale, "and marked stale");
     assert!(status.error.unwrap().contains("cannot be reached"));
 
-    let never = ServiceManager::new(RegistryConnector::new(&proxy_url, &prefix, RegistryAuth::None).unwrap(), Duration::ZERO);
-    assert!(matches!(never.list(&ListParams::default(), None).await, Err(Error::Unavailable(_))), "no catalogue at all: 503");
+    let never =
+        ServiceManager::new(RegistryConnector::new(&proxy_url, &prefix, RegistryAuth::None).unwrap(), Duration::ZERO);
+    assert!(
+        matches!(never.list(&ListParams::default(), None).await, Err(Error::Unavailable(_))),
+        "no catalogue at all: 503"
+    );
 }

@@ -89,9 +89,12 @@ async fn unique_fields(store: &Store) {
 }
 
 async fn listing(store: &Store) {
-    for (name, size, colour) in
-        [("list-Alpha", 5, Some("red")), ("list-beta", 3, None), ("list-gamma", 9, Some("Red")), ("list-delta", 1, None)]
-    {
+    for (name, size, colour) in [
+        ("list-Alpha", 5, Some("red")),
+        ("list-beta", 3, None),
+        ("list-gamma", 9, Some("Red")),
+        ("list-delta", 1, None),
+    ] {
         let mut w = widget(name, size);
         w.colour = colour.map(str::to_string);
         store.insert(&w).await.unwrap();
@@ -102,7 +105,10 @@ async fn listing(store: &Store) {
     assert_eq!(all.iter().map(|w| w.size).collect::<Vec<_>>(), vec![1, 3, 5, 9]);
 
     let (desc, _) = store.list::<Widget>(&q.clone().sort("name", true)).await.unwrap();
-    assert_eq!(desc.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(), ["list-gamma", "list-delta", "list-beta", "list-Alpha"]);
+    assert_eq!(
+        desc.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(),
+        ["list-gamma", "list-delta", "list-beta", "list-Alpha"]
+    );
 
     let (page, total) = store.list::<Widget>(&q.clone().sort("size", false).page(1, 2)).await.unwrap();
     assert_eq!(total, 4, "the total counts every match, not the page");
@@ -149,11 +155,12 @@ async fn concurrent_updates(store: &Store) {
     for _ in 0..20 {
         let (store, id) = (store.clone(), w.id.clone());
         tasks.push(tokio::spawn(async move {
-            store.modify::<Widget>(&id, |w| {
-                w.size += 1;
-                Ok(())
-            })
-            .await
+            store
+                .modify::<Widget>(&id, |w| {
+                    w.size += 1;
+                    Ok(())
+                })
+                .await
         }));
     }
     for t in tasks {

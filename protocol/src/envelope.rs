@@ -4,7 +4,9 @@ use prost::Message;
 
 use crate::{
     connection::{ConnectionHandshake, ConnectionMessage},
-    process::{ErrorMessage, GoToProcessStateMessage, ProcessStateUpdateMessage, ResumeProcessMessage, SetConfigMessage},
+    process::{
+        ErrorMessage, GoToProcessStateMessage, ProcessStateUpdateMessage, ResumeProcessMessage, SetConfigMessage,
+    },
 };
 
 #[derive(Debug, PartialEq, thiserror::Error)]

@@ -11,8 +11,14 @@ fn codegen_test_vectors() {
 #[test]
 fn http_proto_vectors() {
     let file = "e00da70ae21e257e79e23df20461e28edb5c6e4c16f6675b8dc4c40e574ebc06";
-    assert_eq!(message_set_hash(file, &["HTTPResponse"]), "aafa92f5e8c919cc004f017d0c7706bf5e72594e656cf04cd67dd47b97cf7c6c");
-    assert_eq!(message_set_hash(file, &["HTTPRequest"]), "c46d5961b42774f80194e8308e4a1bec450881925f8d20a08a1f764acf22ed24");
+    assert_eq!(
+        message_set_hash(file, &["HTTPResponse"]),
+        "aafa92f5e8c919cc004f017d0c7706bf5e72594e656cf04cd67dd47b97cf7c6c"
+    );
+    assert_eq!(
+        message_set_hash(file, &["HTTPRequest"]),
+        "c46d5961b42774f80194e8308e4a1bec450881925f8d20a08a1f764acf22ed24"
+    );
 }
 
 #[test]
@@ -22,7 +28,10 @@ fn efi_xsd_vectors_match_the_tutorial_images() {
         message_set_hash(file, &["Measurement", "InflexibleRegistration", "InflexibleCurtailmentOptions"]),
         "2d8647b697819ff9dd7dfc4f005d580df7accfa20dc01fc39f7d1e3bc901b346"
     );
-    assert_eq!(message_set_hash(file, &["InflexibleInstruction"]), "31fffa222831723a1b2ceaec406ed47140029d3230971c953b8857946a8fa89a");
+    assert_eq!(
+        message_set_hash(file, &["InflexibleInstruction"]),
+        "31fffa222831723a1b2ceaec406ed47140029d3230971c953b8857946a8fa89a"
+    );
 }
 
 #[test]

@@ -41,7 +41,10 @@ fn management_messages_match_the_java_encoder() {
         state: ProcessState::Starting as i32,
         state_data: None,
     });
-    assert_eq!(frame_of(&starting), bytes(r#"00 00 00 22 | 19 "ProcessStateUpdateMessage" | 0a 04 31 33 33 37 10 00 | ff"#));
+    assert_eq!(
+        frame_of(&starting),
+        bytes(r#"00 00 00 22 | 19 "ProcessStateUpdateMessage" | 0a 04 31 33 33 37 10 00 | ff"#)
+    );
 
     let create = Management::Connection(ConnectionMessage {
         mode: ModeType::Create as i32,
@@ -52,7 +55,9 @@ fn management_messages_match_the_java_encoder() {
     });
     assert_eq!(
         frame_of(&create),
-        bytes(r#"00 00 00 28 | 11 "ConnectionMessage" | 08 00 12 03 34 32 38 1a 0a 31 30 2e 31 33 30 2e 37 2e 31 20 cb 44 | ff"#)
+        bytes(
+            r#"00 00 00 28 | 11 "ConnectionMessage" | 08 00 12 03 34 32 38 1a 0a 31 30 2e 31 33 30 2e 37 2e 31 20 cb 44 | ff"#
+        )
     );
 
     let config = Management::SetConfig(SetConfigMessage {
@@ -62,7 +67,9 @@ fn management_messages_match_the_java_encoder() {
     });
     assert_eq!(
         frame_of(&config),
-        bytes(r#"00 00 00 27 | 10 "SetConfigMessage" | 0a 04 6e 75 6c 6c 10 00 1a 0c 0a 03 6b 65 79 12 05 76 61 6c 75 65 | ff"#)
+        bytes(
+            r#"00 00 00 27 | 10 "SetConfigMessage" | 0a 04 6e 75 6c 6c 10 00 1a 0c 0a 03 6b 65 79 12 05 76 61 6c 75 65 | ff"#
+        )
     );
 
     // The Java process always sets stateData, even empty: field 3 with length 0.
@@ -71,7 +78,10 @@ fn management_messages_match_the_java_encoder() {
         state: ProcessState::Running as i32,
         state_data: Some(Vec::new()),
     });
-    assert_eq!(frame_of(&running), bytes(r#"00 00 00 24 | 19 "ProcessStateUpdateMessage" | 0a 04 6e 75 6c 6c 10 02 1a 00 | ff"#));
+    assert_eq!(
+        frame_of(&running),
+        bytes(r#"00 00 00 24 | 19 "ProcessStateUpdateMessage" | 0a 04 6e 75 6c 6c 10 02 1a 00 | ff"#)
+    );
 
     let handshake = Management::ConnectionHandshake(ConnectionHandshake {
         connection_state: ConnectionState::Connected as i32,

@@ -5,7 +5,11 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Clone, Debug, Parser)]
-#[command(name = "switchyard", version, about = "Switchyard: an orchestrator for networks of small interconnected services")]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Switchyard: an orchestrator for networks of small interconnected services"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

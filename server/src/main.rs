@@ -11,19 +11,19 @@ mod web;
 
 use std::{sync::Arc, time::Duration};
 
+use axum::extract::DefaultBodyLimit;
 use axum::{middleware, Router};
 use clap::Parser;
 use leptos::config::LeptosOptions;
 use switchyard_core::{
+    changes::EngineConfig,
     connectors::{
         docker::DockerConnector,
         registry::{RegistryAuth, RegistryConnector},
     },
-    changes::EngineConfig,
     managers::{ProcessSettings, Switchyard, TRIGGER_PORT},
     store::SessionStore,
 };
-use axum::extract::DefaultBodyLimit;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 use tower_sessions::{cookie::SameSite, ExpiredDeletion, Expiry, SessionManagerLayer};
 use tracing_subscriber::EnvFilter;
@@ -107,7 +107,8 @@ async fn run(config: Config) -> Result<(), String> {
         max_nano_cpus: config.max_process_nano_cpus,
         trigger_grace: Duration::from_secs(config.trigger_grace_secs.max(1)),
     };
-    let engine_config = EngineConfig { lease: Duration::from_secs(config.change_lease_secs.max(1)), ..Default::default() };
+    let engine_config =
+        EngineConfig { lease: Duration::from_secs(config.change_lease_secs.max(1)), ..Default::default() };
     let sy = Switchyard::new(store.clone(), docker, registry, password_file.clone(), engine_config, settings);
     sy.start();
     // Read the catalogue now, so the first visitor does not wait for it.
@@ -210,7 +211,10 @@ async fn upkeep(state: AppState, every: Duration) {
                 match ns.listen(std::net::SocketAddr::from(([0, 0, 0, 0], TRIGGER_PORT))) {
                     Ok(listener) => {
                         let app = http::processes::trigger_router().with_state(state.clone());
-                        tracing::info!(anchor_pid = ns.pid(), "config trigger listens on orchestrator:{TRIGGER_PORT} in the anchor's network");
+                        tracing::info!(
+                            anchor_pid = ns.pid(),
+                            "config trigger listens on orchestrator:{TRIGGER_PORT} in the anchor's network"
+                        );
                         trigger = Some((
                             ns.pid(),
                             tokio::spawn(async move {

@@ -66,7 +66,9 @@ pub async fn instance_id(
                 None
             }
             Err(_) => {
-                tracing::warn!("Docker did not list its objects within 10 s; the new store is not checked against them");
+                tracing::warn!(
+                    "Docker did not list its objects within 10 s; the new store is not checked against them"
+                );
                 None
             }
         }

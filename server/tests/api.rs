@@ -66,7 +66,12 @@ async fn admin_manages_users_and_nobody_else_does() {
     let admin = server.client();
     admin.login_ok("admin", ADMIN_PASSWORD).await;
 
-    let r = admin.post("/api/v1/users", json!({ "username": "alice", "password": "alice-password", "email": "alice@example.org" })).await;
+    let r = admin
+        .post(
+            "/api/v1/users",
+            json!({ "username": "alice", "password": "alice-password", "email": "alice@example.org" }),
+        )
+        .await;
     assert_eq!(r.status(), 201);
     let location = r.headers().get("location").unwrap().to_str().unwrap().to_string();
     let alice: serde_json::Value = r.json().await.unwrap();
@@ -88,39 +93,91 @@ async fn admin_manages_users_and_nobody_else_does() {
     let alice_c = server.client();
     alice_c.login_ok("alice", "alice-password").await;
     expect_error(alice_c.get("/api/v1/users").await, 403, "forbidden").await;
-    expect_error(alice_c.post("/api/v1/users", json!({ "username": "x", "password": "xxxxxxxxxx" })).await, 403, "forbidden").await;
+    expect_error(
+        alice_c.post("/api/v1/users", json!({ "username": "x", "password": "xxxxxxxxxx" })).await,
+        403,
+        "forbidden",
+    )
+    .await;
     assert_eq!(alice_c.get(&format!("/api/v1/users/{alice_id}")).await.status(), 200);
-    let admin_id = admin.get("/api/v1/auth/me").await.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let admin_id = admin.get("/api/v1/auth/me").await.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // Someone else's account does not exist, as far as a user can tell.
     expect_error(alice_c.get(&format!("/api/v1/users/{admin_id}")).await, 404, "not_found").await;
 
     // Nobody makes themselves admin.
-    let e = expect_error(alice_c.patch(&format!("/api/v1/users/{alice_id}"), json!({ "revision": 1, "admin": true })).await, 403, "forbidden").await;
+    let e = expect_error(
+        alice_c.patch(&format!("/api/v1/users/{alice_id}"), json!({ "revision": 1, "admin": true })).await,
+        403,
+        "forbidden",
+    )
+    .await;
     assert!(e["message"].as_str().unwrap().contains("administrator"));
-    let r = alice_c.patch(&format!("/api/v1/users/{alice_id}"), json!({ "revision": 1, "email": "a@example.com" })).await;
+    let r =
+        alice_c.patch(&format!("/api/v1/users/{alice_id}"), json!({ "revision": 1, "email": "a@example.com" })).await;
     assert_eq!(r.status(), 200);
     let alice: serde_json::Value = r.json().await.unwrap();
-    assert_eq!((alice["email"].as_str(), alice["admin"].as_bool(), alice["revision"].as_u64()), (Some("a@example.com"), Some(false), Some(2)));
+    assert_eq!(
+        (alice["email"].as_str(), alice["admin"].as_bool(), alice["revision"].as_u64()),
+        (Some("a@example.com"), Some(false), Some(2))
+    );
 
     // A change based on an old revision is refused and changes nothing.
-    let e = expect_error(admin.patch(&format!("/api/v1/users/{alice_id}"), json!({ "revision": 1, "email": "old@example.org" })).await, 409, "stale_revision").await;
+    let e = expect_error(
+        admin.patch(&format!("/api/v1/users/{alice_id}"), json!({ "revision": 1, "email": "old@example.org" })).await,
+        409,
+        "stale_revision",
+    )
+    .await;
     assert!(e["message"].as_str().unwrap().contains("revision 2"));
     let now: serde_json::Value = admin.get(&format!("/api/v1/users/{alice_id}")).await.json().await.unwrap();
     assert_eq!(now["email"], "a@example.com");
 
     // Own password: the current one is needed.
-    let e = expect_error(alice_c.put(&format!("/api/v1/users/{alice_id}/password"), json!({ "current_password": "nope-nope", "new_password": "alice-new-password" })).await, 422, "validation_failed").await;
+    let e = expect_error(
+        alice_c
+            .put(
+                &format!("/api/v1/users/{alice_id}/password"),
+                json!({ "current_password": "nope-nope", "new_password": "alice-new-password" }),
+            )
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(e["details"]["field"], "current_password");
-    assert_eq!(alice_c.put(&format!("/api/v1/users/{alice_id}/password"), json!({ "current_password": "alice-password", "new_password": "alice-new-password" })).await.status(), 204);
+    assert_eq!(
+        alice_c
+            .put(
+                &format!("/api/v1/users/{alice_id}/password"),
+                json!({ "current_password": "alice-password", "new_password": "alice-new-password" })
+            )
+            .await
+            .status(),
+        204
+    );
 
     // An admin reset ends the user's sessions.
-    assert_eq!(admin.put(&format!("/api/v1/users/{alice_id}/password"), json!({ "new_password": "reset-by-admin" })).await.status(), 204);
+    assert_eq!(
+        admin
+            .put(&format!("/api/v1/users/{alice_id}/password"), json!({ "new_password": "reset-by-admin" }))
+            .await
+            .status(),
+        204
+    );
     expect_error(alice_c.get("/api/v1/auth/me").await, 401, "unauthenticated").await;
     alice_c.login_ok("alice", "reset-by-admin").await;
 
     // The last admin can neither be demoted nor delete themselves.
     let me: serde_json::Value = admin.get("/api/v1/auth/me").await.json().await.unwrap();
-    expect_error(admin.patch(&format!("/api/v1/users/{admin_id}"), json!({ "revision": me["revision"], "admin": false })).await, 409, "conflict").await;
+    expect_error(
+        admin.patch(&format!("/api/v1/users/{admin_id}"), json!({ "revision": me["revision"], "admin": false })).await,
+        409,
+        "conflict",
+    )
+    .await;
     expect_error(admin.delete(&format!("/api/v1/users/{admin_id}")).await, 409, "conflict").await;
 
     // Deleting a user ends their session at once.
@@ -144,17 +201,48 @@ async fn bad_input_gets_precise_errors_and_changes_nothing() {
     let e = expect_error(raw("{\"username\": ", "application/json").await.unwrap(), 400, "bad_request").await;
     assert!(e["message"].as_str().unwrap().starts_with("malformed JSON"));
     expect_error(raw("{}", "text/plain").await.unwrap(), 415, "unsupported_media_type").await;
-    let e = expect_error(c.post("/api/v1/users", json!({ "username": "bob", "password": "bob-password", "role": "boss" })).await, 422, "validation_failed").await;
+    let e = expect_error(
+        c.post("/api/v1/users", json!({ "username": "bob", "password": "bob-password", "role": "boss" })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert!(e["message"].as_str().unwrap().contains("unknown field `role`"), "{e}");
-    let e = expect_error(c.post("/api/v1/users", json!({ "username": 42, "password": "bob-password" })).await, 422, "validation_failed").await;
+    let e = expect_error(
+        c.post("/api/v1/users", json!({ "username": 42, "password": "bob-password" })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert!(e["message"].as_str().unwrap().contains("invalid type"), "{e}");
-    let e = expect_error(c.post("/api/v1/users", json!({ "username": "bob", "password": "" })).await, 422, "validation_failed").await;
+    let e = expect_error(
+        c.post("/api/v1/users", json!({ "username": "bob", "password": "" })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(e["details"]["field"], "password");
-    let e = expect_error(c.post("/api/v1/users", json!({ "username": "Bob Smith", "password": "bob-password" })).await, 422, "validation_failed").await;
+    let e = expect_error(
+        c.post("/api/v1/users", json!({ "username": "Bob Smith", "password": "bob-password" })).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(e["details"]["field"], "username");
-    let e = expect_error(c.post("/api/v1/users", json!({ "username": "bob", "password": "bob-password", "email": "not-an-address" })).await, 422, "validation_failed").await;
+    let e = expect_error(
+        c.post("/api/v1/users", json!({ "username": "bob", "password": "bob-password", "email": "not-an-address" }))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(e["details"]["field"], "email");
-    let e = expect_error(c.post("/api/v1/users", json!({ "username": "admin", "password": "bob-password" })).await, 409, "conflict").await;
+    let e = expect_error(
+        c.post("/api/v1/users", json!({ "username": "admin", "password": "bob-password" })).await,
+        409,
+        "conflict",
+    )
+    .await;
     assert!(e["message"].as_str().unwrap().contains("username 'admin'"), "{e}");
     // The server answers 413 as soon as the body passes the limit (1 MiB) and then closes the
     // connection: send a body just over it, so the client has written it all by then, on a
@@ -218,12 +306,18 @@ async fn node_pools_and_pending_changes() {
     let (server, _dir) = server().await;
     let admin = server.client();
     admin.login_ok("admin", ADMIN_PASSWORD).await;
-    let pool: serde_json::Value = admin.post("/api/v1/node-pools", json!({ "name": "edge" })).await.json().await.unwrap();
+    let pool: serde_json::Value =
+        admin.post("/api/v1/node-pools", json!({ "name": "edge" })).await.json().await.unwrap();
     expect_error(admin.post("/api/v1/node-pools", json!({ "name": "edge" })).await, 409, "conflict").await;
     let id = pool["id"].as_str().unwrap();
     let renamed = admin.patch(&format!("/api/v1/node-pools/{id}"), json!({ "revision": 1, "name": "edge-eu" })).await;
     assert_eq!(renamed.status(), 200);
-    expect_error(admin.patch(&format!("/api/v1/node-pools/{id}"), json!({ "revision": 1, "name": "x" })).await, 409, "stale_revision").await;
+    expect_error(
+        admin.patch(&format!("/api/v1/node-pools/{id}"), json!({ "revision": 1, "name": "x" })).await,
+        409,
+        "stale_revision",
+    )
+    .await;
 
     admin.post("/api/v1/users", json!({ "username": "carol", "password": "carol-password" })).await;
     let carol = server.client();
@@ -272,7 +366,12 @@ async fn first_start_generates_and_prints_the_admin_password() {
     expect_error(c.login("admin", "admin").await, 401, "unauthenticated").await;
     // Changing it removes the file.
     let id = me["id"].as_str().unwrap();
-    let r = c.put(&format!("/api/v1/users/{id}/password"), json!({ "current_password": password, "new_password": "my-own-password" })).await;
+    let r = c
+        .put(
+            &format!("/api/v1/users/{id}/password"),
+            json!({ "current_password": password, "new_password": "my-own-password" }),
+        )
+        .await;
     assert_eq!(r.status(), 204);
     assert!(!file.exists(), "the initial password file is removed once changed");
     let out = server.stdout();
@@ -286,11 +385,27 @@ async fn openapi_describes_every_endpoint() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
     for p in [
-        "/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/me", "/api/v1/users", "/api/v1/users/{id}",
-        "/api/v1/users/{id}/password", "/api/v1/tokens", "/api/v1/tokens/{id}", "/api/v1/node-pools",
-        "/api/v1/node-pools/{id}", "/api/v1/pending-changes", "/api/v1/pending-changes/{id}", "/api/v1/services",
-        "/api/v1/services/{id}", "/api/v1/services/{id}/versions", "/api/v1/nodes", "/api/v1/nodes/{id}",
-        "/api/v1/nodes/{id}/assignment", "/api/v1/processes/{id}/move", "/healthz", "/readyz",
+        "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/me",
+        "/api/v1/users",
+        "/api/v1/users/{id}",
+        "/api/v1/users/{id}/password",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{id}",
+        "/api/v1/node-pools",
+        "/api/v1/node-pools/{id}",
+        "/api/v1/pending-changes",
+        "/api/v1/pending-changes/{id}",
+        "/api/v1/services",
+        "/api/v1/services/{id}",
+        "/api/v1/services/{id}/versions",
+        "/api/v1/nodes",
+        "/api/v1/nodes/{id}",
+        "/api/v1/nodes/{id}/assignment",
+        "/api/v1/processes/{id}/move",
+        "/healthz",
+        "/readyz",
     ] {
         assert!(paths.contains_key(p), "{p} is documented");
     }
@@ -299,14 +414,24 @@ async fn openapi_describes_every_endpoint() {
             let responses = op["responses"].as_object().unwrap();
             assert!(!responses.is_empty(), "{method} {path} has responses");
             if path.starts_with("/api/v1/") && path != "/api/v1/auth/logout" {
-                assert!(
-                    responses.keys().any(|s| s.starts_with('4')),
-                    "{method} {path} documents its error responses"
-                );
+                assert!(responses.keys().any(|s| s.starts_with('4')), "{method} {path} documents its error responses");
             }
         }
     }
-    for schema in ["Service", "Interface", "InterfaceVersion", "Parameter", "User", "ErrorBody", "NewUser", "UserUpdate", "NodePool", "PendingChange", "ApiToken", "NewApiToken"] {
+    for schema in [
+        "Service",
+        "Interface",
+        "InterfaceVersion",
+        "Parameter",
+        "User",
+        "ErrorBody",
+        "NewUser",
+        "UserUpdate",
+        "NodePool",
+        "PendingChange",
+        "ApiToken",
+        "NewApiToken",
+    ] {
         assert!(doc["components"]["schemas"].get(schema).is_some(), "schema {schema}");
     }
     let docs = server.client().get("/api/v1/docs/").await;
@@ -361,10 +486,15 @@ async fn nodes_of_the_real_swarm_are_onboarded_by_admins() {
     assert_ne!(node["architecture"], "UNKNOWN");
     let id = node["id"].as_str().unwrap().to_string();
 
-    let pool: serde_json::Value = admin.post("/api/v1/node-pools", json!({ "name": "lab" })).await.json().await.unwrap();
+    let pool: serde_json::Value =
+        admin.post("/api/v1/node-pools", json!({ "name": "lab" })).await.json().await.unwrap();
     let pool_id = pool["id"].as_str().unwrap();
-    let user: serde_json::Value =
-        admin.post("/api/v1/users", json!({ "username": "nina", "password": "nina-password" })).await.json().await.unwrap();
+    let user: serde_json::Value = admin
+        .post("/api/v1/users", json!({ "username": "nina", "password": "nina-password" }))
+        .await
+        .json()
+        .await
+        .unwrap();
     let nina = server.client();
     nina.login_ok("nina", "nina-password").await;
     assert_eq!(nina.get("/api/v1/nodes").await.headers()["x-total-count"], "0", "users do not see unidentified nodes");
@@ -372,19 +502,36 @@ async fn nodes_of_the_real_swarm_are_onboarded_by_admins() {
 
     let path = format!("/api/v1/nodes/{id}/assignment");
     let assign = |body: serde_json::Value| admin.put(&path, body);
-    let e = expect_error(assign(json!({ "revision": node["revision"], "kind": "public" })).await, 422, "validation_failed").await;
+    let e =
+        expect_error(assign(json!({ "revision": node["revision"], "kind": "public" })).await, 422, "validation_failed")
+            .await;
     assert_eq!(e["details"]["field"], "node_pool_id");
-    expect_error(assign(json!({ "revision": node["revision"], "kind": "public", "node_pool_id": "0123456789abcdef01234567" })).await, 422, "validation_failed").await;
     expect_error(
-        nina.put(&format!("/api/v1/nodes/{id}/assignment"), json!({ "revision": node["revision"], "kind": "public", "node_pool_id": pool_id })).await,
+        assign(json!({ "revision": node["revision"], "kind": "public", "node_pool_id": "0123456789abcdef01234567" }))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    expect_error(
+        nina.put(
+            &format!("/api/v1/nodes/{id}/assignment"),
+            json!({ "revision": node["revision"], "kind": "public", "node_pool_id": pool_id }),
+        )
+        .await,
         403,
         "forbidden",
     )
     .await;
     let public: serde_json::Value =
-        assign(json!({ "revision": node["revision"], "kind": "public", "node_pool_id": pool_id, "name": "lab-1" })).await.json().await.unwrap();
+        assign(json!({ "revision": node["revision"], "kind": "public", "node_pool_id": pool_id, "name": "lab-1" }))
+            .await
+            .json()
+            .await
+            .unwrap();
     assert_eq!((public["kind"].as_str(), public["name"].as_str()), (Some("public"), Some("lab-1")));
-    expect_error(assign(json!({ "revision": node["revision"], "kind": "unidentified" })).await, 409, "stale_revision").await;
+    expect_error(assign(json!({ "revision": node["revision"], "kind": "unidentified" })).await, 409, "stale_revision")
+        .await;
     let seen: Vec<serde_json::Value> = nina.get("/api/v1/nodes").await.json().await.unwrap();
     assert_eq!(seen.len(), 1, "users see public nodes");
     let e = expect_error(admin.delete(&format!("/api/v1/node-pools/{pool_id}")).await, 409, "conflict").await;
@@ -392,7 +539,11 @@ async fn nodes_of_the_real_swarm_are_onboarded_by_admins() {
 
     let user_id = user["id"].as_str().unwrap();
     let private: serde_json::Value =
-        assign(json!({ "revision": public["revision"], "kind": "private", "user_id": user_id })).await.json().await.unwrap();
+        assign(json!({ "revision": public["revision"], "kind": "private", "user_id": user_id }))
+            .await
+            .json()
+            .await
+            .unwrap();
     assert_eq!((private["kind"].as_str(), private["node_pool_id"].as_str()), (Some("private"), None));
     assert_eq!(nina.get(&format!("/api/v1/nodes/{id}")).await.status(), 200, "the owner sees a private node");
     assert_eq!(admin.delete(&format!("/api/v1/node-pools/{pool_id}")).await.status(), 204, "an empty pool can go");
@@ -468,7 +619,9 @@ async fn server_functions_answer_errors_with_their_status() {
     let duplicate = [("username", "admin"), ("password", "a-long-password"), ("email", "")];
     expect_server_fn_error(call_server_fn(&c, CreateUser::PATH, &duplicate).await, 409, "conflict").await;
     let empty_password = [("username", "carol"), ("password", ""), ("email", "")];
-    let e = expect_server_fn_error(call_server_fn(&c, CreateUser::PATH, &empty_password).await, 422, "validation_failed").await;
+    let e =
+        expect_server_fn_error(call_server_fn(&c, CreateUser::PATH, &empty_password).await, 422, "validation_failed")
+            .await;
     assert_eq!(e["field"], "password", "the form shows it at its field: {e}");
     // Nothing was half-applied: no user carol.
     let users: serde_json::Value = c.get("/api/v1/users?q=carol").await.json().await.unwrap();

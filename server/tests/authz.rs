@@ -64,7 +64,14 @@ struct Row {
 }
 
 fn rest_rows(i: &Ids) -> Vec<Row> {
-    let row = |method, template, path: String, body: Option<Value>, expect| Row { method, template, path, safe_path: None, body, expect };
+    let row = |method, template, path: String, body: Option<Value>, expect| Row {
+        method,
+        template,
+        path,
+        safe_path: None,
+        body,
+        expect,
+    };
     let destructive = |method, template, path: String, safe: String, expect| Row {
         method,
         template,
@@ -76,51 +83,213 @@ fn rest_rows(i: &Ids) -> Vec<Row> {
     let (p, q, c, u) = (&i.sensor, &i.counter, &i.connection, &i.alice);
     let ep = |a: &str, b: &str| json!({"endpoint1": {"process_id": a, "interface_id": "sensor/temperature"}, "endpoint2": {"process_id": b, "interface_id": "counter/temperature"}});
     vec![
-        row("POST", "/api/v1/auth/login", "/api/v1/auth/login".into(), Some(json!({"username": "nobody", "password": "wrong-password"})), [Is(401); 4]),
+        row(
+            "POST",
+            "/api/v1/auth/login",
+            "/api/v1/auth/login".into(),
+            Some(json!({"username": "nobody", "password": "wrong-password"})),
+            [Is(401); 4],
+        ),
         row("POST", "/api/v1/auth/logout", "/api/v1/auth/logout".into(), None, [Is(204); 4]),
         row("GET", "/api/v1/auth/me", "/api/v1/auth/me".into(), None, [Is(401), Ok, Ok, Ok]),
         row("GET", "/api/v1/backup", "/api/v1/backup".into(), None, [Is(401), Is(403), Is(403), Ok]),
         row("GET", "/api/v1/connections", "/api/v1/connections".into(), None, [Is(401), Ok, Ok, Ok]),
-        row("POST", "/api/v1/connections", "/api/v1/connections".into(), Some(ep(p, q)), [Is(401), Is(409), Hidden, Is(409)]),
+        row(
+            "POST",
+            "/api/v1/connections",
+            "/api/v1/connections".into(),
+            Some(ep(p, q)),
+            [Is(401), Is(409), Hidden, Is(409)],
+        ),
         row("GET", "/api/v1/connections/{id}", format!("/api/v1/connections/{c}"), None, [Is(401), Ok, Is(404), Ok]),
-        destructive("DELETE", "/api/v1/connections/{id}", format!("/api/v1/connections/{c}"), format!("/api/v1/connections/{UNKNOWN}"), [Is(401), Is(404), Is(404), Is(404)]),
-        row("GET", "/api/v1/connections/{id}/pending-changes", format!("/api/v1/connections/{c}/pending-changes"), None, [Is(401), Ok, Is(404), Ok]),
+        destructive(
+            "DELETE",
+            "/api/v1/connections/{id}",
+            format!("/api/v1/connections/{c}"),
+            format!("/api/v1/connections/{UNKNOWN}"),
+            [Is(401), Is(404), Is(404), Is(404)],
+        ),
+        row(
+            "GET",
+            "/api/v1/connections/{id}/pending-changes",
+            format!("/api/v1/connections/{c}/pending-changes"),
+            None,
+            [Is(401), Ok, Is(404), Ok],
+        ),
         row("GET", "/api/v1/node-pools", "/api/v1/node-pools".into(), None, [Is(401), Ok, Ok, Ok]),
-        row("POST", "/api/v1/node-pools", "/api/v1/node-pools".into(), Some(json!({"name": ""})), [Is(401), Is(403), Is(403), Is(422)]),
+        row(
+            "POST",
+            "/api/v1/node-pools",
+            "/api/v1/node-pools".into(),
+            Some(json!({"name": ""})),
+            [Is(401), Is(403), Is(403), Is(422)],
+        ),
         row("GET", "/api/v1/node-pools/{id}", format!("/api/v1/node-pools/{}", i.pool), None, [Is(401), Ok, Ok, Ok]),
-        row("DELETE", "/api/v1/node-pools/{id}", format!("/api/v1/node-pools/{}?revision=999", i.pool), None, [Is(401), Is(403), Is(403), Is(409)]),
-        row("PATCH", "/api/v1/node-pools/{id}", format!("/api/v1/node-pools/{}", i.pool), Some(json!({"name": "renamed", "revision": 999})), [Is(401), Is(403), Is(403), Is(409)]),
+        row(
+            "DELETE",
+            "/api/v1/node-pools/{id}",
+            format!("/api/v1/node-pools/{}?revision=999", i.pool),
+            None,
+            [Is(401), Is(403), Is(403), Is(409)],
+        ),
+        row(
+            "PATCH",
+            "/api/v1/node-pools/{id}",
+            format!("/api/v1/node-pools/{}", i.pool),
+            Some(json!({"name": "renamed", "revision": 999})),
+            [Is(401), Is(403), Is(403), Is(409)],
+        ),
         row("GET", "/api/v1/nodes", "/api/v1/nodes".into(), None, [Is(401), Ok, Ok, Ok]),
         row("GET", "/api/v1/nodes/{id}", format!("/api/v1/nodes/{}", i.node), None, [Is(401), Ok, Ok, Ok]),
-        row("DELETE", "/api/v1/nodes/{id}", format!("/api/v1/nodes/{}", i.node), None, [Is(401), Is(403), Is(403), Is(409)]),
-        row("PUT", "/api/v1/nodes/{id}/assignment", format!("/api/v1/nodes/{}/assignment", i.node), Some(json!({"kind": "public", "node_pool_id": UNKNOWN, "revision": 0})), [Is(401), Is(403), Is(403), Passed]),
+        row(
+            "DELETE",
+            "/api/v1/nodes/{id}",
+            format!("/api/v1/nodes/{}", i.node),
+            None,
+            [Is(401), Is(403), Is(403), Is(409)],
+        ),
+        row(
+            "PUT",
+            "/api/v1/nodes/{id}/assignment",
+            format!("/api/v1/nodes/{}/assignment", i.node),
+            Some(json!({"kind": "public", "node_pool_id": UNKNOWN, "revision": 0})),
+            [Is(401), Is(403), Is(403), Passed],
+        ),
         row("GET", "/api/v1/pending-changes", "/api/v1/pending-changes".into(), None, [Is(401), Ok, Ok, Ok]),
-        row("GET", "/api/v1/pending-changes/{id}", format!("/api/v1/pending-changes/{}", i.change), None, [Is(401), Ok, Is(404), Ok]),
-        row("POST", "/api/v1/pending-changes/{id}/cancel", format!("/api/v1/pending-changes/{}/cancel", i.change), None, [Is(401), Is(409), Is(404), Is(409)]),
-        row("POST", "/api/v1/pending-changes/{id}/retry", format!("/api/v1/pending-changes/{}/retry", i.change), None, [Is(401), Is(409), Is(404), Is(409)]),
+        row(
+            "GET",
+            "/api/v1/pending-changes/{id}",
+            format!("/api/v1/pending-changes/{}", i.change),
+            None,
+            [Is(401), Ok, Is(404), Ok],
+        ),
+        row(
+            "POST",
+            "/api/v1/pending-changes/{id}/cancel",
+            format!("/api/v1/pending-changes/{}/cancel", i.change),
+            None,
+            [Is(401), Is(409), Is(404), Is(409)],
+        ),
+        row(
+            "POST",
+            "/api/v1/pending-changes/{id}/retry",
+            format!("/api/v1/pending-changes/{}/retry", i.change),
+            None,
+            [Is(401), Is(409), Is(404), Is(409)],
+        ),
         row("GET", "/api/v1/processes", "/api/v1/processes".into(), None, [Is(401), Ok, Ok, Ok]),
-        row("POST", "/api/v1/processes", "/api/v1/processes".into(), Some(json!({"service_id": "sensor", "parameters": {"interval_ms": "not a number"}})), [Is(401), Is(422), Is(422), Is(422)]),
+        row(
+            "POST",
+            "/api/v1/processes",
+            "/api/v1/processes".into(),
+            Some(json!({"service_id": "sensor", "parameters": {"interval_ms": "not a number"}})),
+            [Is(401), Is(422), Is(422), Is(422)],
+        ),
         row("GET", "/api/v1/processes/{id}", format!("/api/v1/processes/{p}"), None, [Is(401), Ok, Is(404), Ok]),
-        row("DELETE", "/api/v1/processes/{id}", format!("/api/v1/processes/{p}?revision=999999"), None, [Is(401), Is(409), Is(404), Is(409)]),
-        row("PATCH", "/api/v1/processes/{id}", format!("/api/v1/processes/{p}"), Some(json!({"name": "renamed", "revision": 999999})), [Is(401), Is(409), Is(404), Is(409)]),
-        row("GET", "/api/v1/processes/{id}/interfaces/{interface}/candidates", format!("/api/v1/processes/{p}/interfaces/sensor%2Ftemperature/candidates"), None, [Is(401), Ok, Hidden, Ok]),
-        row("GET", "/api/v1/processes/{id}/logs", format!("/api/v1/processes/{p}/logs?tail=5"), None, [Is(401), Ok, Is(404), Ok]),
-        row("POST", "/api/v1/processes/{id}/move", format!("/api/v1/processes/{p}/move"), Some(json!({"placement": {"kind": "automatic"}, "revision": 999999})), [Is(401), Is(409), Is(404), Is(409)]),
-        row("GET", "/api/v1/processes/{id}/pending-changes", format!("/api/v1/processes/{p}/pending-changes"), None, [Is(401), Ok, Is(404), Ok]),
-        destructive("POST", "/api/v1/processes/{id}/resume", format!("/api/v1/processes/{p}/resume"), format!("/api/v1/processes/{p}/resume"), [Is(401), Is(409), Is(404), Is(409)]),
-        destructive("POST", "/api/v1/processes/{id}/suspend", format!("/api/v1/processes/{p}/suspend"), format!("/api/v1/processes/{UNKNOWN}/suspend"), [Is(401), Is(404), Is(404), Is(404)]),
+        row(
+            "DELETE",
+            "/api/v1/processes/{id}",
+            format!("/api/v1/processes/{p}?revision=999999"),
+            None,
+            [Is(401), Is(409), Is(404), Is(409)],
+        ),
+        row(
+            "PATCH",
+            "/api/v1/processes/{id}",
+            format!("/api/v1/processes/{p}"),
+            Some(json!({"name": "renamed", "revision": 999999})),
+            [Is(401), Is(409), Is(404), Is(409)],
+        ),
+        row(
+            "GET",
+            "/api/v1/processes/{id}/interfaces/{interface}/candidates",
+            format!("/api/v1/processes/{p}/interfaces/sensor%2Ftemperature/candidates"),
+            None,
+            [Is(401), Ok, Hidden, Ok],
+        ),
+        row(
+            "GET",
+            "/api/v1/processes/{id}/logs",
+            format!("/api/v1/processes/{p}/logs?tail=5"),
+            None,
+            [Is(401), Ok, Is(404), Ok],
+        ),
+        row(
+            "POST",
+            "/api/v1/processes/{id}/move",
+            format!("/api/v1/processes/{p}/move"),
+            Some(json!({"placement": {"kind": "automatic"}, "revision": 999999})),
+            [Is(401), Is(409), Is(404), Is(409)],
+        ),
+        row(
+            "GET",
+            "/api/v1/processes/{id}/pending-changes",
+            format!("/api/v1/processes/{p}/pending-changes"),
+            None,
+            [Is(401), Ok, Is(404), Ok],
+        ),
+        destructive(
+            "POST",
+            "/api/v1/processes/{id}/resume",
+            format!("/api/v1/processes/{p}/resume"),
+            format!("/api/v1/processes/{p}/resume"),
+            [Is(401), Is(409), Is(404), Is(409)],
+        ),
+        destructive(
+            "POST",
+            "/api/v1/processes/{id}/suspend",
+            format!("/api/v1/processes/{p}/suspend"),
+            format!("/api/v1/processes/{UNKNOWN}/suspend"),
+            [Is(401), Is(404), Is(404), Is(404)],
+        ),
         row("GET", "/api/v1/services", "/api/v1/services".into(), None, [Is(401), Ok, Ok, Ok]),
         row("GET", "/api/v1/services/{id}", "/api/v1/services/sensor".into(), None, [Is(401), Ok, Ok, Ok]),
-        row("GET", "/api/v1/services/{id}/versions", "/api/v1/services/sensor/versions".into(), None, [Is(401), Ok, Ok, Ok]),
+        row(
+            "GET",
+            "/api/v1/services/{id}/versions",
+            "/api/v1/services/sensor/versions".into(),
+            None,
+            [Is(401), Ok, Ok, Ok],
+        ),
         row("GET", "/api/v1/tokens", "/api/v1/tokens".into(), None, [Is(401), Ok, Ok, Ok]),
-        row("POST", "/api/v1/tokens", "/api/v1/tokens".into(), Some(json!({"name": ""})), [Is(401), Is(422), Is(422), Is(422)]),
-        destructive("DELETE", "/api/v1/tokens/{id}", format!("/api/v1/tokens/{}", i.token), format!("/api/v1/tokens/{UNKNOWN}"), [Is(401), Is(404), Is(404), Is(404)]),
+        row(
+            "POST",
+            "/api/v1/tokens",
+            "/api/v1/tokens".into(),
+            Some(json!({"name": ""})),
+            [Is(401), Is(422), Is(422), Is(422)],
+        ),
+        destructive(
+            "DELETE",
+            "/api/v1/tokens/{id}",
+            format!("/api/v1/tokens/{}", i.token),
+            format!("/api/v1/tokens/{UNKNOWN}"),
+            [Is(401), Is(404), Is(404), Is(404)],
+        ),
         row("GET", "/api/v1/users", "/api/v1/users".into(), None, [Is(401), Is(403), Is(403), Ok]),
-        row("POST", "/api/v1/users", "/api/v1/users".into(), Some(json!({"username": "Not Valid", "password": "a-long-password"})), [Is(401), Is(403), Is(403), Is(422)]),
+        row(
+            "POST",
+            "/api/v1/users",
+            "/api/v1/users".into(),
+            Some(json!({"username": "Not Valid", "password": "a-long-password"})),
+            [Is(401), Is(403), Is(403), Is(422)],
+        ),
         row("GET", "/api/v1/users/{id}", format!("/api/v1/users/{u}"), None, [Is(401), Ok, Is(404), Ok]),
         row("DELETE", "/api/v1/users/{id}", format!("/api/v1/users/{u}"), None, [Is(401), Is(403), Is(403), Is(409)]),
-        row("PATCH", "/api/v1/users/{id}", format!("/api/v1/users/{u}"), Some(json!({"revision": 999, "email": "x@y.org"})), [Is(401), Is(409), Is(404), Is(409)]),
-        row("PUT", "/api/v1/users/{id}/password", format!("/api/v1/users/{u}/password"), Some(json!({"new_password": "short"})), [Is(401), Is(422), Is(404), Is(422)]),
+        row(
+            "PATCH",
+            "/api/v1/users/{id}",
+            format!("/api/v1/users/{u}"),
+            Some(json!({"revision": 999, "email": "x@y.org"})),
+            [Is(401), Is(409), Is(404), Is(409)],
+        ),
+        row(
+            "PUT",
+            "/api/v1/users/{id}/password",
+            format!("/api/v1/users/{u}/password"),
+            Some(json!({"new_password": "short"})),
+            [Is(401), Is(422), Is(404), Is(422)],
+        ),
         row("GET", "/healthz", "/healthz".into(), None, [Ok; 4]),
         row("GET", "/readyz", "/readyz".into(), None, [Ok; 4]),
     ]
@@ -132,16 +301,32 @@ fn server_fn_rows(i: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, [E
     let f = |pairs: &[(&'static str, &str)]| pairs.iter().map(|(k, v)| (*k, v.to_string())).collect::<Vec<_>>();
     let unauth = Is(401);
     vec![
-        ("assign_node", f(&[("id", &i.node), ("revision", "0"), ("kind", "public"), ("node_pool_id", UNKNOWN)]), [unauth, Is(403), Is(403), Passed]),
+        (
+            "assign_node",
+            f(&[("id", &i.node), ("revision", "0"), ("kind", "public"), ("node_pool_id", UNKNOWN)]),
+            [unauth, Is(403), Is(403), Passed],
+        ),
         ("cancel_pending_change", f(&[("id", &i.change)]), [unauth, Is(409), Is(404), Is(409)]),
         ("change_email", f(&[("revision", "999"), ("email", "x@y.org")]), [unauth, Is(409), Is(409), Is(409)]),
-        ("change_password", f(&[("current_password", "wrong"), ("new_password", "a-new-long-password")]), [unauth, Is(422), Is(422), Is(422)]),
-        ("connection_candidates", f(&[("process_id", &p), ("interface_id", "sensor/temperature")]), [unauth, Ok, Hidden, Ok]),
+        (
+            "change_password",
+            f(&[("current_password", "wrong"), ("new_password", "a-new-long-password")]),
+            [unauth, Is(422), Is(422), Is(422)],
+        ),
+        (
+            "connection_candidates",
+            f(&[("process_id", &p), ("interface_id", "sensor/temperature")]),
+            [unauth, Ok, Hidden, Ok],
+        ),
         ("create_connection", vec![], [unauth, Passed, Hidden, Passed]),
         ("create_pool", f(&[("name", "")]), [unauth, Is(403), Is(403), Is(422)]),
         ("create_process", vec![], [unauth, Is(422), Is(422), Is(422)]),
         ("create_token", f(&[("name", "")]), [unauth, Is(422), Is(422), Is(422)]),
-        ("create_user", f(&[("username", "Not Valid"), ("password", "a-long-password"), ("email", "")]), [unauth, Is(403), Is(403), Is(422)]),
+        (
+            "create_user",
+            f(&[("username", "Not Valid"), ("password", "a-long-password"), ("email", "")]),
+            [unauth, Is(403), Is(403), Is(422)],
+        ),
         ("current_user", vec![], [Ok, Ok, Ok, Ok]),
         ("delete_pool", f(&[("id", UNKNOWN)]), [unauth, Is(403), Is(403), Is(404)]),
         ("delete_process", f(&[("id", UNKNOWN)]), [unauth, Is(404), Is(404), Is(404)]),
@@ -177,7 +362,11 @@ fn server_fn_rows(i: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, [E
         ("terminate_connection", f(&[("id", UNKNOWN)]), [unauth, Is(404), Is(404), Is(404)]),
         ("update_process", vec![], [unauth, Is(409), Is(404), Is(409)]),
         // The administrators' form: it always sets the admin flag, which the owner may not.
-        ("update_user", f(&[("id", &u), ("revision", "999"), ("email", "x@y.org")]), [unauth, Is(403), Is(404), Is(409)]),
+        (
+            "update_user",
+            f(&[("id", &u), ("revision", "999"), ("email", "x@y.org")]),
+            [unauth, Is(403), Is(404), Is(409)],
+        ),
         // Everyone's pages ask; only administrators get names.
         ("user_choices", vec![], [unauth, Ok, Ok, Ok]),
     ]
@@ -186,8 +375,12 @@ fn server_fn_rows(i: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, [E
 /// The JSON-encoded server functions' bodies (their input is JSON).
 fn server_fn_json(name: &str, i: &Ids) -> Option<Value> {
     match name {
-        "create_connection" => Some(json!({"new": {"endpoint1": {"process_id": i.sensor, "interface_id": "sensor/temperature"}, "endpoint2": {"process_id": i.counter, "interface_id": "counter/temperature"}}})),
-        "create_process" => Some(json!({"new": {"service_id": "sensor", "parameters": {"interval_ms": "not a number"}}})),
+        "create_connection" => Some(
+            json!({"new": {"endpoint1": {"process_id": i.sensor, "interface_id": "sensor/temperature"}, "endpoint2": {"process_id": i.counter, "interface_id": "counter/temperature"}}}),
+        ),
+        "create_process" => {
+            Some(json!({"new": {"service_id": "sensor", "parameters": {"interval_ms": "not a number"}}}))
+        }
         "update_process" => Some(json!({"id": i.sensor, "change": {"name": "renamed", "revision": 999999}})),
         _ => None,
     }
@@ -295,7 +488,10 @@ async fn every_operation_answers_each_caller_as_it_should() {
             };
             let (status, body) = call(caller.as_ref(), &base, row.method, path, row.body.as_ref()).await;
             if !check(row.expect[r], status, &body) {
-                wrong.push(format!("{} {} as {role}: {status}, expected {:?}: {body:.200}", row.method, path, row.expect[r]));
+                wrong.push(format!(
+                    "{} {} as {role}: {status}, expected {:?}: {body:.200}",
+                    row.method, path, row.expect[r]
+                ));
             }
             if r == 2 && (200..300).contains(&status) {
                 for secret in secrets {
@@ -312,13 +508,23 @@ async fn every_operation_answers_each_caller_as_it_should() {
     let listed: BTreeMap<String, String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_once(' '))
-        .map(|(_, path)| (path.trim_start_matches("/api/").trim_end_matches(|c: char| c.is_ascii_digit()).to_string(), path.to_string()))
+        .map(|(_, path)| {
+            (
+                path.trim_start_matches("/api/").trim_end_matches(|c: char| c.is_ascii_digit()).to_string(),
+                path.to_string(),
+            )
+        })
         .collect();
     let fn_rows = server_fn_rows(&ids);
     let names: Vec<&str> = fn_rows.iter().map(|r| r.0).collect();
     let missing: Vec<&String> = listed.keys().filter(|k| !names.contains(&k.as_str())).collect();
     assert!(missing.is_empty(), "server functions without a row in the authorization matrix: {missing:?}");
-    assert_eq!(listed.len(), fn_rows.len(), "rows for server functions that do not exist: {names:?} vs {:?}", listed.keys());
+    assert_eq!(
+        listed.len(),
+        fn_rows.len(),
+        "rows for server functions that do not exist: {names:?} vs {:?}",
+        listed.keys()
+    );
     for (name, fields, expect) in &fn_rows {
         let path = &listed[*name];
         for (r, role) in ROLES.iter().enumerate() {
@@ -333,7 +539,8 @@ async fn every_operation_answers_each_caller_as_it_should() {
             let status = response.status().as_u16();
             let body = response.text().await.unwrap_or_default();
             if !check(expect[r], status, &body) {
-                wrong.push(format!("server function {name} as {role}: {status}, expected {:?}: {body:.200}", expect[r]));
+                wrong
+                    .push(format!("server function {name} as {role}: {status}, expected {:?}: {body:.200}", expect[r]));
             }
             if r == 2 && (200..300).contains(&status) {
                 for secret in secrets {
@@ -362,7 +569,8 @@ async fn caller_for(r: usize, logout: bool, server: &Server, callers: &[Client; 
         0 => None,
         _ if logout => {
             let fresh = server.client_from("127.0.0.3");
-            let (who, password) = [("alice", "a-long-password"), ("bob", "a-long-password"), ("admin", ADMIN_PASSWORD)][r - 1];
+            let (who, password) =
+                [("alice", "a-long-password"), ("bob", "a-long-password"), ("admin", ADMIN_PASSWORD)][r - 1];
             fresh.login_ok(who, password).await;
             Some(fresh)
         }

@@ -74,7 +74,13 @@ async fn create(c: &Client, body: Value) -> Value {
 
 async fn node_named(c: &Client, hostname: &str) -> Value {
     let nodes: Value = c.get("/api/v1/nodes").await.json().await.unwrap();
-    nodes.as_array().unwrap().iter().find(|n| n["hostname"] == hostname).cloned().unwrap_or_else(|| panic!("no node {hostname}: {nodes:#}"))
+    nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["hostname"] == hostname)
+        .cloned()
+        .unwrap_or_else(|| panic!("no node {hostname}: {nodes:#}"))
 }
 
 async fn assign(c: &Client, node: &Value, body: Value) {
@@ -99,7 +105,8 @@ async fn wait_running_on(c: &Client, id: &str, node: &str) -> Value {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let changes: Value = c.get(&format!("/api/v1/processes/{id}/pending-changes")).await.json().await.unwrap_or_default();
+    let changes: Value =
+        c.get(&format!("/api/v1/processes/{id}/pending-changes")).await.json().await.unwrap_or_default();
     panic!("process {id} is not RUNNING on {node} within {UP:?}; it is {last:#}\nits changes: {changes:#}");
 }
 
@@ -140,8 +147,7 @@ async fn placement_move_with_state_and_a_failing_worker() {
     assign(c, &w1, json!({"kind": "public", "node_pool_id": edge_id})).await;
     assign(c, &w2, json!({"kind": "public", "node_pool_id": edge_id})).await;
     assign(c, &w3, json!({"kind": "private", "user_id": me["id"]})).await;
-    let (w1_id, w2_id, w3_id) =
-        (w1["id"].as_str().unwrap(), w2["id"].as_str().unwrap(), w3["id"].as_str().unwrap());
+    let (w1_id, w2_id, w3_id) = (w1["id"].as_str().unwrap(), w2["id"].as_str().unwrap(), w3["id"].as_str().unwrap());
 
     // Placement by choice: the private node.
     let counter = create(
@@ -191,7 +197,12 @@ async fn placement_move_with_state_and_a_failing_worker() {
 
     // Bad moves change nothing.
     let before = get(c, &k).await;
-    let r = c.post(&format!("/api/v1/processes/{k}/move"), json!({"placement": {"kind": "node_pool", "pool_id": "0123456789abcdef01234567"}})).await;
+    let r = c
+        .post(
+            &format!("/api/v1/processes/{k}/move"),
+            json!({"placement": {"kind": "node_pool", "pool_id": "0123456789abcdef01234567"}}),
+        )
+        .await;
     expect_error(r, 422, "validation_failed").await;
     let r = c.post(&format!("/api/v1/processes/{k}/move"), json!({"placement": {"kind": "nowhere"}})).await;
     assert!([400, 422].contains(&r.status().as_u16()), "an unknown placement kind: {}", r.status());
@@ -209,7 +220,8 @@ async fn placement_move_with_state_and_a_failing_worker() {
     let r = c.post(&format!("/api/v1/processes/{k}/move"), json!({"placement": pool})).await;
     expect_error(r, 409, "conflict").await;
     let moved = wait_running_on(c, &k, &target).await;
-    wait_for("the connection is CONNECTED again", UP, || async { connection_state(c, &conn).await == "CONNECTED" }).await;
+    wait_for("the connection is CONNECTED again", UP, || async { connection_state(c, &conn).await == "CONNECTED" })
+        .await;
     let took = asked.elapsed();
     println!("move: RUNNING and CONNECTED again {took:?} after the request");
     assert!(moved["placement_reason"].as_str().unwrap().contains("sy-w"), "{moved}");
@@ -249,7 +261,8 @@ async fn placement_move_with_state_and_a_failing_worker() {
     loop {
         (m, st) = (get(c, &mover).await, get(c, &stayer).await);
         let moved = m["state"] == "RUNNING" && m["running_node_id"] != w3_id;
-        let reported = st["state"] == "FAILED" && st["state_reason"].as_str().unwrap_or_default().contains("sy-w3 is down");
+        let reported =
+            st["state"] == "FAILED" && st["state_reason"].as_str().unwrap_or_default().contains("sy-w3 is down");
         if moved && reported {
             break;
         }
@@ -301,7 +314,11 @@ async fn placement_move_with_state_and_a_failing_worker() {
     assert_eq!(c.delete(&format!("/api/v1/processes/{stayer}")).await.status(), 202);
     let deadline = Instant::now() + UP;
     while c.get(&format!("/api/v1/processes/{stayer}")).await.status() != 404 {
-        assert!(Instant::now() < deadline, "the stayer on the node that left is not deleted: {:#}", get(c, &stayer).await);
+        assert!(
+            Instant::now() < deadline,
+            "the stayer on the node that left is not deleted: {:#}",
+            get(c, &stayer).await
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let stale = gone["revision"].as_u64().unwrap() + 1;
@@ -313,7 +330,8 @@ async fn placement_move_with_state_and_a_failing_worker() {
     let deadline = Instant::now() + UP;
     let back = loop {
         let nodes: Value = c.get("/api/v1/nodes").await.json().await.unwrap();
-        let found = nodes.as_array().unwrap().iter().find(|n| n["hostname"] == "sy-w3" && n["status"] == "READY").cloned();
+        let found =
+            nodes.as_array().unwrap().iter().find(|n| n["hostname"] == "sy-w3" && n["status"] == "READY").cloned();
         if let Some(n) = found {
             break n;
         }
@@ -324,4 +342,3 @@ async fn placement_move_with_state_and_a_failing_worker() {
     assert_eq!(back["kind"], "unidentified");
     drop(s);
 }
-

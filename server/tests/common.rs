@@ -97,10 +97,7 @@ impl Server {
     }
 
     pub fn client(&self) -> Client {
-        Client {
-            base: self.url.clone(),
-            http: reqwest::Client::builder().cookie_store(true).build().unwrap(),
-        }
+        Client { base: self.url.clone(), http: reqwest::Client::builder().cookie_store(true).build().unwrap() }
     }
 }
 

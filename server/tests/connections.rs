@@ -57,9 +57,21 @@ async fn connected_processes_exchange_messages_and_connections_follow_their_proc
     let s = setup(&[]).await;
     let c = &s.admin;
     let params = json!({"interval_ms": "200"});
-    let a = create(c, json!({"service_id": "sensor", "service_version": "1.0.0", "name": "sensor-a", "parameters": params})).await;
-    let b = create(c, json!({"service_id": "sensor", "service_version": "1.0.0", "name": "sensor-b", "parameters": params})).await;
-    let k = create(c, json!({"service_id": "counter", "service_version": "1.0.0", "name": "counter-k", "parameters": {"step": "1"}})).await;
+    let a = create(
+        c,
+        json!({"service_id": "sensor", "service_version": "1.0.0", "name": "sensor-a", "parameters": params}),
+    )
+    .await;
+    let b = create(
+        c,
+        json!({"service_id": "sensor", "service_version": "1.0.0", "name": "sensor-b", "parameters": params}),
+    )
+    .await;
+    let k = create(
+        c,
+        json!({"service_id": "counter", "service_version": "1.0.0", "name": "counter-k", "parameters": {"step": "1"}}),
+    )
+    .await;
 
     // Asked for while the processes are still starting: saved STARTING, connected once both run.
     let r = connect(c, &k, COUNTER, &a, SENSOR).await;
@@ -131,7 +143,10 @@ async fn connected_processes_exchange_messages_and_connections_follow_their_proc
     let b_cand = cand["processes"].as_array().unwrap().iter().find(|x| x["process_id"] == b.as_str()).unwrap();
     assert_eq!(b_cand["fits"], false, "{cand:#}");
     assert_eq!(b_cand["refusal"]["reason"], "only_one_connection");
-    assert!(cand["services"].as_array().unwrap().iter().any(|x| x["service_id"] == "sensor" && x["fits"] == true), "{cand:#}");
+    assert!(
+        cand["services"].as_array().unwrap().iter().any(|x| x["service_id"] == "sensor" && x["fits"] == true),
+        "{cand:#}"
+    );
 
     // The counter's container is killed: INTERRUPTED, then CONNECTED again with no user
     // action, and readings arrive in the new container.
@@ -157,7 +172,10 @@ async fn connected_processes_exchange_messages_and_connections_follow_their_proc
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
     wait_connection(c, &id, "TERMINATED", UP).await;
     let listed: Value = c.get("/api/v1/connections").await.json().await.unwrap();
-    assert!(listed.as_array().unwrap().iter().all(|x| x["id"] != id.as_str()), "terminated ones are not listed by default");
+    assert!(
+        listed.as_array().unwrap().iter().all(|x| x["id"] != id.as_str()),
+        "terminated ones are not listed by default"
+    );
     let listed: Value = c.get("/api/v1/connections?include_terminated=true").await.json().await.unwrap();
     assert!(listed.as_array().unwrap().iter().any(|x| x["id"] == id.as_str()));
     wait_log(c, &k, "connection ended").await;
@@ -188,7 +206,8 @@ async fn auto_connect_interfaces_connect_themselves() {
     let s = setup(&[]).await;
     let c = &s.admin;
     let sensor =
-        create(c, json!({"service_id": "sensor", "service_version": "1.1.0", "parameters": {"interval_ms": "200"}})).await;
+        create(c, json!({"service_id": "sensor", "service_version": "1.1.0", "parameters": {"interval_ms": "200"}}))
+            .await;
     wait_state(c, &sensor, "RUNNING", UP).await;
     let counter =
         create(c, json!({"service_id": "counter", "service_version": "1.1.0", "parameters": {"step": "1"}})).await;
@@ -204,10 +223,15 @@ async fn auto_connect_interfaces_connect_themselves() {
     assert!(ends.contains(&json!(sensor)) && ends.contains(&json!(counter)), "{conn}");
     let id = conn["id"].as_str().unwrap().to_string();
     wait_connection(c, &id, "CONNECTED", UP).await;
-    wait_for("the counter receives readings", UP, || async { logs(c, &counter).await.contains("received reading") }).await;
+    wait_for("the counter receives readings", UP, || async { logs(c, &counter).await.contains("received reading") })
+        .await;
     let changes: Value = c.get(&format!("/api/v1/connections/{id}/pending-changes")).await.json().await.unwrap();
     assert!(
-        changes.as_array().unwrap().iter().any(|ch| ch["description"].as_str().unwrap_or_default().starts_with("Auto-connect")),
+        changes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|ch| ch["description"].as_str().unwrap_or_default().starts_with("Auto-connect")),
         "{changes:#}"
     );
     drop(s);

@@ -51,14 +51,22 @@ fn counts(log: &str) -> Vec<i64> {
 }
 
 async fn changes_of(c: &Client, id: &str) -> Vec<Value> {
-    c.get(&format!("/api/v1/processes/{id}/pending-changes")).await.json::<Value>().await.unwrap().as_array().unwrap().clone()
+    c.get(&format!("/api/v1/processes/{id}/pending-changes"))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 /// A sensor (sending every `sensor_ms`) and a counter (counting every `counter_ms`), both
 /// RUNNING, and their connection, CONNECTED.
 async fn network(c: &Client, sensor_ms: &str, counter_ms: &str) -> (String, String, String) {
     let sensor = create(c, json!({"service_id": "sensor", "parameters": {"interval_ms": sensor_ms}})).await;
-    let counter = create(c, json!({"service_id": "counter", "parameters": {"step": "1", "interval_ms": counter_ms}})).await;
+    let counter =
+        create(c, json!({"service_id": "counter", "parameters": {"step": "1", "interval_ms": counter_ms}})).await;
     wait_state(c, &sensor, "RUNNING", UP).await;
     wait_state(c, &counter, "RUNNING", UP).await;
     let conn = link(c, &sensor, &counter).await;
@@ -86,7 +94,8 @@ async fn killed_mid_change_the_change_finishes_once() {
     let _one = ONE_AT_A_TIME.lock().await;
     let lease = [("SWITCHYARD_CHANGE_LEASE_SECS", "3")];
     let s = setup(&lease).await;
-    let id = create(&s.admin, json!({"service_id": "counter", "parameters": {"step": "1", "interval_ms": "100"}})).await;
+    let id =
+        create(&s.admin, json!({"service_id": "counter", "parameters": {"step": "1", "interval_ms": "100"}})).await;
     wait_state(&s.admin, &id, "RUNNING", UP).await;
     wait_for("the counter counts", UP, || async { counts(&logs(&s.admin, &id).await).len() >= 3 }).await;
     let container = container_of(&id);
@@ -113,11 +122,13 @@ async fn killed_mid_change_the_change_finishes_once() {
     let c = server.client();
     c.login_ok("admin", ADMIN_PASSWORD).await;
     let p = wait_state(&c, &id, "SUSPENDED", UP).await;
-    let suspends: Vec<Value> = changes_of(&c, &id).await.into_iter().filter(|c| c["kind"] == "suspend_process").collect();
+    let suspends: Vec<Value> =
+        changes_of(&c, &id).await.into_iter().filter(|c| c["kind"] == "suspend_process").collect();
     assert_eq!(suspends.len(), 1, "one suspend change: {suspends:#?}");
     assert_eq!(suspends[0]["state"], "DONE", "{suspends:#?}");
     assert!(suspends[0]["attempts"].as_u64().unwrap() >= 2, "taken up again after the kill: {suspends:#?}");
-    let suspended: Vec<&Value> = p["history"].as_array().unwrap().iter().filter(|h| h["state"] == "SUSPENDED").collect();
+    let suspended: Vec<&Value> =
+        p["history"].as_array().unwrap().iter().filter(|h| h["state"] == "SUSPENDED").collect();
     assert_eq!(suspended.len(), 1, "suspended once: {:#?}", p["history"]);
 
     // The frozen process may have handed its state to the Switchyard that was killed, and a
@@ -135,7 +146,10 @@ async fn killed_mid_change_the_change_finishes_once() {
     } else {
         println!("the frozen process handed its state to the killed Switchyard");
         let reason = suspended[0]["reason"].as_str().unwrap_or_default();
-        assert!(reason.contains("Switchyard stopped while the process handed its state over"), "says the state was lost: {reason}");
+        assert!(
+            reason.contains("Switchyard stopped while the process handed its state over"),
+            "says the state was lost: {reason}"
+        );
         assert!(first <= 1, "no other container's state was passed off as its own: {after:?}");
     }
 }
@@ -199,13 +213,16 @@ async fn registry_down_during_a_create_the_process_still_runs_once() {
     let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     // Down for a while longer, then back.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline && c.get(&format!("/api/v1/processes/{id}")).await.json::<Value>().await.unwrap()["state"] != "RUNNING" {
+    while Instant::now() < deadline
+        && c.get(&format!("/api/v1/processes/{id}")).await.json::<Value>().await.unwrap()["state"] != "RUNNING"
+    {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     drop(back);
     wait_state(c, &id, "RUNNING", UP).await;
     assert_eq!(docker_services_named(&id), 1, "one swarm service");
-    let creates: Vec<Value> = changes_of(c, &id).await.into_iter().filter(|ch| ch["kind"] == "create_process").collect();
+    let creates: Vec<Value> =
+        changes_of(c, &id).await.into_iter().filter(|ch| ch["kind"] == "create_process").collect();
     assert_eq!(creates.len(), 1, "created once: {creates:#?}");
     assert_eq!(creates[0]["state"], "DONE");
 }
@@ -250,7 +267,8 @@ async fn a_cut_network_heals_and_readings_flow_again() {
     wait_for("readings arrive", UP, || async { last_reading(&logs(c, &counter).await).is_some() }).await;
 
     let pid = docker(&["inspect", "-f", "{{.State.Pid}}", &container_of(&counter)]);
-    let network = format!("usernet-{}", c.get("/api/v1/auth/me").await.json::<Value>().await.unwrap()["id"].as_str().unwrap());
+    let network =
+        format!("usernet-{}", c.get("/api/v1/auth/me").await.json::<Value>().await.unwrap()["id"].as_str().unwrap());
     let sensor_ip = docker(&[
         "inspect",
         "-f",
@@ -265,10 +283,15 @@ async fn a_cut_network_heals_and_readings_flow_again() {
     })
     .await;
     drop(healed);
-    wait_for("the counter reconnects", Duration::from_secs(90), || async { logs(c, &counter).await.contains("connection back") })
+    wait_for("the counter reconnects", Duration::from_secs(90), || async {
+        logs(c, &counter).await.contains("connection back")
+    })
     .await;
     let seen = last_reading(&logs(c, &counter).await).unwrap_or(0);
-    wait_for("readings flow again", UP, || async { last_reading(&logs(c, &counter).await).is_some_and(|n| n > seen + 2) }).await;
+    wait_for("readings flow again", UP, || async {
+        last_reading(&logs(c, &counter).await).is_some_and(|n| n > seen + 2)
+    })
+    .await;
     assert_eq!(connection(c, &conn).await["state"], "CONNECTED");
     wait_state(c, &sensor, "RUNNING", UP).await;
     wait_state(c, &counter, "RUNNING", UP).await;

@@ -11,8 +11,8 @@ mod stack;
 use std::time::Duration;
 
 use common::*;
-use stack::*;
 use serde_json::{json, Value};
+use stack::*;
 
 const UP: Duration = Duration::from_secs(90);
 
@@ -46,14 +46,21 @@ async fn a_process_lives_its_whole_life_through_the_management_channel() {
     let spec: Value = serde_json::from_str(&spec).unwrap();
     let env: Vec<&str> =
         spec["TaskTemplate"]["ContainerSpec"]["Env"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
-    for key in ["ORCHESTRATOR_HOST=orchestrator", "ORCHESTRATOR_PORT=8080", &format!("PROCESS_ID={id}"), "USER_NAME=admin", "GREETING=hello"] {
+    for key in [
+        "ORCHESTRATOR_HOST=orchestrator",
+        "ORCHESTRATOR_PORT=8080",
+        &format!("PROCESS_ID={id}"),
+        "USER_NAME=admin",
+        "GREETING=hello",
+    ] {
         assert!(env.contains(&key), "{key} in {env:?}");
     }
     assert!(env.iter().any(|e| e.starts_with("ORCHESTRATOR_TOKEN=")));
     assert!(spec["TaskTemplate"]["ContainerSpec"]["Image"].as_str().unwrap().contains("@sha256:"));
     assert!(spec["TaskTemplate"]["Placement"]["Constraints"][0].as_str().unwrap().starts_with("node.id=="));
     assert_eq!(spec["TaskTemplate"]["Networks"][0]["Aliases"][0], id.as_str());
-    wait_for("the process logs its configuration", UP, || async { logs(c, &id).await.contains("interval_ms=100") }).await;
+    wait_for("the process logs its configuration", UP, || async { logs(c, &id).await.contains("interval_ms=100") })
+        .await;
 
     // Its node counts it, and the list filters by node.
     let node_id = p["running_node_id"].as_str().unwrap().to_string();
@@ -68,12 +75,27 @@ async fn a_process_lives_its_whole_life_through_the_management_channel() {
     let task_before = docker(&["service", "ps", "-q", "--filter", "desired-state=running", &id]);
     // Based on the revision read while it started: its state changing since does not make
     // the change stale; the same change again does, as its configuration changed since.
-    let r = c.patch(&format!("/api/v1/processes/{id}"), json!({"parameters": {"interval_ms": "250"}, "revision": p["revision"]})).await;
+    let r = c
+        .patch(
+            &format!("/api/v1/processes/{id}"),
+            json!({"parameters": {"interval_ms": "250"}, "revision": p["revision"]}),
+        )
+        .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let again = c.patch(&format!("/api/v1/processes/{id}"), json!({"parameters": {"interval_ms": "300"}, "revision": p["revision"]})).await;
+    let again = c
+        .patch(
+            &format!("/api/v1/processes/{id}"),
+            json!({"parameters": {"interval_ms": "300"}, "revision": p["revision"]}),
+        )
+        .await;
     expect_error(again, 409, "stale_revision").await;
-    wait_for("the process logs its new configuration", UP, || async { logs(c, &id).await.contains("interval_ms=250") }).await;
-    assert_eq!(docker(&["service", "ps", "-q", "--filter", "desired-state=running", &id]), task_before, "not restarted");
+    wait_for("the process logs its new configuration", UP, || async { logs(c, &id).await.contains("interval_ms=250") })
+        .await;
+    assert_eq!(
+        docker(&["service", "ps", "-q", "--filter", "desired-state=running", &id]),
+        task_before,
+        "not restarted"
+    );
     wait_state(c, &id, "RUNNING", UP).await;
 
     // Suspend: the state is handed over and kept, the swarm service goes.
@@ -99,10 +121,7 @@ async fn a_process_lives_its_whole_life_through_the_management_channel() {
     wait_for("the swarm service is removed", UP, || async { docker_services_named(&id) == 0 }).await;
     let changes: Value = c.get("/api/v1/pending-changes?per_page=100").await.json().await.unwrap();
     for ch in changes.as_array().unwrap() {
-        assert!(
-            ["DONE", "CANCELLED"].contains(&ch["state"].as_str().unwrap()),
-            "every change finished: {ch:#}"
-        );
+        assert!(["DONE", "CANCELLED"].contains(&ch["state"].as_str().unwrap()), "every change finished: {ch:#}");
     }
     // The server first (its upkeep would make the anchor again), then its Docker objects.
     drop(s);
@@ -120,11 +139,31 @@ async fn bad_process_requests_get_precise_errors_and_create_nothing() {
         (json!({"service_id": "sensor", "service_version": "9.9.9"}), 422, "service_version"),
         (json!({"service_id": "sensor", "parameters": {"interval_ms": "often"}}), 422, "parameters.interval_ms"),
         (json!({"service_id": "counter", "parameters": {}}), 422, "parameters.step"),
-        (json!({"service_id": "sensor", "parameters": {"interval_ms": "1", "colour": "red"}}), 422, "parameters.colour"),
-        (json!({"service_id": "sensor", "parameters": {"interval_ms": "1"}, "environment": {"PROCESS_ID": "x"}}), 422, "environment.PROCESS_ID"),
-        (json!({"service_id": "sensor", "parameters": {"interval_ms": "1"}, "limits": {"memory_bytes": 1073741824u64}}), 422, "limits.memory_bytes"),
-        (json!({"service_id": "sensor", "parameters": {"interval_ms": "1"}, "placement": {"kind": "node_pool", "pool_id": "0123456789abcdef01234567"}}), 422, "placement.pool_id"),
-        (json!({"service_id": "sensor", "parameters": {"interval_ms": "1"}, "placement": {"kind": "private_node", "node_id": "0123456789abcdef01234567"}}), 422, "placement.node_id"),
+        (
+            json!({"service_id": "sensor", "parameters": {"interval_ms": "1", "colour": "red"}}),
+            422,
+            "parameters.colour",
+        ),
+        (
+            json!({"service_id": "sensor", "parameters": {"interval_ms": "1"}, "environment": {"PROCESS_ID": "x"}}),
+            422,
+            "environment.PROCESS_ID",
+        ),
+        (
+            json!({"service_id": "sensor", "parameters": {"interval_ms": "1"}, "limits": {"memory_bytes": 1073741824u64}}),
+            422,
+            "limits.memory_bytes",
+        ),
+        (
+            json!({"service_id": "sensor", "parameters": {"interval_ms": "1"}, "placement": {"kind": "node_pool", "pool_id": "0123456789abcdef01234567"}}),
+            422,
+            "placement.pool_id",
+        ),
+        (
+            json!({"service_id": "sensor", "parameters": {"interval_ms": "1"}, "placement": {"kind": "private_node", "node_id": "0123456789abcdef01234567"}}),
+            422,
+            "placement.node_id",
+        ),
     ];
     for (body, status, field) in bad {
         let r = c.post("/api/v1/processes", body.clone()).await;
@@ -192,7 +231,11 @@ async fn faults_are_seen_and_repaired() {
     docker(&["kill", &container]);
     wait_for("the restart is recorded with its reason", UP, || async {
         let p: Value = c.get(&format!("/api/v1/processes/{id}")).await.json().await.unwrap();
-        p["history"].as_array().unwrap().iter().any(|h| h["reason"].as_str().is_some_and(|r| r.contains("exit code 137")))
+        p["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["reason"].as_str().is_some_and(|r| r.contains("exit code 137")))
     })
     .await;
     let p = wait_state(c, &id, "RUNNING", UP).await;
@@ -203,7 +246,11 @@ async fn faults_are_seen_and_repaired() {
     docker(&["service", "rm", &id]);
     wait_for("the removal is noticed", UP, || async {
         let p: Value = c.get(&format!("/api/v1/processes/{id}")).await.json().await.unwrap();
-        p["history"].as_array().unwrap().iter().any(|h| h["reason"].as_str().is_some_and(|r| r.contains("removed outside")))
+        p["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["reason"].as_str().is_some_and(|r| r.contains("removed outside")))
     })
     .await;
     wait_state(c, &id, "RUNNING", UP).await;
@@ -317,7 +364,8 @@ async fn a_registry_that_stops_during_a_create_is_survived() {
     let registry = format!("http://127.0.0.1:{port}");
     let real = std::env::var("SWITCHYARD_REGISTRY_URL").unwrap_or_else(|_| "http://10.213.0.1:5000".into());
     let anchor = format!("{}/switchyard/anchor:latest", real.trim_start_matches("http://"));
-    let s = setup(&[("SWITCHYARD_REGISTRY_URL", registry.as_str()), ("SWITCHYARD_ANCHOR_IMAGE", anchor.as_str())]).await;
+    let s =
+        setup(&[("SWITCHYARD_REGISTRY_URL", registry.as_str()), ("SWITCHYARD_ANCHOR_IMAGE", anchor.as_str())]).await;
     let c = &s.admin;
     let body = json!({"service_id": "counter", "parameters": {"step": "3"}});
 

@@ -189,7 +189,9 @@ async fn bounds_are_checked_before_docker_is_asked() {
         let e = expect_error(r, 422, "validation_failed").await;
         assert_eq!(e["details"]["field"], field, "{limits}: {e}");
     }
-    let r = c.post("/api/v1/processes", json!({"service_id": "sensor", "limits": {"nano_cpus": 1_000_000_000_000u64}})).await;
+    let r = c
+        .post("/api/v1/processes", json!({"service_id": "sensor", "limits": {"nano_cpus": 1_000_000_000_000u64}}))
+        .await;
     let e = expect_error(r, 422, "validation_failed").await;
     assert!(e["message"].as_str().unwrap().contains("CPUs"), "says what the nodes have: {e}");
     for name in ["a\u{0}b", "line\r\nbreak"] {
@@ -245,5 +247,6 @@ async fn a_process_that_never_asks_for_its_configuration_gets_it() {
         "its history says why it was configured unasked: {history:#?}"
     );
     assert!(!history.iter().any(|h| h["state"] == "INITIALIZING"), "it never asked: {history:#?}");
-    wait_for("the process logs its configuration", UP, || async { logs(c, &id).await.contains("interval_ms=300") }).await;
+    wait_for("the process logs its configuration", UP, || async { logs(c, &id).await.contains("interval_ms=300") })
+        .await;
 }

@@ -85,7 +85,12 @@ async fn login_redirects_only_to_this_origin() {
         assert!(!location.contains("evil") && !location.contains("Set-Cookie"), "next={bad:?} sent to {location}");
         assert!(r.headers().get("set-cookie").is_none_or(|c| !c.to_str().unwrap().starts_with("x=")));
     }
-    for (next, lands) in [("//evil.example", "/"), ("/\\evil.example", "/"), ("https://evil.example", "/"), ("/processes?state=RUNNING", "/processes?state=RUNNING")] {
+    for (next, lands) in [
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example", "/"),
+        ("/processes?state=RUNNING", "/processes?state=RUNNING"),
+    ] {
         let r = login_with(next, "text/html").await;
         let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
         assert_eq!(location.as_deref(), Some(lands), "next={next:?} (status {})", r.status());
@@ -108,27 +113,62 @@ async fn state_changes_need_this_origin() {
         async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap().as_array().unwrap().len() }
     };
     for (name, value) in [("origin", evil), ("sec-fetch-site", "same-site"), ("sec-fetch-site", "cross-site")] {
-        let r = admin.http.post(admin.url("/api/v1/tokens")).header(name, value).json(&json!({"name": "x"})).send().await.unwrap();
+        let r = admin
+            .http
+            .post(admin.url("/api/v1/tokens"))
+            .header(name, value)
+            .json(&json!({"name": "x"}))
+            .send()
+            .await
+            .unwrap();
         let e = expect_error(r, 403, "cross_origin").await;
         assert!(e["message"].as_str().unwrap().contains("Switchyard's own pages"), "{e}");
         // A bodyless POST too.
         let r = admin.http.post(admin.url("/api/v1/auth/logout")).header(name, value).send().await.unwrap();
         expect_error(r, 403, "cross_origin").await;
         // And a server function, in its own encoding.
-        let r = admin.http.post(admin.url(CreateToken::PATH)).header(name, value).form(&[("name", "x")]).send().await.unwrap();
+        let r = admin
+            .http
+            .post(admin.url(CreateToken::PATH))
+            .header(name, value)
+            .form(&[("name", "x")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 403);
     }
     assert_eq!(tokens(&admin).await, 0, "no token was created");
     assert_eq!(admin.get("/api/v1/auth/me").await.status(), 200, "still logged in");
     // A server function refuses bodies it was not written for (text/plain needs no preflight).
-    let r = admin.http.post(admin.url(CreateToken::PATH)).header("content-type", "text/plain").body("name=x").send().await.unwrap();
+    let r = admin
+        .http
+        .post(admin.url(CreateToken::PATH))
+        .header("content-type", "text/plain")
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "unsupported_media_type", "{body}");
     // The app's own pages are let through.
-    let r = admin.http.post(admin.url("/api/v1/tokens")).header("sec-fetch-site", "same-origin").json(&json!({"name": "mine"})).send().await.unwrap();
+    let r = admin
+        .http
+        .post(admin.url("/api/v1/tokens"))
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"name": "mine"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
-    let r = admin.http.post(admin.url("/api/v1/tokens")).header("origin", admin.base.clone()).json(&json!({"name": "mine2"})).send().await.unwrap();
+    let r = admin
+        .http
+        .post(admin.url("/api/v1/tokens"))
+        .header("origin", admin.base.clone())
+        .json(&json!({"name": "mine2"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     // A script with a token is not a browser's ambient credential.
     let secret = token(&admin, "script").await;
@@ -192,7 +232,10 @@ async fn a_password_change_ends_other_sessions_and_tokens() {
     assert_eq!(with_token(secret.clone()).await, 200);
 
     let r = here
-        .put(&format!("/api/v1/users/{bob_id}/password"), json!({"current_password": "a-long-password", "new_password": "another-long-one"}))
+        .put(
+            &format!("/api/v1/users/{bob_id}/password"),
+            json!({"current_password": "a-long-password", "new_password": "another-long-one"}),
+        )
         .await;
     assert_eq!(r.status(), 204);
     assert_eq!(here.get("/api/v1/auth/me").await.status(), 200, "the session that changed it stays");
@@ -282,10 +325,24 @@ async fn other_peoples_things_do_not_exist() {
     let alice_id = alice["id"].as_str().unwrap();
     let token_id = alices_token["token"]["id"].as_str().unwrap();
     expect_error(b.get(&format!("/api/v1/users/{alice_id}")).await, 404, "not_found").await;
-    expect_error(b.patch(&format!("/api/v1/users/{alice_id}"), json!({"revision": 1, "email": "x@y.org"})).await, 404, "not_found").await;
-    expect_error(b.put(&format!("/api/v1/users/{alice_id}/password"), json!({"new_password": "hijacked-password"})).await, 404, "not_found").await;
+    expect_error(
+        b.patch(&format!("/api/v1/users/{alice_id}"), json!({"revision": 1, "email": "x@y.org"})).await,
+        404,
+        "not_found",
+    )
+    .await;
+    expect_error(
+        b.put(&format!("/api/v1/users/{alice_id}/password"), json!({"new_password": "hijacked-password"})).await,
+        404,
+        "not_found",
+    )
+    .await;
     expect_error(b.delete(&format!("/api/v1/tokens/{token_id}")).await, 404, "not_found").await;
-    assert_eq!(a.get("/api/v1/tokens").await.json::<Value>().await.unwrap().as_array().unwrap().len(), 1, "alice's token is still there");
+    assert_eq!(
+        a.get("/api/v1/tokens").await.json::<Value>().await.unwrap().as_array().unwrap().len(),
+        1,
+        "alice's token is still there"
+    );
 }
 
 /// Was: a truncated store file panicked at start-up.
@@ -305,7 +362,10 @@ async fn a_damaged_store_is_a_clear_error_not_a_panic() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "exits with 1 on a store cut to {keep} bytes: {stderr}");
         assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-        assert!(stderr.contains("switchyard.redb") && stderr.contains("switchyard restore"), "says which file and what to do: {stderr}");
+        assert!(
+            stderr.contains("switchyard.redb") && stderr.contains("switchyard restore"),
+            "says which file and what to do: {stderr}"
+        );
     }
 }
 
@@ -322,7 +382,11 @@ async fn backup_online_and_restore() {
     let file = target.path().join("backup.jsonl");
     let bin = env!("CARGO_BIN_EXE_switchyard");
     // Without a token it says what it needs.
-    let out = std::process::Command::new(bin).args(["backup", file.to_str().unwrap(), "--url", &server.url]).env_remove("SWITCHYARD_TOKEN").output().unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["backup", file.to_str().unwrap(), "--url", &server.url])
+        .env_remove("SWITCHYARD_TOKEN")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SWITCHYARD_TOKEN"));
     let out = std::process::Command::new(bin)
@@ -342,7 +406,11 @@ async fn backup_online_and_restore() {
 
     let restored = target.path().join("restored");
     let restore = |dir: &std::path::Path| {
-        std::process::Command::new(bin).args(["restore", file.to_str().unwrap()]).env("SWITCHYARD_DATA_DIR", dir).output().unwrap()
+        std::process::Command::new(bin)
+            .args(["restore", file.to_str().unwrap()])
+            .env("SWITCHYARD_DATA_DIR", dir)
+            .output()
+            .unwrap()
     };
     let out = restore(&restored);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -356,7 +424,11 @@ async fn backup_online_and_restore() {
     let cut: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
     std::fs::write(&damaged, cut).unwrap();
     let empty = target.path().join("empty");
-    let out = std::process::Command::new(bin).args(["restore", damaged.to_str().unwrap()]).env("SWITCHYARD_DATA_DIR", &empty).output().unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["restore", damaged.to_str().unwrap()])
+        .env("SWITCHYARD_DATA_DIR", &empty)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("incomplete"), "{}", String::from_utf8_lossy(&out.stderr));
 

@@ -34,6 +34,7 @@ pub const DESCRIPTOR: &[u8] = include_bytes!("proto/Temperature.proto");
 pub fn interface_version(sending: bool) -> InterfaceVersion {
     let names: &[&str] = &["TemperatureReading"];
     let (sends, receives) = if sending { (names, &[][..]) } else { (&[][..], names) };
-    let (sends_hash, receives_hash) = switchyard_protocol::hashes::interface_version_hashes(DESCRIPTOR, sends, receives);
+    let (sends_hash, receives_hash) =
+        switchyard_protocol::hashes::interface_version_hashes(DESCRIPTOR, sends, receives);
     InterfaceVersion::new("1", &receives_hash, &sends_hash)
 }

@@ -163,7 +163,11 @@ pub fn docker_message(e: &bollard::errors::Error) -> String {
 
 impl DockerConnector {
     /// The id of the network `name`, creating it (an attachable overlay network) if it is absent.
-    pub async fn ensure_network(&self, name: &str, labels: std::collections::HashMap<String, String>) -> Result<String> {
+    pub async fn ensure_network(
+        &self,
+        name: &str,
+        labels: std::collections::HashMap<String, String>,
+    ) -> Result<String> {
         use bollard::models::NetworkCreateRequest;
         for _ in 0..3 {
             match self.docker.inspect_network(name, None::<bollard::query_parameters::InspectNetworkOptions>).await {
@@ -219,7 +223,10 @@ impl DockerConnector {
         let mut out = Vec::new();
         let services = self
             .docker
-            .list_services(Some(bollard::query_parameters::ListServicesOptions { filters: Some(filters.clone()), status: None }))
+            .list_services(Some(bollard::query_parameters::ListServicesOptions {
+                filters: Some(filters.clone()),
+                status: None,
+            }))
             .await
             .map_err(|e| unavailable("listing services", label, &e))?;
         for s in services {
@@ -269,7 +276,10 @@ impl DockerConnector {
         filters.insert("label".to_string(), vec![format!("{label}={value}")]);
         let services = self
             .docker
-            .list_services(Some(bollard::query_parameters::ListServicesOptions { filters: Some(filters), status: None }))
+            .list_services(Some(bollard::query_parameters::ListServicesOptions {
+                filters: Some(filters),
+                status: None,
+            }))
             .await
             .map_err(|e| unavailable("listing services", label, &e))?;
         Ok(services.into_iter().filter_map(|s| s.spec.and_then(|s| s.name)).collect())
@@ -392,10 +402,8 @@ impl DockerConnector {
         let filters = serde_json::json!({ "service": { name: true } }).to_string();
         let path = format!("/tasks?filters={}", urlencode(&filters));
         let value = self.raw_get_json(&path).await?;
-        let mut tasks: Vec<TaskInfo> = value
-            .as_array()
-            .map(|a| a.iter().filter_map(task_info).collect())
-            .unwrap_or_default();
+        let mut tasks: Vec<TaskInfo> =
+            value.as_array().map(|a| a.iter().filter_map(task_info).collect()).unwrap_or_default();
         tasks.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
         Ok(tasks)
     }
@@ -508,7 +516,8 @@ impl DockerConnector {
     /// Pull `image` into the local daemon.
     pub async fn pull(&self, image: &str) -> Result<()> {
         use futures::StreamExt;
-        let options = bollard::query_parameters::CreateImageOptions { from_image: Some(image.to_string()), ..Default::default() };
+        let options =
+            bollard::query_parameters::CreateImageOptions { from_image: Some(image.to_string()), ..Default::default() };
         let mut stream = self.docker.create_image(Some(options), None, None);
         while let Some(item) = stream.next().await {
             if let Err(e) = item {
@@ -520,7 +529,8 @@ impl DockerConnector {
 
     async fn raw_get_json(&self, path: &str) -> Result<serde_json::Value> {
         let bytes = self.raw_get(path).await?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Unavailable(format!("Docker answered {path} with bad JSON: {e}")))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Unavailable(format!("Docker answered {path} with bad JSON: {e}")))
     }
 
     /// A GET to the Engine API for what bollard does not model (task network attachments, service
@@ -532,8 +542,10 @@ impl DockerConnector {
         let fail = |e: String| Error::Unavailable(format!("Docker at {}: GET {path}: {e}", self.endpoint));
         let (status, body) = if let Some(socket) = self.endpoint.strip_prefix("unix://") {
             use hyperlocal::UnixClientExt;
-            let client: hyper_util::client::legacy::Client<hyperlocal::UnixConnector, http_body_util::Full<bytes::Bytes>> =
-                hyper_util::client::legacy::Client::unix();
+            let client: hyper_util::client::legacy::Client<
+                hyperlocal::UnixConnector,
+                http_body_util::Full<bytes::Bytes>,
+            > = hyper_util::client::legacy::Client::unix();
             let uri: hyper::Uri = hyperlocal::Uri::new(socket, &versioned).into();
             let response = tokio::time::timeout(std::time::Duration::from_secs(30), client.get(uri))
                 .await
@@ -590,14 +602,9 @@ fn task_info(t: &serde_json::Value) -> Option<TaskInfo> {
             nets.iter()
                 .flat_map(|n| {
                     let name = n["Network"]["Spec"]["Name"].as_str().unwrap_or_default().to_string();
-                    n["Addresses"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(move |a| {
-                            a.as_str().map(|a| (name.clone(), a.split('/').next().unwrap_or(a).to_string()))
-                        })
+                    n["Addresses"].as_array().cloned().unwrap_or_default().into_iter().filter_map(move |a| {
+                        a.as_str().map(|a| (name.clone(), a.split('/').next().unwrap_or(a).to_string()))
+                    })
                 })
                 .collect()
         })

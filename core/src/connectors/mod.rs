@@ -1,5 +1,5 @@
 //! Connectors talk to the outside world; managers use them and nothing else does.
 
 pub mod docker;
-pub mod registry;
 pub mod process;
+pub mod registry;

@@ -210,12 +210,14 @@ impl ProcessConnector {
 
     /// Send the configuration (`is_update` false on start-up, true for a change); returns the
     /// state the process reports.
-    pub async fn set_config(&self, target: &Target, config: HashMap<String, String>, is_update: bool) -> Result<WireState> {
-        let message = Management::SetConfig(SetConfigMessage {
-            process_id: target.process_id.clone(),
-            is_update,
-            config,
-        });
+    pub async fn set_config(
+        &self,
+        target: &Target,
+        config: HashMap<String, String>,
+        is_update: bool,
+    ) -> Result<WireState> {
+        let message =
+            Management::SetConfig(SetConfigMessage { process_id: target.process_id.clone(), is_update, config });
         let (state, _) = self.expect_state(target, &message).await?;
         Ok(state)
     }
@@ -237,10 +239,8 @@ impl ProcessConnector {
 
     /// Resume a process with the state it handed over when it was suspended.
     pub async fn resume(&self, target: &Target, state_data: Vec<u8>) -> Result<WireState> {
-        let message = Management::ResumeProcess(ResumeProcessMessage {
-            process_id: target.process_id.clone(),
-            state_data,
-        });
+        let message =
+            Management::ResumeProcess(ResumeProcessMessage { process_id: target.process_id.clone(), state_data });
         Ok(self.expect_state(target, &message).await?.0)
     }
 
@@ -267,7 +267,10 @@ impl ProcessConnector {
         match self.request(target, message).await? {
             Management::ProcessStateUpdate(update) => {
                 let state = WireState::try_from(update.state).map_err(|_| {
-                    Error::Unavailable(format!("process {} reported an unknown state {}", target.process_id, update.state))
+                    Error::Unavailable(format!(
+                        "process {} reported an unknown state {}",
+                        target.process_id, update.state
+                    ))
                 })?;
                 Ok((state, update.state_data.unwrap_or_default()))
             }

@@ -156,7 +156,11 @@ impl RegistryConnector {
         }
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(&self, path: &str, accept: Option<&str>) -> Result<(T, reqwest::header::HeaderMap)> {
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        accept: Option<&str>,
+    ) -> Result<(T, reqwest::header::HeaderMap)> {
         let response = self.get(path, accept).await?;
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|e| unreachable(&self.base, e))?;
@@ -195,12 +199,10 @@ impl RegistryConnector {
     /// The images behind a tag: one for a plain manifest, one per Linux platform for a list.
     pub async fn images(&self, service_id: &str, tag: &str) -> Result<Vec<ImageInfo>> {
         let repo = self.repository(service_id);
-        let (manifest, headers) = self.json::<Manifest>(&format!("/v2/{repo}/manifests/{tag}"), Some(MANIFEST_TYPES)).await?;
-        let digest = headers
-            .get("docker-content-digest")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .unwrap_or_default();
+        let (manifest, headers) =
+            self.json::<Manifest>(&format!("/v2/{repo}/manifests/{tag}"), Some(MANIFEST_TYPES)).await?;
+        let digest =
+            headers.get("docker-content-digest").and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_default();
         let media = manifest.media_type.clone().unwrap_or_default();
         if let Some(entries) = manifest.manifests.filter(|_| media.contains("list") || media.contains("index")) {
             let mut images = Vec::new();
@@ -210,8 +212,9 @@ impl RegistryConnector {
                 if platform.os != "linux" {
                     continue;
                 }
-                let (child, _) =
-                    self.json::<Manifest>(&format!("/v2/{repo}/manifests/{}", entry.digest), Some(MANIFEST_TYPES)).await?;
+                let (child, _) = self
+                    .json::<Manifest>(&format!("/v2/{repo}/manifests/{}", entry.digest), Some(MANIFEST_TYPES))
+                    .await?;
                 let Some(config) = child.config else { continue };
                 let mut image = self.image(&repo, tag, &config.digest, &digest).await?;
                 image.architecture = Architecture::from_docker(&platform.architecture);
@@ -234,7 +237,11 @@ impl RegistryConnector {
         let (config, _) = self.json::<ImageConfig>(&format!("/v2/{repo}/blobs/{config_digest}"), None).await?;
         Ok(ImageInfo {
             tag: tag.to_string(),
-            architecture: config.architecture.as_deref().map(Architecture::from_docker).unwrap_or(Architecture::Unknown),
+            architecture: config
+                .architecture
+                .as_deref()
+                .map(Architecture::from_docker)
+                .unwrap_or(Architecture::Unknown),
             digest: digest.to_string(),
             labels: config.config.and_then(|c| c.labels).unwrap_or_default(),
             created: config.created,

@@ -125,7 +125,12 @@ impl ConnectionManager {
     // What callers do
     // ----------------------------------------------------------------------------------------
 
-    pub async fn list(&self, caller: &Caller, params: &ListParams, filter: &ConnectionFilter) -> Result<Page<Connection>> {
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        params: &ListParams,
+        filter: &ConnectionFilter,
+    ) -> Result<Page<Connection>> {
         let (query, page, per_page) = params.to_query(&["created", "updated", "state"], "created")?;
         let mut query = super::listing::scope_to_owner(caller, filter.user_id.as_deref(), query, "connections")?;
         if let Some(process) = &filter.process_id {
@@ -198,7 +203,10 @@ impl ConnectionManager {
     pub async fn create(&self, caller: &Caller, new: NewConnection) -> Result<Connection> {
         let a = self.process_for(caller, "endpoint1.process_id", &new.endpoint1.process_id).await?;
         let b = self.process_for(caller, "endpoint2.process_id", &new.endpoint2.process_id).await?;
-        for (field, value) in [("endpoint1.interface_id", &new.endpoint1.interface_id), ("endpoint2.interface_id", &new.endpoint2.interface_id)] {
+        for (field, value) in [
+            ("endpoint1.interface_id", &new.endpoint1.interface_id),
+            ("endpoint2.interface_id", &new.endpoint2.interface_id),
+        ] {
             if value.trim().is_empty() {
                 return Err(Error::invalid(field, "an interface id is required"));
             }
@@ -268,7 +276,13 @@ impl ConnectionManager {
         Ok(record.connection)
     }
 
-    async fn submit_side(&self, record: &ConnectionRecord, kind: &'static str, side: usize, description: String) -> Result<()> {
+    async fn submit_side(
+        &self,
+        record: &ConnectionRecord,
+        kind: &'static str,
+        side: usize,
+        description: String,
+    ) -> Result<()> {
         let c = &record.connection;
         let mut change = NewChange::new(kind, &c.user_id, &c.id, description)
             .payload(serde_json::to_value(SidePayload { side }).unwrap_or_default());
@@ -310,8 +324,13 @@ impl ConnectionManager {
         for side in 0..2 {
             if !updated.terminated[side] {
                 let e = updated.endpoint(side);
-                self.submit_side(&updated, kinds::TERMINATE, side, format!("Terminate the connection of '{}' ({})", e.process_name, e.interface_id))
-                    .await?;
+                self.submit_side(
+                    &updated,
+                    kinds::TERMINATE,
+                    side,
+                    format!("Terminate the connection of '{}' ({})", e.process_name, e.interface_id),
+                )
+                .await?;
             }
         }
         Ok(updated.connection)
@@ -455,8 +474,13 @@ impl ConnectionManager {
                 {
                     if !self.0.engine.has_open(&side_resource(id, side), kinds::CONNECT).await? {
                         let verb = if record.told_suspended[side] { "Resume" } else { "Connect" };
-                        self.submit_side(&record, kinds::CONNECT, side, format!("{verb} '{}' to '{}'", me.process.name, peer.process.name))
-                            .await?;
+                        self.submit_side(
+                            &record,
+                            kinds::CONNECT,
+                            side,
+                            format!("{verb} '{}' to '{}'", me.process.name, peer.process.name),
+                        )
+                        .await?;
                     }
                 }
                 ProcessState::Running
@@ -520,7 +544,9 @@ impl ConnectionManager {
             .await?;
         let mut made = 0;
         for iface in me.interfaces.iter().filter(|i| i.auto_connect) {
-            for other in others.iter().map(|r| &r.process).filter(|o| o.id != me.id && o.state != ProcessState::Terminated) {
+            for other in
+                others.iter().map(|r| &r.process).filter(|o| o.id != me.id && o.state != ProcessState::Terminated)
+            {
                 for oi in other.interfaces.iter().filter(|i| i.auto_connect) {
                     match self.connect(me.clone(), &iface.id, other.clone(), &oi.id, true).await {
                         Ok(c) => {
@@ -560,10 +586,16 @@ impl ConnectionManager {
             }
         }
         let Some(target) = self.0.processes.target(&me.process).await? else {
-            return Ok(Outcome::NotYet(Duration::from_secs(1), format!("process '{}' has no running container", me.process.name)));
+            return Ok(Outcome::NotYet(
+                Duration::from_secs(1),
+                format!("process '{}' has no running container", me.process.name),
+            ));
         };
         let Some(iface) = me.process.interfaces.iter().find(|i| i.id == me_ep.interface_id) else {
-            return Ok(Outcome::Fail(format!("process '{}' has no interface '{}'", me.process.name, me_ep.interface_id)));
+            return Ok(Outcome::Fail(format!(
+                "process '{}' has no interface '{}'",
+                me.process.name, me_ep.interface_id
+            )));
         };
         let Some(version) = iface
             .interface_versions
@@ -642,7 +674,12 @@ impl ConnectionManager {
         let me = self.0.processes.load(&ep.process_id).await?;
         // A process that is gone, or has no container, has no connection to end.
         let target = match &me {
-            Some(r) if matches!(r.process.state, ProcessState::Running | ProcessState::Initializing | ProcessState::Terminated) => {
+            Some(r)
+                if matches!(
+                    r.process.state,
+                    ProcessState::Running | ProcessState::Initializing | ProcessState::Terminated
+                ) =>
+            {
                 self.0.processes.target(&r.process).await?
             }
             _ => None,
@@ -653,7 +690,12 @@ impl ConnectionManager {
                 // has no such connection now.
                 Ok(_) => {}
                 Err(e) => {
-                    let still_running = self.0.processes.load(&ep.process_id).await?.is_some_and(|r| r.process.state == ProcessState::Running);
+                    let still_running = self
+                        .0
+                        .processes
+                        .load(&ep.process_id)
+                        .await?
+                        .is_some_and(|r| r.process.state == ProcessState::Running);
                     if still_running {
                         return Ok(Outcome::Retry(e.to_string()));
                     }
@@ -727,12 +769,15 @@ fn derive_state(record: &ConnectionRecord, procs: [&ProcessRecord; 2]) -> (Conne
         return (ConnectionState::Suspended, Some(format!("process '{}' is suspended", p.process.name)));
     }
     let current = |side: usize| {
-        procs[side].process.state == ProcessState::Running && record.accepted[side].is_some() && record.accepted[side] == procs[side].task_id
+        procs[side].process.state == ProcessState::Running
+            && record.accepted[side].is_some()
+            && record.accepted[side] == procs[side].task_id
     };
     if current(0) && current(1) {
         return (ConnectionState::Connected, None);
     }
-    let down: Vec<&ProcessRecord> = procs.iter().copied().filter(|p| p.process.state != ProcessState::Running).collect();
+    let down: Vec<&ProcessRecord> =
+        procs.iter().copied().filter(|p| p.process.state != ProcessState::Running).collect();
     if was_up && (c.state != ConnectionState::Starting) {
         let reason = match down.first() {
             Some(p) => format!(
@@ -750,7 +795,10 @@ fn derive_state(record: &ConnectionRecord, procs: [&ProcessRecord; 2]) -> (Conne
     } else {
         format!(
             "waiting for {} to run",
-            down.iter().map(|p| format!("'{}' ({})", p.process.name, p.process.state)).collect::<Vec<_>>().join(" and ")
+            down.iter()
+                .map(|p| format!("'{}' ({})", p.process.name, p.process.state))
+                .collect::<Vec<_>>()
+                .join(" and ")
         )
     };
     (ConnectionState::Starting, Some(reason))

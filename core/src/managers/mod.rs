@@ -14,7 +14,10 @@ pub use connections::{kinds as connection_kinds, ConnectionFilter, ConnectionMan
 pub use listing::ListParams;
 pub use nodes::{NewNodePool, NodeAssignment, NodeManager, NodePoolUpdate};
 pub use pending_changes::PendingChangeManager;
-pub use processes::{kinds, ProcessHooks, ProcessFilter, ProcessLogs, ProcessManager, ProcessSettings, LABEL_INSTANCE, ORCHESTRATOR_ALIAS, TRIGGER_PORT};
+pub use processes::{
+    kinds, ProcessFilter, ProcessHooks, ProcessLogs, ProcessManager, ProcessSettings, LABEL_INSTANCE,
+    ORCHESTRATOR_ALIAS, TRIGGER_PORT,
+};
 pub use services::{compare_versions, CatalogueStatus, ServiceManager};
 pub use users::{NewUser, UserManager, UserUpdate};
 

@@ -305,7 +305,8 @@ impl NodeManager {
         }
         let (mut named, _) =
             self.store.list::<crate::store::ProcessRecord>(&Query::all().eq("running_node_id", id)).await?;
-        named.extend(self.store.list::<crate::store::ProcessRecord>(&Query::all().eq("moving_to_node_id", id)).await?.0);
+        named
+            .extend(self.store.list::<crate::store::ProcessRecord>(&Query::all().eq("moving_to_node_id", id)).await?.0);
         if !named.is_empty() {
             return Err(Error::Conflict(format!(
                 "node {} still has processes ({}); move or delete them first",
@@ -320,7 +321,12 @@ impl NodeManager {
     }
 
     /// Every logged-in user sees the public pools.
-    pub async fn list_pools(&self, _caller: &Caller, params: &ListParams, search: Option<&str>) -> Result<Page<NodePool>> {
+    pub async fn list_pools(
+        &self,
+        _caller: &Caller,
+        params: &ListParams,
+        search: Option<&str>,
+    ) -> Result<Page<NodePool>> {
         let (mut query, page, per_page) = params.to_query(&["name", "created"], "name")?;
         if let Some(s) = search.filter(|s| !s.is_empty()) {
             query = query.contains("name", s);

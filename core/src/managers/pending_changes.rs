@@ -3,9 +3,9 @@
 
 use super::{Caller, ListParams};
 use crate::{
+    changes::ChangeEngine,
     error::Result,
     model::{Page, PendingChange},
-    changes::ChangeEngine,
     store::Store,
     validate,
 };

@@ -6,12 +6,7 @@
 //! change holding only ids; its runner reads the records when it runs and looks at the world before
 //! it changes it, so running it twice (after a crash) does no harm.
 
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    sync::Arc,
-    time::Duration,
-};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use base64::Engine as _;
 use chrono::Utc;
@@ -27,8 +22,8 @@ use crate::{
     },
     error::{Error, Result},
     model::{
-        Node, NodeKind, NodePool, NodeStatus, NewProcess, Page, PendingChange, Placement, Process,
-        ProcessMove, ProcessState, ProcessUpdate, Service, User,
+        NewProcess, Node, NodeKind, NodePool, NodeStatus, Page, PendingChange, Placement, Process, ProcessMove,
+        ProcessState, ProcessUpdate, Service, User,
     },
     store::{new_id, MoveTarget, ProcessRecord, Query, RemovedProcess, Store, UserRecord},
     validate,
@@ -276,7 +271,9 @@ impl ProcessManager {
         let environment = validate::environment(&new.environment)?;
         let limits = self.check_limits(new.limits)?;
         if (!new.mounts.is_empty() || !new.ports.is_empty()) && !caller.is_admin() {
-            return Err(Error::Forbidden("only administrators may mount host directories or publish host ports".into()));
+            return Err(Error::Forbidden(
+                "only administrators may mount host directories or publish host ports".into(),
+            ));
         }
         for m in &new.mounts {
             if !m.source.starts_with('/') || !m.target.starts_with('/') {
@@ -322,8 +319,7 @@ impl ProcessManager {
             revision: 0,
         };
         process.set_state(ProcessState::Starting, Some("creating its swarm service".into()), now);
-        let record =
-            ProcessRecord {
+        let record = ProcessRecord {
             process,
             token: auth::new_secret(),
             saved_state: None,
@@ -378,7 +374,10 @@ impl ProcessManager {
             return Err(Error::invalid("limits.memory_bytes", "a memory limit must be less than 8 EiB"));
         }
         if limits.nano_cpus != 0 && limits.nano_cpus < 10_000_000 {
-            return Err(Error::invalid("limits.nano_cpus", "a CPU limit must be at least 0.01 CPU (10000000 nano-CPUs)"));
+            return Err(Error::invalid(
+                "limits.nano_cpus",
+                "a CPU limit must be at least 0.01 CPU (10000000 nano-CPUs)",
+            ));
         }
         if limits.nano_cpus > i64::MAX as u64 {
             return Err(Error::invalid("limits.nano_cpus", "a CPU limit must be less than 9.2 billion CPUs"));
@@ -417,18 +416,19 @@ impl ProcessManager {
                     .find(|n| &n.id == node_id)
                     .filter(|n| n.kind == NodeKind::Private && n.user_id.as_deref() == Some(owner.id.as_str()))
                     .ok_or_else(|| {
-                        Error::invalid("placement.node_id", format!("node '{node_id}' is not one of your private nodes"))
+                        Error::invalid(
+                            "placement.node_id",
+                            format!("node '{node_id}' is not one of your private nodes"),
+                        )
                     })?;
                 (vec![node.clone()], format!("private node {}", node.name))
             }
             Placement::NodePool { pool_id } => {
                 validate::id("node pool", pool_id).map_err(|e| Error::invalid("placement.pool_id", e.to_string()))?;
-                let pool = self
-                    .0
-                    .store
-                    .get::<NodePool>(pool_id)
-                    .await?
-                    .ok_or_else(|| Error::invalid("placement.pool_id", format!("no node pool with id '{pool_id}'")))?;
+                let pool =
+                    self.0.store.get::<NodePool>(pool_id).await?.ok_or_else(|| {
+                        Error::invalid("placement.pool_id", format!("no node pool with id '{pool_id}'"))
+                    })?;
                 let in_pool: Vec<Node> = nodes
                     .iter()
                     .filter(|n| n.kind == NodeKind::Public && n.node_pool_id.as_deref() == Some(pool_id.as_str()))
@@ -487,7 +487,8 @@ impl ProcessManager {
         }
         // A limit above what a node has is refused by the node (its tasks fail for ever).
         let roomy = |n: &Node| {
-            (n.nano_cpus == 0 || limits.nano_cpus <= n.nano_cpus) && (n.memory_bytes == 0 || limits.memory_bytes <= n.memory_bytes)
+            (n.nano_cpus == 0 || limits.nano_cpus <= n.nano_cpus)
+                && (n.memory_bytes == 0 || limits.memory_bytes <= n.memory_bytes)
         };
         if !fitting.iter().any(|n| roomy(n)) {
             let cpus = fitting.iter().any(|n| n.nano_cpus != 0 && limits.nano_cpus > n.nano_cpus);
@@ -510,20 +511,20 @@ impl ProcessManager {
         // Load: the processes placed on each node (counted on the store's index, not read).
         let mut loads = HashMap::new();
         for n in &pool {
-            let placed =
-                self.0.store.count::<ProcessRecord>(Query::all().eq("running_node_id", n.id.as_str())).await?;
+            let placed = self.0.store.count::<ProcessRecord>(Query::all().eq("running_node_id", n.id.as_str())).await?;
             loads.insert(n.id.clone(), placed as usize);
         }
         let load = |n: &Node| loads.get(&n.id).copied().unwrap_or(0);
-        let best = pool
-            .iter()
-            .min_by_key(|n| (load(n), n.name.clone()))
-            .copied()
-            .expect("not empty");
+        let best = pool.iter().min_by_key(|n| (load(n), n.name.clone())).copied().expect("not empty");
         let reason = if pool.len() == 1 {
             format!("{} is the only fitting node of {what}", best.name)
         } else {
-            format!("{} runs the fewest processes ({}) of {} fitting nodes of {what}", best.name, load(best), pool.len())
+            format!(
+                "{} runs the fewest processes ({}) of {} fitting nodes of {what}",
+                best.name,
+                load(best),
+                pool.len()
+            )
         } + if best.status != NodeStatus::Ready { " (it is not ready now)" } else { "" };
         Ok((best.clone(), reason))
     }
@@ -544,7 +545,8 @@ impl ProcessManager {
         };
         let parameters = match &change.parameters {
             Some(p) => {
-                let service = self.0.services.get(&record.process.service_id, Some(&record.process.service_version)).await?;
+                let service =
+                    self.0.services.get(&record.process.service_id, Some(&record.process.service_version)).await?;
                 Some(validate::parameters(&service.parameters, p)?)
             }
             None => None,
@@ -685,13 +687,16 @@ impl ProcessManager {
             return Ok(updated.process);
         }
         let image = self.image_for(&service, &node);
-        self.start_move(record, MoveTarget {
-            node_id: node.id.clone(),
-            node_name: node.name.clone(),
-            placement: request.placement,
-            image,
-            reason,
-        })
+        self.start_move(
+            record,
+            MoveTarget {
+                node_id: node.id.clone(),
+                node_name: node.name.clone(),
+                placement: request.placement,
+                image,
+                reason,
+            },
+        )
         .await
     }
 
@@ -734,7 +739,8 @@ impl ProcessManager {
     /// The processes placed on `node` (as it is about to become) that it would no longer
     /// take: a process may stay only where its placement and its owner permit it.
     pub(crate) async fn stranded_by(&self, node: &Node) -> Result<Vec<ProcessRecord>> {
-        let (on_node, _) = self.0.store.list::<ProcessRecord>(&Query::all().eq("running_node_id", node.id.as_str())).await?;
+        let (on_node, _) =
+            self.0.store.list::<ProcessRecord>(&Query::all().eq("running_node_id", node.id.as_str())).await?;
         Ok(on_node
             .into_iter()
             .filter(|r| r.process.state != ProcessState::Terminated && r.moving_to.is_none())
@@ -1065,16 +1071,24 @@ impl ProcessManager {
         match self.create_service(&record).await {
             Ok(()) => {
                 if record.refused.is_some() {
-                    self.0.store.modify::<ProcessRecord>(id, |r| {
-                        r.refused = None;
-                        Ok(())
-                    }).await?;
+                    self.0
+                        .store
+                        .modify::<ProcessRecord>(id, |r| {
+                            r.refused = None;
+                            Ok(())
+                        })
+                        .await?;
                 }
                 if record.process.state == ProcessState::Failed || change.attempts > 1 {
-                    self.set_state(id, ProcessState::Starting, Some("its swarm service was created; waiting for it to start".into()))
-                        .await?;
+                    self.set_state(
+                        id,
+                        ProcessState::Starting,
+                        Some("its swarm service was created; waiting for it to start".into()),
+                    )
+                    .await?;
                 } else {
-                    self.set_state(id, ProcessState::Starting, Some("waiting for its container to start".into())).await?;
+                    self.set_state(id, ProcessState::Starting, Some("waiting for its container to start".into()))
+                        .await?;
                 }
                 Ok(Outcome::Done)
             }
@@ -1113,7 +1127,10 @@ impl ProcessManager {
             target = self.target(p).await?;
         }
         let Some(target) = target else {
-            return Ok(Outcome::NotYet(Duration::from_millis(500), "the process's container is not running yet".into()));
+            return Ok(Outcome::NotYet(
+                Duration::from_millis(500),
+                "the process's container is not running yet".into(),
+            ));
         };
         let config: HashMap<String, String> = p.parameters.iter().map(|e| (e.key.clone(), e.value.clone())).collect();
         let state = match self.0.connector.set_config(&target, config, is_update).await {
@@ -1398,7 +1415,12 @@ impl ProcessManager {
             return Ok(Outcome::Retry(e.to_string()));
         }
         // What says, later, that a service of this id may be removed (see `reconcile`).
-        let removed = RemovedProcess { id: id.to_string(), user_id: record.process.user_id.clone(), removed: Utc::now(), revision: 0 };
+        let removed = RemovedProcess {
+            id: id.to_string(),
+            user_id: record.process.user_id.clone(),
+            removed: Utc::now(),
+            revision: 0,
+        };
         match self.0.store.insert(&removed).await {
             Ok(_) | Err(Error::Conflict(_)) => {}
             Err(e) => return Ok(Outcome::Retry(e.to_string())),
@@ -1542,7 +1564,9 @@ impl ProcessManager {
             return Ok(());
         }
         let node = p.running_node_id.as_deref().and_then(|n| nodes.iter().find(|x| x.id == n));
-        if let Some(node) = node.filter(|n| matches!(n.status, NodeStatus::Down | NodeStatus::Missing | NodeStatus::Disconnected)) {
+        if let Some(node) =
+            node.filter(|n| matches!(n.status, NodeStatus::Down | NodeStatus::Missing | NodeStatus::Disconnected))
+        {
             let status = format!("{:?}", node.status).to_lowercase();
             let mut reason = format!("its node {} is {status}", node.name);
             let mut target = None;
@@ -1556,7 +1580,8 @@ impl ProcessManager {
                         Err(e) => reason = format!("{reason}; it cannot be moved: {e}"),
                     }
                 } else {
-                    reason.push_str("; it runs again when the node returns (it is not set to move when its node fails)");
+                    reason
+                        .push_str("; it runs again when the node returns (it is not set to move when its node fails)");
                 }
             }
             self.set_state(id, ProcessState::Failed, Some(reason)).await?;
@@ -1613,7 +1638,9 @@ impl ProcessManager {
                     // Between containers: say what became of the one that ran.
                     let old = record.task_id.as_deref().and_then(|old| tasks.iter().find(|t| t.id == old));
                     let reason = match old {
-                        Some(old) => format!("its container stopped ({}); the swarm is starting a new one", describe_exit(old)),
+                        Some(old) => {
+                            format!("its container stopped ({}); the swarm is starting a new one", describe_exit(old))
+                        }
                         None => format!("its container is {}", latest.state),
                     };
                     let (seen, now) = (record.task_id.clone(), Utc::now());

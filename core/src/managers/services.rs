@@ -153,15 +153,23 @@ impl ServiceManager {
             .services
             .values()
             .filter_map(|versions| latest(versions).cloned())
-            .filter(|s| needle.is_empty() || s.name.to_lowercase().contains(&needle) || s.id.to_lowercase().contains(&needle))
+            .filter(|s| {
+                needle.is_empty() || s.name.to_lowercase().contains(&needle) || s.id.to_lowercase().contains(&needle)
+            })
             .collect();
         let (query, page, per_page) = params.to_query(&["name", "id", "created"], "name")?;
         match query.sort.as_ref().map(|(f, d)| (f.as_str(), *d)) {
-            Some(("created", desc)) => latest.sort_by(|a, b| if desc { b.created.cmp(&a.created) } else { a.created.cmp(&b.created) }),
+            Some(("created", desc)) => {
+                latest.sort_by(|a, b| if desc { b.created.cmp(&a.created) } else { a.created.cmp(&b.created) })
+            }
             Some(("id", desc)) => latest.sort_by(|a, b| if desc { b.id.cmp(&a.id) } else { a.id.cmp(&b.id) }),
             Some((_, desc)) => latest.sort_by(|a, b| {
                 let o = a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id));
-                if desc { o.reverse() } else { o }
+                if desc {
+                    o.reverse()
+                } else {
+                    o
+                }
             }),
             None => {}
         }
@@ -188,7 +196,9 @@ impl ServiceManager {
     pub async fn get(&self, id: &str, version: Option<&str>) -> Result<Service> {
         let versions = self.versions(id).await?;
         match version {
-            None => latest(&versions).cloned().ok_or_else(|| Error::NotFound(format!("service '{id}' has no versions"))),
+            None => {
+                latest(&versions).cloned().ok_or_else(|| Error::NotFound(format!("service '{id}' has no versions")))
+            }
             Some(v) => versions
                 .into_iter()
                 .find(|s| s.version == v)

@@ -204,10 +204,7 @@ impl UserManager {
     async fn ensure_not_last_admin(&self, user: &User, action: &str) -> Result<()> {
         let admins = self.store.count::<UserRecord>(Query::all().eq("admin", true)).await?;
         if user.admin && admins <= 1 {
-            return Err(Error::Conflict(format!(
-                "cannot {action} '{}': it is the only administrator",
-                user.username
-            )));
+            return Err(Error::Conflict(format!("cannot {action} '{}': it is the only administrator", user.username)));
         }
         Ok(())
     }
@@ -245,8 +242,13 @@ impl UserManager {
             if total == 0 {
                 return None;
             }
-            let more = if total as usize > names.len() { format!(" and {} more", total as usize - names.len()) } else { String::new() };
-            let plural = if total == 1 { what.trim_end_matches('s').replace("processe", "process") } else { what.to_string() };
+            let more = if total as usize > names.len() {
+                format!(" and {} more", total as usize - names.len())
+            } else {
+                String::new()
+            };
+            let plural =
+                if total == 1 { what.trim_end_matches('s').replace("processe", "process") } else { what.to_string() };
             Some(format!("{total} {plural}: {}{more}", names.join(", ")))
         }
         let first = |q: Query| q.sort("created", false).page(0, 5);
@@ -254,8 +256,7 @@ impl UserManager {
             self.store.list::<crate::store::ProcessRecord>(&first(Query::all().eq("user_id", id))).await?;
         let (nodes, n_nodes) = self.store.list::<Node>(&Query::all().eq("user_id", id).page(0, 5)).await?;
         let live = Query::all().eq("user_id", id).ne("state", "TERMINATED");
-        let (connections, n_connections) =
-            self.store.list::<super::ConnectionRecord>(&first(live)).await?;
+        let (connections, n_connections) = self.store.list::<super::ConnectionRecord>(&first(live)).await?;
         Ok([
             phrase("processes", processes.into_iter().map(|r| format!("'{}'", r.process.name)).collect(), n_processes),
             phrase("private nodes", nodes.into_iter().map(|n| format!("'{}'", n.name)).collect(), n_nodes),

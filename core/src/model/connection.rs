@@ -252,7 +252,13 @@ pub fn check_fit(
     let live = || connections.iter().filter(|c| c.is_live());
     if let Some(c) = live().find(|c| c.joins((&a.id, ia), (&b.id, ib))) {
         return Err(Refusal::AlreadyConnected {
-            message: format!("interface '{}' of {} and interface '{}' of {} are already connected", if_a.name, label(a), if_b.name, label(b)),
+            message: format!(
+                "interface '{}' of {} and interface '{}' of {} are already connected",
+                if_a.name,
+                label(a),
+                if_b.name,
+                label(b)
+            ),
             connection_id: c.id.clone(),
         });
     }

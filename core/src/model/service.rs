@@ -83,9 +83,7 @@ impl InterfaceVersion {
 
 impl Interface {
     pub fn is_compatible_with(&self, other: &Interface) -> bool {
-        self.interface_versions
-            .iter()
-            .any(|a| other.interface_versions.iter().any(|b| a.is_compatible_with(b)))
+        self.interface_versions.iter().any(|a| other.interface_versions.iter().any(|b| a.is_compatible_with(b)))
     }
 }
 

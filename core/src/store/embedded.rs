@@ -95,9 +95,7 @@ impl EmbeddedBackend {
         // error: either way the operator gets a sentence, not a backtrace.
         let hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
-        let opened = std::panic::catch_unwind(|| {
-            Database::builder().set_cache_size(16 * 1024 * 1024).create(&file)
-        });
+        let opened = std::panic::catch_unwind(|| Database::builder().set_cache_size(16 * 1024 * 1024).create(&file));
         std::panic::set_hook(hook);
         let db = match opened {
             Ok(Ok(db)) => db,
@@ -114,10 +112,7 @@ impl EmbeddedBackend {
         Ok(Self { db: Arc::new(db), projections: Arc::default() })
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Database) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Database) -> Result<T> + Send + 'static) -> Result<T> {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || f(&db))
             .await
@@ -182,22 +177,26 @@ fn reindex(
 impl Backend for EmbeddedBackend {
     async fn insert(&self, coll: &'static CollectionSpec, doc: Value) -> Result<()> {
         let (id, projected) = (doc_id(&doc)?.to_string(), project(&doc));
-        self.write(coll, move |db| {
-            let id = doc_id(&doc)?.to_string();
-            let tx = db.begin_write().map_err(db_err)?;
-            {
-                let mut table = tx.open_table(docs_table(coll)).map_err(db_err)?;
-                if table.get(id.as_str()).map_err(db_err)?.is_some() {
-                    return Err(Error::Conflict(format!("a {} with id '{id}' already exists", coll.noun)));
+        self.write(
+            coll,
+            move |db| {
+                let id = doc_id(&doc)?.to_string();
+                let tx = db.begin_write().map_err(db_err)?;
+                {
+                    let mut table = tx.open_table(docs_table(coll)).map_err(db_err)?;
+                    if table.get(id.as_str()).map_err(db_err)?.is_some() {
+                        return Err(Error::Conflict(format!("a {} with id '{id}' already exists", coll.noun)));
+                    }
+                    reindex(&tx, coll, &id, None, Some(&doc))?;
+                    let bytes = serde_json::to_vec(&doc).map_err(|e| Error::Internal(e.to_string()))?;
+                    table.insert(id.as_str(), bytes.as_slice()).map_err(db_err)?;
                 }
-                reindex(&tx, coll, &id, None, Some(&doc))?;
-                let bytes = serde_json::to_vec(&doc).map_err(|e| Error::Internal(e.to_string()))?;
-                table.insert(id.as_str(), bytes.as_slice()).map_err(db_err)?;
-            }
-            tx.commit().map_err(db_err)
-        }, move |p, _| {
-            p.insert(id, projected);
-        })
+                tx.commit().map_err(db_err)
+            },
+            move |p, _| {
+                p.insert(id, projected);
+            },
+        )
         .await
     }
 
@@ -218,52 +217,60 @@ impl Backend for EmbeddedBackend {
 
     async fn replace(&self, coll: &'static CollectionSpec, doc: Value, expected: u64) -> Result<()> {
         let (id, projected) = (doc_id(&doc)?.to_string(), project(&doc));
-        self.write(coll, move |db| {
-            let id = doc_id(&doc)?.to_string();
-            let tx = db.begin_write().map_err(db_err)?;
-            {
-                let mut table = tx.open_table(docs_table(coll)).map_err(db_err)?;
-                let old = match table.get(id.as_str()).map_err(db_err)? {
-                    Some(v) => parse(v.value())?,
-                    None => return Err(not_found(coll, &id)),
-                };
-                if revision(&old) != expected {
-                    return Err(stale(coll, &id, revision(&old), expected));
+        self.write(
+            coll,
+            move |db| {
+                let id = doc_id(&doc)?.to_string();
+                let tx = db.begin_write().map_err(db_err)?;
+                {
+                    let mut table = tx.open_table(docs_table(coll)).map_err(db_err)?;
+                    let old = match table.get(id.as_str()).map_err(db_err)? {
+                        Some(v) => parse(v.value())?,
+                        None => return Err(not_found(coll, &id)),
+                    };
+                    if revision(&old) != expected {
+                        return Err(stale(coll, &id, revision(&old), expected));
+                    }
+                    reindex(&tx, coll, &id, Some(&old), Some(&doc))?;
+                    let bytes = serde_json::to_vec(&doc).map_err(|e| Error::Internal(e.to_string()))?;
+                    table.insert(id.as_str(), bytes.as_slice()).map_err(db_err)?;
                 }
-                reindex(&tx, coll, &id, Some(&old), Some(&doc))?;
-                let bytes = serde_json::to_vec(&doc).map_err(|e| Error::Internal(e.to_string()))?;
-                table.insert(id.as_str(), bytes.as_slice()).map_err(db_err)?;
-            }
-            tx.commit().map_err(db_err)
-        }, move |p, _| {
-            p.insert(id, projected);
-        })
+                tx.commit().map_err(db_err)
+            },
+            move |p, _| {
+                p.insert(id, projected);
+            },
+        )
         .await
     }
 
     async fn delete(&self, coll: &'static CollectionSpec, id: &str, expected: Option<u64>) -> Result<bool> {
         let (id, key) = (id.to_string(), id.to_string());
-        self.write(coll, move |db| {
-            let tx = db.begin_write().map_err(db_err)?;
-            {
-                let mut table = tx.open_table(docs_table(coll)).map_err(db_err)?;
-                let old = match table.get(id.as_str()).map_err(db_err)? {
-                    Some(v) => parse(v.value())?,
-                    None => return Ok(false),
-                };
-                if let Some(expected) = expected {
-                    if revision(&old) != expected {
-                        return Err(stale(coll, &id, revision(&old), expected));
+        self.write(
+            coll,
+            move |db| {
+                let tx = db.begin_write().map_err(db_err)?;
+                {
+                    let mut table = tx.open_table(docs_table(coll)).map_err(db_err)?;
+                    let old = match table.get(id.as_str()).map_err(db_err)? {
+                        Some(v) => parse(v.value())?,
+                        None => return Ok(false),
+                    };
+                    if let Some(expected) = expected {
+                        if revision(&old) != expected {
+                            return Err(stale(coll, &id, revision(&old), expected));
+                        }
                     }
+                    reindex(&tx, coll, &id, Some(&old), None)?;
+                    table.remove(id.as_str()).map_err(db_err)?;
                 }
-                reindex(&tx, coll, &id, Some(&old), None)?;
-                table.remove(id.as_str()).map_err(db_err)?;
-            }
-            tx.commit().map_err(db_err)?;
-            Ok(true)
-        }, move |p, _| {
-            p.remove(&key);
-        })
+                tx.commit().map_err(db_err)?;
+                Ok(true)
+            },
+            move |p, _| {
+                p.remove(&key);
+            },
+        )
         .await
     }
 

@@ -171,9 +171,7 @@ impl Store {
 
     /// Like [`Store::get`], with a `NotFound` naming the noun when it is absent.
     pub async fn fetch<T: Entity>(&self, id: &str) -> Result<T> {
-        self.get(id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("no {} with id '{id}'", T::COLLECTION.noun)))
+        self.get(id).await?.ok_or_else(|| Error::NotFound(format!("no {} with id '{id}'", T::COLLECTION.noun)))
     }
 
     /// Write `entity` over the stored one if nobody changed it since `entity.revision` was read;
@@ -270,13 +268,10 @@ pub(crate) fn matches(doc: &Value, filters: &[Filter]) -> bool {
     filters.iter().all(|f| match f {
         Filter::Eq(field, value) => doc.get(field).unwrap_or(&Value::Null) == value,
         Filter::Ne(field, value) => doc.get(field).unwrap_or(&Value::Null) != value,
-        Filter::Contains(field, text) => doc
-            .get(field)
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.to_lowercase().contains(&text.to_lowercase())),
-        Filter::Lt(field, value) => {
-            doc.get(field).is_some_and(|v| compare(v, value) == Ordering::Less && !v.is_null())
+        Filter::Contains(field, text) => {
+            doc.get(field).and_then(Value::as_str).is_some_and(|s| s.to_lowercase().contains(&text.to_lowercase()))
         }
+        Filter::Lt(field, value) => doc.get(field).is_some_and(|v| compare(v, value) == Ordering::Less && !v.is_null()),
         Filter::Has(field, value) => doc.get(field).and_then(Value::as_array).is_some_and(|a| a.contains(value)),
     })
 }
@@ -312,10 +307,8 @@ pub(crate) fn sort_and_page_refs<'a>(docs: Vec<&'a Value>, query: &Query) -> (Ve
     // Look each sort key up once, not once per comparison.
     let field = query.sort.as_ref().map(|(f, _)| f.as_str()).filter(|f| *f != "id");
     let descending = query.sort.as_ref().is_some_and(|(_, d)| *d);
-    let mut keyed: Vec<(&Value, &str, &Value)> = docs
-        .into_iter()
-        .map(|d| (field.and_then(|f| d.get(f)).unwrap_or(&Value::Null), id(d), d))
-        .collect();
+    let mut keyed: Vec<(&Value, &str, &Value)> =
+        docs.into_iter().map(|d| (field.and_then(|f| d.get(f)).unwrap_or(&Value::Null), id(d), d)).collect();
     let order = |(ka, ia, _): &(&Value, &str, &Value), (kb, ib, _): &(&Value, &str, &Value)| {
         let by_key = match (ka.is_null(), kb.is_null()) {
             // Nulls last in either direction.
@@ -324,7 +317,11 @@ pub(crate) fn sort_and_page_refs<'a>(docs: Vec<&'a Value>, query: &Query) -> (Ve
             _ => compare(ka, kb),
         };
         let ord = by_key.then_with(|| ia.cmp(ib));
-        if descending { ord.reverse() } else { ord }
+        if descending {
+            ord.reverse()
+        } else {
+            ord
+        }
     };
     let offset = query.offset.min(total) as usize;
     let limit = query.limit.map_or(usize::MAX, |l| l as usize);

@@ -57,8 +57,7 @@ impl Entity for Node {
 }
 
 impl Entity for PendingChange {
-    const COLLECTION: CollectionSpec =
-        CollectionSpec { name: "pending_changes", noun: "pending change", unique: &[] };
+    const COLLECTION: CollectionSpec = CollectionSpec { name: "pending_changes", noun: "pending change", unique: &[] };
 }
 
 /// A process with what only the server may know: the token it authenticates its config trigger

@@ -98,8 +98,7 @@ impl session_store::SessionStore for SessionStore {
 impl ExpiredDeletion for SessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let (expired, _) =
-            self.store.list::<SessionRecord>(&Query::all().lt("expires", now)).await.map_err(backend)?;
+        let (expired, _) = self.store.list::<SessionRecord>(&Query::all().lt("expires", now)).await.map_err(backend)?;
         for rec in expired {
             self.store.delete::<SessionRecord>(&rec.id, Some(rec.revision)).await.ok();
         }

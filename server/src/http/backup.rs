@@ -34,6 +34,7 @@ pub async fn backup(State(s): State<AppState>, AuthUser(caller): AuthUser) -> Ap
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&name).map_err(|e| Error::Internal(e.to_string()))?);
+    headers
+        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&name).map_err(|e| Error::Internal(e.to_string()))?);
     Ok(response)
 }

@@ -62,7 +62,8 @@ impl FromRequestParts<AppState> for AuthUser {
         match session_caller(&session, state).await? {
             Some(caller) => Ok(AuthUser(caller)),
             None => Err(Error::Unauthenticated(
-                "log in first (POST /api/v1/auth/login), or send an API token as 'Authorization: Bearer <token>'".into(),
+                "log in first (POST /api/v1/auth/login), or send an API token as 'Authorization: Bearer <token>'"
+                    .into(),
             )
             .into()),
         }

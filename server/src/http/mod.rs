@@ -6,11 +6,11 @@ pub mod extract;
 
 mod auth;
 mod backup;
+pub mod connections;
 mod health;
 mod node_pools;
 mod nodes;
 mod pending_changes;
-pub mod connections;
 pub mod processes;
 mod services;
 mod tokens;
@@ -80,13 +80,8 @@ impl Modify for Security {
 /// The answers every operation can give, whatever it does, added to each that does not list
 /// them itself: the document then says every status the API really sends.
 fn document_common_errors(openapi: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{
-        path::HttpMethod,
-        ResponseBuilder, ContentBuilder, Ref,
-    };
-    let error = || {
-        ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build()
-    };
+    use utoipa::openapi::{path::HttpMethod, ContentBuilder, Ref, ResponseBuilder};
+    let error = || ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
     let respond = |text: &str| ResponseBuilder::new().description(text).content("application/json", error()).build();
     for (path, item) in openapi.paths.paths.iter_mut() {
         let ops = [

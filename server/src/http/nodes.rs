@@ -53,7 +53,11 @@ pub async fn list_nodes(
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ))]
-pub async fn get_node(State(s): State<AppState>, AuthUser(caller): AuthUser, Path(id): Path<String>) -> ApiResult<axum::Json<Node>> {
+pub async fn get_node(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Node>> {
     Ok(axum::Json(s.sy.nodes.get_node(&caller, &id).await?))
 }
 

@@ -264,11 +264,7 @@ pub async fn process_changes(
 /// dEF-Pi's config trigger: `PUT /process/trigger/{id}` with the process's token in
 /// `X-Auth-Token`; 204 when accepted. Served inside the anchor's network namespace (where
 /// processes reach it as `orchestrator:8080`) and on the main listener.
-pub async fn trigger(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<StatusCode> {
+pub async fn trigger(State(s): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<StatusCode> {
     let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok()).unwrap_or("");
     if token.is_empty() {
         return Err(switchyard_core::Error::Unauthenticated("the X-Auth-Token header is missing".into()).into());

@@ -27,7 +27,10 @@ pub struct TokenRequest {
 /// Your API tokens (never their secrets).
 #[utoipa::path(get, path = "/tokens", tag = "tokens", security(("session" = []), ("token" = [])),
     responses((status = 200, body = [ApiToken]), (status = 401, body = ErrorBody)))]
-pub async fn list_tokens(State(s): State<AppState>, AuthUser(caller): AuthUser) -> ApiResult<axum::Json<Vec<ApiToken>>> {
+pub async fn list_tokens(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> ApiResult<axum::Json<Vec<ApiToken>>> {
     Ok(axum::Json(s.sy.users.list_tokens(&caller).await?))
 }
 

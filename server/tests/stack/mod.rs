@@ -19,7 +19,9 @@ pub fn stack_here(test: &str) -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true");
     if !swarm {
-        println!("SKIPPED: {test}: no swarm manager answers on the local Docker socket (run scripts/test, which starts one)");
+        println!(
+            "SKIPPED: {test}: no swarm manager answers on the local Docker socket (run scripts/test, which starts one)"
+        );
         return false;
     }
     let registry = std::env::var("SWITCHYARD_REGISTRY_URL").unwrap_or_else(|_| "http://10.213.0.1:5000".into());
@@ -127,7 +129,8 @@ pub async fn wait_state(c: &Client, id: &str, state: &str, within: Duration) -> 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let changes: Value = c.get(&format!("/api/v1/processes/{id}/pending-changes")).await.json().await.unwrap_or_default();
+    let changes: Value =
+        c.get(&format!("/api/v1/processes/{id}/pending-changes")).await.json().await.unwrap_or_default();
     panic!("process {id} did not become {state} within {within:?}; it is {last:#}\nits changes: {changes:#}");
 }
 
@@ -164,7 +167,8 @@ pub async fn logs(c: &Client, id: &str) -> String {
 }
 
 pub fn docker_services_named(name: &str) -> usize {
-    let out = Command::new("docker").args(["service", "ls", "-q", "--filter", &format!("name={name}")]).output().unwrap();
+    let out =
+        Command::new("docker").args(["service", "ls", "-q", "--filter", &format!("name={name}")]).output().unwrap();
     String::from_utf8_lossy(&out.stdout).split_whitespace().count()
 }
 
@@ -172,7 +176,6 @@ pub fn docker(args: &[&str]) -> String {
     let out = Command::new("docker").args(args).output().unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
-
 
 pub async fn create(c: &Client, body: Value) -> String {
     let r = c.post("/api/v1/processes", body).await;
@@ -203,7 +206,7 @@ pub async fn wait_connection(c: &Client, id: &str, state: &str, within: Duration
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let changes: Value = c.get(&format!("/api/v1/connections/{id}/pending-changes")).await.json().await.unwrap_or_default();
+    let changes: Value =
+        c.get(&format!("/api/v1/connections/{id}/pending-changes")).await.json().await.unwrap_or_default();
     panic!("connection {id} did not become {state} within {within:?}; it is {last:#}\nits changes: {changes:#}");
 }
-

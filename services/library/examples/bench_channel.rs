@@ -140,7 +140,8 @@ impl ConnectionHandler for Back {
 /// Round-trip times through the data channel, in microseconds.
 async fn channel_rtt(size: usize, n: usize) -> Vec<f64> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let echo: BuildHandler = Arc::new(|c| Box::pin(async move { Some(Box::new(Echo(c)) as Box<dyn ConnectionHandler>) }));
+    let echo: BuildHandler =
+        Arc::new(|c| Box::pin(async move { Some(Box::new(Echo(c)) as Box<dyn ConnectionHandler>) }));
     let back: BuildHandler = Arc::new(move |_| {
         let tx = tx.clone();
         Box::pin(async move { Some(Box::new(Back(tx)) as Box<dyn ConnectionHandler>) })
@@ -202,7 +203,8 @@ async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let runs = if quick { 1 } else { 5 };
     println!("data channel vs plain TCP on loopback ({runs} run(s) each, median)");
-    for (size, n) in [(64usize, if quick { 50_000 } else { 500_000u64 }), (4096, if quick { 10_000 } else { 100_000 })] {
+    for (size, n) in [(64usize, if quick { 50_000 } else { 500_000u64 }), (4096, if quick { 10_000 } else { 100_000 })]
+    {
         let mut ch = Vec::new();
         let mut tcp = Vec::new();
         for _ in 0..runs {

@@ -242,7 +242,13 @@ impl Connection {
     /// Queue raw bytes as one message, without waiting.
     pub fn send_raw(&self, payload: &[u8]) -> Result<(), SendError> {
         self.check(payload)?;
-        self.shared.out.push(payload, false).map_err(|full| if full { SendError::Full } else { SendError::NotConnected(self.state()) })
+        self.shared.out.push(payload, false).map_err(|full| {
+            if full {
+                SendError::Full
+            } else {
+                SendError::NotConnected(self.state())
+            }
+        })
     }
 
     /// Queue raw bytes as one message, waiting while the queue is full.
@@ -276,7 +282,6 @@ impl Connection {
         self.send_raw_async(&envelope::encode(M::NAME, message)).await
     }
 }
-
 
 /// Where to find the peer: listen on `port`, or connect to `host:port`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -364,7 +369,12 @@ struct Runner {
     commands: mpsc::UnboundedReceiver<Command>,
 }
 
-async fn run(conn: Connection, mut endpoint: Endpoint, build: BuildHandler, commands: mpsc::UnboundedReceiver<Command>) {
+async fn run(
+    conn: Connection,
+    mut endpoint: Endpoint,
+    build: BuildHandler,
+    commands: mpsc::UnboundedReceiver<Command>,
+) {
     let id = conn.info().connection_id.clone();
     let mut r = Runner { conn, build, handler: None, built: false, commands };
     let mut listener: Option<Listener> = None;
@@ -489,7 +499,12 @@ fn next_frame(buf: &[u8], pos: &mut usize) -> Result<Option<std::ops::Range<usiz
 }
 
 fn handshake_payload(id: &str, state: WireState) -> Vec<u8> {
-    let h = ConnectionHandshake { connection_state: state as i32, connection_id: id.to_string(), receive_hash: None, send_hash: None };
+    let h = ConnectionHandshake {
+        connection_state: state as i32,
+        connection_id: id.to_string(),
+        receive_hash: None,
+        send_hash: None,
+    };
     envelope::encode("ConnectionHandshake", &h)
 }
 

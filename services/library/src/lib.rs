@@ -49,12 +49,12 @@ use tracing::{error, info};
 
 pub use config::{Config, ConfigError};
 pub use connection::{
-    BuildHandler, Connection, ConnectionControl, ConnectionHandler, ConnectionInfo, Endpoint, InterfaceVersion, Message,
-    SendError, State as ConnectionState, PING, PONG,
+    BuildHandler, Connection, ConnectionControl, ConnectionHandler, ConnectionInfo, Endpoint, InterfaceVersion,
+    Message, SendError, State as ConnectionState, PING, PONG,
 };
+pub use environment::Environment;
 /// Re-exported so services derive their message types with the same prost.
 pub use prost;
-pub use environment::Environment;
 pub use service::{CallbackError, Service};
 
 use listener::Listener;

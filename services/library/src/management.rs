@@ -61,8 +61,21 @@ pub(crate) struct Handler<S> {
 }
 
 impl<S: Service> Handler<S> {
-    pub fn new(env: Arc<Environment>, user: UserThread<S>, callback_timeout: Duration, interfaces: Vec<InterfaceVersion>) -> Self {
-        Handler { env, user, callback_timeout, configured: false, started: false, interfaces, connections: HashMap::new() }
+    pub fn new(
+        env: Arc<Environment>,
+        user: UserThread<S>,
+        callback_timeout: Duration,
+        interfaces: Vec<InterfaceVersion>,
+    ) -> Self {
+        Handler {
+            env,
+            user,
+            callback_timeout,
+            configured: false,
+            started: false,
+            interfaces,
+            connections: HashMap::new(),
+        }
     }
 
     /// Serve one orchestrator connection, one request and one reply at a time.

@@ -119,7 +119,12 @@ async fn send_until_seen(from: &ConnectionControl, to: &Log, text: &str) {
 fn handshake_payload(id: &str, state: Wire) -> Vec<u8> {
     envelope::encode(
         "ConnectionHandshake",
-        &ConnectionHandshake { connection_state: state as i32, connection_id: id.into(), receive_hash: None, send_hash: None },
+        &ConnectionHandshake {
+            connection_state: state as i32,
+            connection_id: id.into(),
+            receive_hash: None,
+            send_hash: None,
+        },
     )
 }
 
@@ -221,7 +226,12 @@ async fn two_endpoints_exchange_messages_reconnect_suspend_resume_and_terminate(
     b2.terminate().await;
     log_a.wait_for("terminated").await;
     log_b2.wait_for("terminated").await;
-    assert_eq!(log_a.all().iter().filter(|s| *s == "built").count(), 1, "one handler for the whole life: {:?}", log_a.all());
+    assert_eq!(
+        log_a.all().iter().filter(|s| *s == "built").count(),
+        1,
+        "one handler for the whole life: {:?}",
+        log_a.all()
+    );
 }
 
 #[tokio::test]
