@@ -12,7 +12,7 @@
 //!   was killed), the lease runs out and the change is taken up again. Runners are therefore
 //!   written to be idempotent: each looks at the world before it changes it.
 //!
-//! Changes store ids, never snapshots of what they change (the original's flaw §6.3 #23): a
+//! Changes store ids, never snapshots of what they change (the original's flaw, docs/original-orchestrator.md#23-changes-hold-snapshots): a
 //! runner reads the current records when it runs.
 
 use std::{
@@ -481,11 +481,6 @@ impl ChangeEngine {
             Ok(_) | Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
-    }
-
-    /// Ids of the changes this engine runs now (for tests and diagnostics).
-    pub fn running_now(&self) -> Vec<String> {
-        self.0.running.lock().expect("not poisoned").iter().cloned().collect()
     }
 }
 

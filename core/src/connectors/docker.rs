@@ -191,27 +191,6 @@ impl DockerConnector {
         Err(Error::Unavailable(format!("network {name} keeps disappearing")))
     }
 
-    /// Remove a network; absent is fine.
-    pub async fn remove_network(&self, name: &str) -> Result<()> {
-        match self.docker.remove_network(name).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(unavailable("removing network", name, &e)),
-        }
-    }
-
-    /// Names of the networks carrying `label=value`.
-    pub async fn networks_labelled(&self, label: &str, value: &str) -> Result<Vec<String>> {
-        let mut filters = std::collections::HashMap::new();
-        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
-        let nets = self
-            .docker
-            .list_networks(Some(bollard::query_parameters::ListNetworksOptions { filters: Some(filters) }))
-            .await
-            .map_err(|e| unavailable("listing networks", label, &e))?;
-        Ok(nets.into_iter().filter_map(|n| n.name).collect())
-    }
-
     /// Every service, network and container carrying `label` (whatever its value), as
     /// (kind, name, the label's value).
     pub async fn labelled_objects(&self, label: &str) -> Result<Vec<(&'static str, String, String)>> {
@@ -500,16 +479,6 @@ impl DockerConnector {
             Ok(()) => Ok(()),
             Err(e) if docker_message(&e).contains("already exists") => Ok(()),
             Err(e) => Err(unavailable("attaching to network", network, &e)),
-        }
-    }
-
-    /// Remove container `name` (forcefully); absent is fine.
-    pub async fn remove_container(&self, name: &str) -> Result<()> {
-        let options = bollard::query_parameters::RemoveContainerOptions { force: true, ..Default::default() };
-        match self.docker.remove_container(name, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(unavailable("removing container", name, &e)),
         }
     }
 

@@ -1,0 +1,394 @@
+//! What callers ask of the process manager: create, change, suspend, resume and delete a
+//! process, and the config trigger a (re)started process calls. Each checks the request in full,
+//! saves the desired state and submits the pending change that carries it out; nothing is saved
+//! when anything is wrong.
+
+use super::*;
+
+impl ProcessManager {
+    /// Create a process: validate everything, choose its node, save it STARTING and submit the
+    /// change that creates its swarm service. Nothing is saved when anything is wrong.
+    pub async fn create(&self, caller: &Caller, new: NewProcess) -> Result<Process> {
+        let owner = match new.user_id.as_deref() {
+            Some(uid) if uid != caller.user.id => {
+                caller.require_admin()?;
+                validate::id("user", uid)?;
+                self.0
+                    .store
+                    .get::<UserRecord>(uid)
+                    .await?
+                    .ok_or_else(|| Error::invalid("user_id", format!("no user with id '{uid}'")))?
+                    .user
+            }
+            _ => caller.user.clone(),
+        };
+        if new.service_id.trim().is_empty() {
+            return Err(Error::invalid("service_id", "choose a service"));
+        }
+        let service = match self.0.services.get(&new.service_id, new.service_version.as_deref()).await {
+            Ok(s) => s,
+            Err(Error::NotFound(m)) => {
+                let field = if m.contains("version") { "service_version" } else { "service_id" };
+                return Err(Error::invalid(field, m));
+            }
+            Err(e) => return Err(e),
+        };
+        if service.digests.is_empty() {
+            return Err(Error::invalid(
+                "service_version",
+                format!("version {} of {} has no image Switchyard can run", service.version, service.id),
+            ));
+        }
+        let name = match new.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => {
+                validate::process_name(n)?;
+                n.to_string()
+            }
+            None => format!("{} @{}", service.name, owner.username),
+        };
+        let parameters = validate::parameters(&service.parameters, &new.parameters)?;
+        let environment = validate::environment(&new.environment)?;
+        let limits = self.check_limits(new.limits)?;
+        if (!new.mounts.is_empty() || !new.ports.is_empty()) && !caller.is_admin() {
+            return Err(Error::Forbidden(
+                "only administrators may mount host directories or publish host ports".into(),
+            ));
+        }
+        for m in &new.mounts {
+            if !m.source.starts_with('/') || !m.target.starts_with('/') {
+                return Err(Error::invalid("mounts", "mount source and target must be absolute paths"));
+            }
+        }
+        for p in &new.ports {
+            if p.internal == 0 || p.external == 0 {
+                return Err(Error::invalid("ports", "ports must be between 1 and 65535"));
+            }
+        }
+        let placement = new.placement.clone().unwrap_or(Placement::Automatic);
+        let (node, reason) = self.place(&owner, &placement, &service, &limits, None).await?;
+        let image = self.image_for(&service, &node);
+
+        let now = Utc::now();
+        let mut process = Process {
+            id: new_id(),
+            name,
+            user_id: owner.id.clone(),
+            service_id: service.id.clone(),
+            service_version: service.version.clone(),
+            image: Some(image),
+            placement,
+            parameters,
+            environment,
+            limits,
+            mounts: new.mounts,
+            ports: new.ports,
+            interfaces: service.interfaces.clone(),
+            state: ProcessState::Starting,
+            state_reason: None,
+            running_node_id: Some(node.id.clone()),
+            placement_reason: Some(reason),
+            has_saved_state: false,
+            move_on_failure: new.move_on_failure,
+            moving_to_node_id: None,
+            // As stored by the insert below, at revision 1.
+            config_revision: 1,
+            history: Vec::new(),
+            created: now,
+            updated: now,
+            revision: 0,
+        };
+        process.set_state(ProcessState::Starting, Some("creating its swarm service".into()), now);
+        let record = ProcessRecord {
+            process,
+            token: auth::new_secret(),
+            saved_state: None,
+            task_id: None,
+            has_run: false,
+            moving_to: None,
+            refused: None,
+            suspending_task: None,
+        };
+        let record = self.0.store.insert(&record).await?;
+        self.0
+            .engine
+            .submit(NewChange::new(
+                kinds::CREATE,
+                &owner.id,
+                &record.process.id,
+                format!("Create the swarm service of process '{}' on {}", record.process.name, node.name),
+            ))
+            .await?;
+        Ok(record.process)
+    }
+
+    pub(super) fn check_limits(
+        &self,
+        mut limits: crate::model::ResourceLimits,
+    ) -> Result<crate::model::ResourceLimits> {
+        let s = &self.0.settings;
+        if s.max_memory_bytes > 0 {
+            if limits.memory_bytes > s.max_memory_bytes {
+                return Err(Error::invalid(
+                    "limits.memory_bytes",
+                    format!("at most {} bytes of memory per process are allowed", s.max_memory_bytes),
+                ));
+            }
+            if limits.memory_bytes == 0 {
+                limits.memory_bytes = s.max_memory_bytes;
+            }
+        }
+        if s.max_nano_cpus > 0 {
+            if limits.nano_cpus > s.max_nano_cpus {
+                return Err(Error::invalid(
+                    "limits.nano_cpus",
+                    format!("at most {} nano-CPUs per process are allowed", s.max_nano_cpus),
+                ));
+            }
+            if limits.nano_cpus == 0 {
+                limits.nano_cpus = s.max_nano_cpus;
+            }
+        }
+        if limits.memory_bytes != 0 && limits.memory_bytes < 4 * 1024 * 1024 {
+            return Err(Error::invalid("limits.memory_bytes", "a memory limit must be at least 4 MiB (4194304 bytes)"));
+        }
+        // Docker keeps both as signed 64-bit numbers; what a node can give is checked at placement.
+        if limits.memory_bytes > i64::MAX as u64 {
+            return Err(Error::invalid("limits.memory_bytes", "a memory limit must be less than 8 EiB"));
+        }
+        if limits.nano_cpus != 0 && limits.nano_cpus < 10_000_000 {
+            return Err(Error::invalid(
+                "limits.nano_cpus",
+                "a CPU limit must be at least 0.01 CPU (10000000 nano-CPUs)",
+            ));
+        }
+        if limits.nano_cpus > i64::MAX as u64 {
+            return Err(Error::invalid("limits.nano_cpus", "a CPU limit must be less than 9.2 billion CPUs"));
+        }
+        Ok(limits)
+    }
+
+    /// Rename a process or change its parameters or environment.
+    pub async fn update(&self, caller: &Caller, id: &str, change: ProcessUpdate) -> Result<Process> {
+        let record = self.record_for(caller, id).await?;
+        check_revision(&record.process, change.revision)?;
+        if matches!(record.process.state, ProcessState::Terminated) {
+            return Err(Error::Conflict("this process is being deleted".into()));
+        }
+        let name = match &change.name {
+            Some(n) => {
+                validate::process_name(n)?;
+                Some(n.trim().to_string())
+            }
+            None => None,
+        };
+        let parameters = match &change.parameters {
+            Some(p) => {
+                let service =
+                    self.0.services.get(&record.process.service_id, Some(&record.process.service_version)).await?;
+                Some(validate::parameters(&service.parameters, p)?)
+            }
+            None => None,
+        };
+        let environment = change.environment.as_ref().map(validate::environment).transpose()?;
+        let move_on_failure = change.move_on_failure;
+        let params_changed = parameters.as_ref().is_some_and(|p| p != &record.process.parameters);
+        let env_changed = environment.as_ref().is_some_and(|e| e != &record.process.environment);
+        let expected = record.process.revision;
+        let updated = self
+            .0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                if r.process.config_revision > expected {
+                    return Err(Error::StaleRevision(format!(
+                        "process '{}' changed while you changed it; reload and try again",
+                        r.process.name
+                    )));
+                }
+                r.process.config_revision = r.process.revision + 1;
+                if let Some(n) = &name {
+                    r.process.name = n.clone();
+                }
+                if let Some(p) = &parameters {
+                    r.process.parameters = p.clone();
+                }
+                if let Some(e) = &environment {
+                    r.process.environment = e.clone();
+                }
+                if let Some(m) = move_on_failure {
+                    r.process.move_on_failure = m;
+                }
+                r.process.updated = Utc::now();
+                Ok(())
+            })
+            .await?;
+        let p = &updated.process;
+        let live = !matches!(p.state, ProcessState::Suspended | ProcessState::Terminated);
+        if env_changed && live {
+            self.0
+                .engine
+                .submit(NewChange::new(
+                    kinds::UPDATE_ENVIRONMENT,
+                    &p.user_id,
+                    &p.id,
+                    format!("Restart process '{}' with its new environment", p.name),
+                ))
+                .await?;
+        } else if params_changed && live {
+            self.0
+                .engine
+                .submit(NewChange::new(
+                    kinds::UPDATE_PARAMETERS,
+                    &p.user_id,
+                    &p.id,
+                    format!("Send process '{}' its new configuration", p.name),
+                ))
+                .await?;
+        }
+        Ok(updated.process)
+    }
+
+    /// Suspend a running process: it hands over its state, which Switchyard keeps, and its swarm
+    /// service is removed.
+    pub async fn suspend(&self, caller: &Caller, id: &str) -> Result<Process> {
+        let record = self.record_for(caller, id).await?;
+        if record.process.state != ProcessState::Running {
+            return Err(Error::Conflict(format!(
+                "only a RUNNING process can be suspended; this one is {}",
+                record.process.state
+            )));
+        }
+        if self.0.engine.has_open(id, kinds::SUSPEND).await? {
+            return Err(Error::Conflict("this process is being suspended already".into()));
+        }
+        self.0
+            .engine
+            .submit(NewChange::new(
+                kinds::SUSPEND,
+                &record.process.user_id,
+                id,
+                format!("Suspend process '{}', keeping its state", record.process.name),
+            ))
+            .await?;
+        Ok(record.process)
+    }
+
+    /// Resume a suspended process from the state it handed over.
+    pub async fn resume(&self, caller: &Caller, id: &str) -> Result<Process> {
+        let record = self.record_for(caller, id).await?;
+        if record.process.state != ProcessState::Suspended {
+            return Err(Error::Conflict(format!(
+                "only a SUSPENDED process can be resumed; this one is {}",
+                record.process.state
+            )));
+        }
+        if self.0.engine.has_open(id, kinds::RESUME).await? {
+            return Err(Error::Conflict("this process is being resumed already".into()));
+        }
+        self.transition(id, ProcessState::Starting, "resuming", kinds::RESUME, |p| {
+            format!("Resume process '{}' from its saved state", p.name)
+        })
+        .await
+    }
+
+    /// Put a process in `state` and submit the change of `kind` that carries it on.
+    pub(super) async fn transition(
+        &self,
+        id: &str,
+        state: ProcessState,
+        reason: &str,
+        kind: &'static str,
+        describe: impl Fn(&Process) -> String,
+    ) -> Result<Process> {
+        let now = Utc::now();
+        let record = self
+            .0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                r.process.set_state(state, Some(reason.to_string()), now);
+                r.process.updated = now;
+                Ok(())
+            })
+            .await?;
+        let p = record.process;
+        self.0.engine.submit(NewChange::new(kind, &p.user_id, id, describe(&p))).await?;
+        Ok(p)
+    }
+
+    /// Delete a process: changes that have not started are cancelled, the process is told to
+    /// terminate, its swarm service is removed and then its record.
+    pub async fn delete(&self, caller: &Caller, id: &str, revision: Option<u64>) -> Result<Process> {
+        let record = self.record_for(caller, id).await?;
+        check_revision(&record.process, revision)?;
+        if self.0.engine.has_open(id, kinds::DELETE).await? {
+            return Ok(record.process);
+        }
+        self.0.engine.cancel_waiting(id, &[kinds::DELETE]).await?;
+        // Its connections end first: their changes queue ahead of its deletion.
+        if let Some(h) = self.0.hooks.get() {
+            h.deleting(id, &record.process.name).await?;
+        }
+        self.transition(id, ProcessState::Terminated, "being deleted", kinds::DELETE, |p| {
+            format!("Terminate process '{}' and remove it", p.name)
+        })
+        .await
+    }
+
+    /// The last lines of the process's container logs.
+    pub async fn logs(&self, caller: &Caller, id: &str, tail: u32) -> Result<ProcessLogs> {
+        let record = self.record_for(caller, id).await?;
+        match self.0.docker.service_logs(&record.process.id, tail.clamp(1, 5000)).await {
+            Ok(lines) => Ok(ProcessLogs { lines }),
+            Err(Error::NotFound(_)) => Ok(ProcessLogs { lines: Vec::new() }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The config trigger: a (re)started process asks for its configuration, authenticated by its
+    /// token. Its state becomes INITIALIZING and its configuration is sent by a pending change.
+    pub async fn trigger(&self, id: &str, token: &str) -> Result<()> {
+        validate::id("process", id)?;
+        let record = self
+            .0
+            .store
+            .get::<ProcessRecord>(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no process with id '{id}'")))?;
+        if !auth::constant_time_eq(record.token.as_bytes(), token.as_bytes()) {
+            return Err(Error::Unauthenticated("wrong process token".into()));
+        }
+        if matches!(record.process.state, ProcessState::Terminated | ProcessState::Suspended) {
+            return Err(Error::Conflict(format!("process {id} is {}", record.process.state)));
+        }
+        let now = Utc::now();
+        let record = self
+            .0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                if !matches!(r.process.state, ProcessState::Terminated | ProcessState::Suspended) {
+                    let reason = if r.process.state == ProcessState::Running {
+                        "the process restarted and asked for its configuration again"
+                    } else {
+                        "the process asked for its configuration"
+                    };
+                    r.process.set_state(ProcessState::Initializing, Some(reason.into()), now);
+                    r.process.updated = now;
+                }
+                Ok(())
+            })
+            .await?;
+        if self.0.engine.has_open(id, kinds::CONFIGURE).await? {
+            self.0.engine.hurry(id).await?;
+        } else {
+            self.0
+                .engine
+                .submit(NewChange::new(
+                    kinds::CONFIGURE,
+                    &record.process.user_id,
+                    id,
+                    format!("Send process '{}' its configuration", record.process.name),
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+}

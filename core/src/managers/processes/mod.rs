@@ -1,0 +1,294 @@
+//! The process manager: creating, configuring, suspending, resuming, moving and deleting
+//! processes, the config trigger, the pending changes that carry each of these out, and the
+//! reconciler that keeps the swarm in line with the records.
+//!
+//! The records are the desired state. Every change to Docker or to a running process is a pending
+//! change holding only ids; its runner reads the records when it runs and looks at the world before
+//! it changes it, so running it twice (after a crash) does no harm.
+//!
+//! Read top-down: this file holds the manager, its settings and what the others share; then
+//! [`actions`] (what callers ask), [`placement`] (which node), [`moves`], [`runners`] (the pending
+//! changes), [`reconcile`] and [`anchor`].
+
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
+
+use base64::Engine as _;
+use chrono::Utc;
+use switchyard_protocol::process::ProcessState as WireState;
+
+use super::{Caller, ListParams, ServiceManager};
+
+mod actions;
+mod anchor;
+mod moves;
+mod placement;
+mod reconcile;
+mod runners;
+use crate::{
+    auth,
+    changes::{ChangeEngine, ChangeRunner, NewChange, Outcome},
+    connectors::{
+        docker::{DockerConnector, ServiceRequest},
+        process::{NetNamespace, ProcessConnector, Target},
+    },
+    error::{Error, Result},
+    model::{
+        NewProcess, Node, NodeKind, NodePool, NodeStatus, Page, PendingChange, Placement, Process, ProcessMove,
+        ProcessState, ProcessUpdate, Service, User,
+    },
+    store::{new_id, MoveTarget, ProcessRecord, Query, RemovedProcess, Store, UserRecord},
+    validate,
+};
+
+/// Kinds of pending change this manager runs.
+pub mod kinds {
+    pub const CREATE: &str = "create_process";
+    pub const CONFIGURE: &str = "configure_process";
+    pub const UPDATE_PARAMETERS: &str = "update_process_parameters";
+    pub const UPDATE_ENVIRONMENT: &str = "update_process_environment";
+    pub const SUSPEND: &str = "suspend_process";
+    pub const RESUME: &str = "resume_process";
+    pub const DELETE: &str = "delete_process";
+    /// The middle step of a move: remove it from its old node and point it at the new one.
+    pub const MOVE: &str = "move_process";
+}
+
+/// Label keys on Docker objects.
+pub const LABEL_INSTANCE: &str = "org.switchyard.instance";
+pub const LABEL_PROCESS: &str = "org.switchyard.process";
+pub const LABEL_USER: &str = "user.id";
+
+/// The port of the config-trigger listener inside the anchor's network namespace, and so the
+/// `ORCHESTRATOR_PORT` processes are given (the original's fixed 8080).
+pub const TRIGGER_PORT: u16 = 8080;
+/// The anchor's alias on every user network, and so `ORCHESTRATOR_HOST`.
+pub const ORCHESTRATOR_ALIAS: &str = "orchestrator";
+
+/// Settings of the process manager.
+#[derive(Clone, Debug)]
+pub struct ProcessSettings {
+    /// Labels Docker objects (see [`crate::store::InstanceRecord`]).
+    pub instance_id: String,
+    /// The image of the anchor container.
+    pub anchor_image: String,
+    /// Caps on any one process's limits (0: no cap). A process that asks for no limit gets the cap.
+    pub max_memory_bytes: u64,
+    pub max_nano_cpus: u64,
+    /// A container that runs this long without asking for its configuration (some libraries
+    /// only log a failed config trigger) is configured by Switchyard unasked.
+    pub trigger_grace: Duration,
+}
+
+impl ProcessSettings {
+    pub fn anchor_container(&self) -> String {
+        format!("switchyard-anchor-{}", self.instance_id)
+    }
+}
+
+/// A process's containers' last log lines.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProcessLogs {
+    pub lines: Vec<String>,
+}
+
+/// Filters of the process list.
+#[derive(Clone, Debug, Default)]
+pub struct ProcessFilter {
+    /// Administrators only: one owner's processes.
+    pub user_id: Option<String>,
+    pub state: Option<ProcessState>,
+    pub service_id: Option<String>,
+    /// Part of the name.
+    pub search: Option<String>,
+    /// Only those placed on this node.
+    pub node_id: Option<String>,
+}
+
+struct Inner {
+    store: Store,
+    engine: ChangeEngine,
+    docker: DockerConnector,
+    services: ServiceManager,
+    connector: ProcessConnector,
+    settings: ProcessSettings,
+    /// Serialises anchor set-up.
+    anchor_lock: tokio::sync::Mutex<()>,
+    /// Who follows the processes' life (the connection manager).
+    hooks: std::sync::OnceLock<Arc<dyn ProcessHooks>>,
+    /// Reconciler rounds run since start.
+    rounds: std::sync::atomic::AtomicU64,
+    /// Services without any record, reported once each.
+    strays: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// What the rest of Switchyard hears of a process's life.
+#[async_trait::async_trait]
+pub trait ProcessHooks: Send + Sync + 'static {
+    /// The process answered its first configuration in a container with RUNNING;
+    /// `first_time` if it never ran before.
+    async fn running(&self, process_id: &str, first_time: bool);
+    /// Its state changed otherwise.
+    async fn changed(&self, process_id: &str);
+    /// It is about to be deleted: what depends on it must be ended first (changes submitted
+    /// now run before its deletion).
+    async fn deleting(&self, process_id: &str, name: &str) -> Result<()>;
+}
+
+#[derive(Clone)]
+pub struct ProcessManager(Arc<Inner>);
+
+fn network_name(user_id: &str) -> String {
+    format!("usernet-{user_id}")
+}
+
+impl ProcessManager {
+    pub fn new(
+        store: Store,
+        engine: ChangeEngine,
+        docker: DockerConnector,
+        services: ServiceManager,
+        settings: ProcessSettings,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            engine,
+            docker,
+            services,
+            connector: ProcessConnector::new(),
+            settings,
+            anchor_lock: tokio::sync::Mutex::new(()),
+            hooks: std::sync::OnceLock::new(),
+            rounds: Default::default(),
+            strays: Default::default(),
+        }))
+    }
+
+    /// Set who hears of the processes' life (once).
+    pub fn set_hooks(&self, hooks: Arc<dyn ProcessHooks>) {
+        let _ = self.0.hooks.set(hooks);
+    }
+
+    async fn changed(&self, id: &str) {
+        if let Some(h) = self.0.hooks.get() {
+            h.changed(id).await;
+        }
+    }
+
+    pub fn connector(&self) -> &ProcessConnector {
+        &self.0.connector
+    }
+
+    /// The caller's processes (administrators: everyone's, or one owner's).
+    pub async fn list(&self, caller: &Caller, params: &ListParams, filter: &ProcessFilter) -> Result<Page<Process>> {
+        let (query, page, per_page) =
+            params.to_query(&["name", "created", "updated", "state", "service_id"], "created")?;
+        let mut query = super::listing::scope_to_owner(caller, filter.user_id.as_deref(), query, "processes")?;
+        if let Some(state) = filter.state {
+            query = query.eq("state", state.as_str());
+        }
+        if let Some(service) = &filter.service_id {
+            query = query.eq("service_id", service.as_str());
+        }
+        if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+            query = query.contains("name", search);
+        }
+        if let Some(node) = &filter.node_id {
+            validate::id("node", node)?;
+            query = query.eq("running_node_id", node.as_str());
+        }
+        let (records, total) = self.0.store.list::<ProcessRecord>(&query).await?;
+        Ok(Page { items: records.into_iter().map(|r| r.process).collect(), total, page, per_page })
+    }
+
+    async fn record_for(&self, caller: &Caller, id: &str) -> Result<ProcessRecord> {
+        validate::id("process", id)?;
+        let record: ProcessRecord = self.0.store.fetch(id).await?;
+        if !caller.is_admin() && record.process.user_id != caller.user.id {
+            // Others' processes do not exist, as far as the caller can tell.
+            return Err(Error::NotFound(format!("no process with id '{id}'")));
+        }
+        Ok(record)
+    }
+
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<Process> {
+        Ok(self.record_for(caller, id).await?.process)
+    }
+
+    /// The pending changes of one process, newest first.
+    pub async fn changes(&self, caller: &Caller, id: &str) -> Result<Vec<PendingChange>> {
+        self.record_for(caller, id).await?;
+        let (all, _) = self
+            .0
+            .store
+            .list::<PendingChange>(&Query::all().has("resources", id).sort("created", true).page(0, 100))
+            .await?;
+        Ok(all)
+    }
+
+    pub(crate) async fn load(&self, id: &str) -> Result<Option<ProcessRecord>> {
+        self.0.store.get::<ProcessRecord>(id).await
+    }
+
+    async fn set_state(&self, id: &str, state: ProcessState, reason: Option<String>) -> Result<()> {
+        let now = Utc::now();
+        match self
+            .0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                r.process.set_state(state, reason.clone(), now);
+                r.process.updated = now;
+                Ok(())
+            })
+            .await
+        {
+            Ok(_) => {
+                self.changed(id).await;
+                Ok(())
+            }
+            Err(Error::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A node's name for messages: `nowhere` when there is none, its id when it is gone.
+    async fn node_name(&self, node_id: Option<&str>) -> Result<String> {
+        Ok(match node_id {
+            Some(n) => self.0.store.get::<Node>(n).await?.map(|n| n.name).unwrap_or_else(|| n.to_string()),
+            None => "nowhere".into(),
+        })
+    }
+}
+
+/// Refuse a change based on a revision from before the process's configuration last changed
+/// (its state changing since does not count), or on one it never had.
+fn check_revision(p: &Process, revision: Option<u64>) -> Result<()> {
+    match revision {
+        Some(rev) if rev > p.revision || rev < p.config_revision => Err(Error::StaleRevision(format!(
+            "process '{}' changed since you read it (revision {} now, yours {rev}); reload and try again",
+            p.name, p.revision
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait::async_trait]
+impl ChangeRunner for ProcessManager {
+    async fn run(&self, change: &PendingChange) -> Outcome {
+        let Some(id) = change.resources.first().cloned() else {
+            return Outcome::Fail("a process change without a process".into());
+        };
+        let result = match change.kind.as_str() {
+            kinds::CREATE => self.run_create(change, &id).await,
+            kinds::CONFIGURE => self.run_configure(&id, false).await,
+            kinds::UPDATE_PARAMETERS => self.run_configure(&id, true).await,
+            kinds::UPDATE_ENVIRONMENT => self.run_update_environment(&id).await,
+            kinds::SUSPEND => self.run_suspend(change, &id).await,
+            kinds::RESUME => self.run_resume(&id).await,
+            kinds::MOVE => self.run_move(&id).await,
+            kinds::DELETE => self.run_delete(change, &id).await,
+            other => Ok(Outcome::Fail(format!("unknown kind of change '{other}'"))),
+        };
+        result.unwrap_or_else(|e| Outcome::Retry(e.to_string()))
+    }
+}
