@@ -1762,7 +1762,7 @@ mod tests {
         // The counter allows one connection: once it has one, nothing else fits it.
         let c = connection(&ps[2], &ps[0]);
         let from = PortRef::of(&ps[2], "counter/temperature");
-        let fits = fits_from(&ps, &[c.clone()], &from);
+        let fits = fits_from(&ps, std::slice::from_ref(&c), &from);
         let b = fits[&PortRef::of(&ps[1], "sensor/temperature")].as_ref().unwrap_err();
         assert!(b.message().contains("allows only one connection"), "{}", b.message());
         // A terminating connection no longer counts.

@@ -192,12 +192,13 @@ async fn embedded_store_survives_reopening() {
     assert!(matches!(store.insert(&widget("durable", 1)).await, Err(Error::Conflict(_))), "indexes survive too");
 }
 
+/// Needs a MongoDB server: `MONGODB_URI=mongodb://… cargo test -p switchyard-core --test
+/// store_conformance -- --ignored` (scripts/test does so when MONGODB_URI is set). Ignored
+/// otherwise, so that it counts as skipped, never as passed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a MongoDB server: set MONGODB_URI and run with --ignored"]
 async fn mongodb_store_conformance() {
-    let Ok(url) = std::env::var("MONGODB_URI") else {
-        eprintln!("SKIPPED: MongoDB store conformance: MONGODB_URI is not set (no MongoDB server can be installed on this machine)");
-        return;
-    };
+    let url = std::env::var("MONGODB_URI").expect("MONGODB_URI: the MongoDB server to test against");
     let db = format!("switchyard_conformance_{}", new_id());
     let backend = Arc::new(MongoBackend::connect_database(&url, &db).await.expect("connect to MONGODB_URI"));
     let store = Store::new(backend.clone());

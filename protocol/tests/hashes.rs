@@ -1,4 +1,4 @@
-//! The original code generator's test vectors (`defpi-process-protocol.md` §7.2).
+//! The original code generator's test vectors (docs/protocol.md#test-vectors).
 
 use switchyard_protocol::hashes::{java_hex, message_set_hash, raml_message_sets, RamlRole};
 

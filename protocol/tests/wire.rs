@@ -1,5 +1,5 @@
 //! Byte-exact checks against frames the Java dEF-Pi libraries produce
-//! (`defpi-process-protocol.md` §1–2, from the original's SerializationTest and ServiceTest).
+//! (docs/protocol.md#framing and #messages, from the original's SerializationTest and ServiceTest).
 
 use std::collections::HashMap;
 

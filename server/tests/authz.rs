@@ -295,8 +295,10 @@ fn rest_rows(i: &Ids) -> Vec<Row> {
     ]
 }
 
-/// Server functions: name (without its hash), form fields, what each role gets.
-fn server_fn_rows(i: &Ids) -> Vec<(&'static str, Vec<(&'static str, String)>, [Expect; 4])> {
+/// A server function (its name without its hash), its form fields, what each role gets.
+type ServerFnRow = (&'static str, Vec<(&'static str, String)>, [Expect; 4]);
+
+fn server_fn_rows(i: &Ids) -> Vec<ServerFnRow> {
     let (p, c, u) = (i.sensor.clone(), i.connection.clone(), i.alice.clone());
     let f = |pairs: &[(&'static str, &str)]| pairs.iter().map(|(k, v)| (*k, v.to_string())).collect::<Vec<_>>();
     let unauth = Is(401);

@@ -302,7 +302,7 @@ fn last_reading(log: &str) -> Option<u64> {
     log.lines()
         .filter_map(|l| l.split("received reading ").nth(1))
         .filter_map(|rest| rest.split(':').next()?.trim().parse().ok())
-        .last()
+        .next_back()
 }
 
 /// Heals a cut when dropped (also when the test fails).

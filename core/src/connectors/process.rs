@@ -15,7 +15,7 @@
 //! anyway) and its own port, data and logs stay where an operator expects them.
 //!
 //! The exchange is the original's: one request, one reply within 10 s, one connection per process,
-//! serialised. Unlike the original (§6.6 #39), a request on a cached connection that turns out to
+//! serialised. Unlike the original (docs/original-orchestrator.md#39-a-request-on-a-cached-connection-that-turns-out-dead), a request on a cached connection that turns out to
 //! be stale (the process recycles an idle connection after 5 minutes) is retried once at once on a
 //! fresh connection.
 

@@ -137,7 +137,7 @@ impl ServiceManager {
         }
         let mut versions: Vec<Service> =
             by_version.into_iter().map(|(version, images)| service_version(id, version, images)).collect();
-        versions.sort_by(|a, b| newest_first(a, b));
+        versions.sort_by(newest_first);
         Ok(versions)
     }
 

@@ -175,7 +175,7 @@ impl Refusal {
 
 /// The interface version pair a connection uses, as the original chooses it: both interfaces'
 /// versions sorted by name, every pair scanned in nested order, the last compatible pair wins
-/// (`defpi-process-protocol.md` §5.1). `None` when no pair fits.
+/// (docs/protocol.md#choosing-a-version-pair). `None` when no pair fits.
 pub fn choose_versions<'a>(a: &'a Interface, b: &'a Interface) -> Option<(&'a InterfaceVersion, &'a InterfaceVersion)> {
     let mut va: Vec<&InterfaceVersion> = a.interface_versions.iter().collect();
     let mut vb: Vec<&InterfaceVersion> = b.interface_versions.iter().collect();

@@ -39,11 +39,8 @@ fn backend(e: Error) -> session_store::Error {
 impl session_store::SessionStore for SessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // Ids are 128 random bits; on the rare collision, draw another.
-        loop {
-            match self.store.get::<SessionRecord>(&record.id.to_string()).await.map_err(backend)? {
-                Some(_) => record.id = Id::default(),
-                None => break,
-            }
+        while self.store.get::<SessionRecord>(&record.id.to_string()).await.map_err(backend)?.is_some() {
+            record.id = Id::default();
         }
         self.save(record).await
     }

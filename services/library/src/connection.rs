@@ -1,4 +1,4 @@
-//! The data channel between two processes (`defpi-process-protocol.md` §5), wire-compatible
+//! The data channel between two processes (docs/protocol.md#the-data-channel), wire-compatible
 //! with the Java and Python libraries: one TCP connection per Switchyard connection, framed as
 //! on the management channel; a handshake carrying the connection id and the local state; PING
 //! (0x0A) and PONG (0x0B) heartbeats every 10 s after 1 s, the socket closed on the third
@@ -80,7 +80,7 @@ pub struct ConnectionInfo {
     pub remote_process_name: String,
 }
 
-/// The state of a connection on this side (`defpi-process-protocol.md` §5.3).
+/// The state of a connection on this side (docs/protocol.md#connection-states).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
     Starting,
@@ -112,7 +112,7 @@ impl State {
 }
 
 /// One received message. For interfaces described by a `.proto` file it is a type-tagged
-/// protobuf message (§2): use [`Message::decode`]; otherwise [`Message::payload`] is all.
+/// protobuf message (docs/protocol.md#messages): use [`Message::decode`]; otherwise [`Message::payload`] is all.
 pub struct Message<'a> {
     payload: &'a [u8],
 }

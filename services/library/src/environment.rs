@@ -1,5 +1,5 @@
 //! The environment the orchestrator gives every process container
-//! (`defpi-process-protocol.md` §6.1), read once at start-up.
+//! (docs/protocol.md#environment), read once at start-up.
 
 /// What the orchestrator tells a process about itself. Unset or empty variables are `None`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

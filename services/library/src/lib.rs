@@ -22,7 +22,7 @@
 //! }
 //! ```
 //!
-//! What [`run`] does (`defpi-process-protocol.md` §4):
+//! What [`run`] does (docs/protocol.md#the-management-channel):
 //! 1. reads the [`Environment`] (`PROCESS_ID`, `ORCHESTRATOR_*`, `USER_*`) and listens on
 //!    TCP 4999 ([`switchyard_protocol::MANAGEMENT_PORT`]) for the orchestrator;
 //! 2. asks the orchestrator for its configuration (the config trigger, retried for a minute);

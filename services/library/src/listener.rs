@@ -1,5 +1,5 @@
 //! The management port as the original's single-accept server socket
-//! (`defpi-process-protocol.md` §1.2): it takes exactly one orchestrator connection and then
+//! (docs/protocol.md#the-listener): it takes exactly one orchestrator connection and then
 //! stops listening, so while that connection is up any further attempt is refused rather than
 //! left hanging in the backlog. When the connection ends, the port is bound again.
 

@@ -1,4 +1,4 @@
-//! The management channel (`defpi-process-protocol.md` §4): the orchestrator connects to the
+//! The management channel (docs/protocol.md#the-management-channel): the orchestrator connects to the
 //! process, sends one request frame at a time, and the process answers each with exactly one
 //! frame, never anything unsolicited.
 //!
@@ -219,7 +219,7 @@ impl<S: Service> Handler<S> {
         (reply.unwrap_or_else(|e| e), Flow::Continue)
     }
 
-    /// A `ConnectionMessage` (§5.2). Two deliberate differences from the Java library: SUSPEND
+    /// A `ConnectionMessage` (docs/protocol.md#handling-a-connectionmessage). Two deliberate differences from the Java library: SUSPEND
     /// and TERMINATE of a connection this process does not know are acknowledged (Java answers
     /// with a NullPointerException), so an orchestrator ending a connection to a restarted
     /// process is not told an error; and RESUME's reply says CONNECTED as Java's does.

@@ -5,7 +5,7 @@ use crate::{Config, Connection, ConnectionHandler, InterfaceVersion};
 /// The error a callback may return; it reaches the orchestrator as an `ErrorMessage`.
 pub type CallbackError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// A service's side of the process life cycle (`defpi-process-protocol.md` §4.3).
+/// A service's side of the process life cycle (docs/protocol.md#the-process-life-cycle).
 ///
 /// The callbacks are synchronous and all run, one at a time and in arrival order, on one
 /// dedicated thread (the Java library's "user thread"), so an implementation needs no locks

@@ -1,4 +1,4 @@
-//! The config trigger (`defpi-process-protocol.md` §4.2 step 4): the process asks the
+//! The config trigger (docs/protocol.md#the-config-trigger): the process asks the
 //! orchestrator for its configuration with `PUT /process/trigger/{PROCESS_ID}`; the
 //! orchestrator answers 204 and then sends a `SetConfigMessage` on the management channel.
 //!

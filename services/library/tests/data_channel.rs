@@ -1,4 +1,4 @@
-//! The data channel (`defpi-process-protocol.md` §5) in-process on loopback: against a peer
+//! The data channel (docs/protocol.md#the-data-channel) in-process on loopback: against a peer
 //! that speaks raw bytes the way the Java library does (handshake and heartbeat bytes checked
 //! exactly), and between two of our own endpoints (messages, interruption and reconnection,
 //! suspend and resume on a new port, termination). Every wait is for a condition, with a

@@ -1,7 +1,7 @@
 //! The management channel end to end, in-process: a service on an ephemeral port, a tiny
 //! HTTP server standing in for the orchestrator's trigger endpoint, and a client speaking
 //! switchyard-protocol. Replies are compared byte for byte where the protocol reference gives
-//! bytes (`defpi-process-protocol.md` §2). Nothing waits by sleeping: every wait is for a
+//! bytes (docs/protocol.md#messages). Nothing waits by sleeping: every wait is for a
 //! condition, with a deadline.
 
 use std::{
