@@ -1315,7 +1315,7 @@ fn Panel(ed: Ed, id: String) -> impl IntoView {
                 <ul class="panel-changes">
                     {list.into_iter().map(|c| {
                         let state = change_state(c.state);
-                        let (id, kind) = (c.id.clone(), c.kind.clone());
+                        let (id, kind) = (c.id.clone(), c.kind.as_str());
                         view! {
                             <li data-change=id data-kind=kind>
                                 <div>{c.description.clone()}</div>

@@ -131,7 +131,7 @@ pub fn PendingChangesPage() -> impl IntoView {
                             <tbody>
                                 {p.items.into_iter().map(|c| {
                                     let state = change_state(c.state);
-                                    let (id, kind) = (c.id.clone(), c.kind.clone());
+                                    let (id, kind) = (c.id.clone(), c.kind.as_str());
                                     view! {
                                         <tr data-change=id data-kind=kind>
                                             <td>{c.description.clone()}</td>

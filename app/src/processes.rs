@@ -1490,10 +1490,10 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
                             <tbody>
                                 {list.into_iter().map(|c| {
                                     let state = change_state(c.state);
-                                    let (id, kind) = (c.id.clone(), c.kind.clone());
+                                    let (id, kind) = (c.id.clone(), c.kind.as_str());
                                     view! {
                                         <tr data-change=id data-kind=kind>
-                                            <td>{c.description.clone()}<div class="muted small"><code>{c.kind.clone()}</code> " · " {when(&c.created)}</div></td>
+                                            <td>{c.description.clone()}<div class="muted small"><code>{c.kind.as_str()}</code> " · " {when(&c.created)}</div></td>
                                             <td><span class=format!("state change-{state}")>{state.to_uppercase()}</span></td>
                                             <td>{format!("{} of {}", c.attempts, c.max_attempts)}</td>
                                             <td class="muted">{c.last_error.clone().unwrap_or_default()}</td>

@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 
 use crate::{
     error::{Error, Result},
-    model::{PendingChange, PendingChangeState},
+    model::{ChangeKind, PendingChange, PendingChangeState},
     store::{new_id, Query, Store},
 };
 
@@ -53,7 +53,7 @@ pub trait ChangeRunner: Send + Sync + 'static {
 /// A change to submit.
 #[derive(Clone, Debug)]
 pub struct NewChange {
-    pub kind: &'static str,
+    pub kind: ChangeKind,
     pub description: String,
     pub user_id: String,
     pub resources: Vec<String>,
@@ -64,7 +64,7 @@ pub struct NewChange {
 }
 
 impl NewChange {
-    pub fn new(kind: &'static str, user_id: &str, resource: &str, description: impl Into<String>) -> Self {
+    pub fn new(kind: ChangeKind, user_id: &str, resource: &str, description: impl Into<String>) -> Self {
         Self {
             kind,
             description: description.into(),
@@ -148,7 +148,7 @@ impl ChangeEngine {
         let now = Utc::now();
         let change = PendingChange {
             id: new_id(),
-            kind: new.kind.to_string(),
+            kind: new.kind,
             description: new.description,
             user_id: new.user_id,
             resources: new.resources,
@@ -241,11 +241,11 @@ impl ChangeEngine {
 
     /// Cancel every change on `resource` that has not started (used when the thing it would
     /// change is being deleted).
-    pub async fn cancel_waiting(&self, resource: &str, except_kinds: &[&str]) -> Result<()> {
+    pub async fn cancel_waiting(&self, resource: &str, except_kinds: &[ChangeKind]) -> Result<()> {
         for change in self.open_changes().await? {
             if change.resources.iter().any(|r| r == resource)
                 && matches!(change.state, PendingChangeState::Waiting | PendingChangeState::Retrying)
-                && !except_kinds.contains(&change.kind.as_str())
+                && !except_kinds.contains(&change.kind)
             {
                 let _ = self.cancel(&change.id).await;
             }
@@ -254,9 +254,9 @@ impl ChangeEngine {
     }
 
     /// Whether a change of `kind` on `resource` is waiting, retrying or running.
-    pub async fn has_open(&self, resource: &str, kind: &str) -> Result<bool> {
+    pub async fn has_open(&self, resource: &str, kind: ChangeKind) -> Result<bool> {
         // The changes of this kind on this resource (a handful), not every open change.
-        let query = Query::all().has("resources", resource).eq("kind", kind);
+        let query = Query::all().has("resources", resource).eq("kind", kind.as_str());
         let (changes, _) = self.0.store.list::<PendingChange>(&query).await?;
         Ok(changes.iter().any(|c| {
             matches!(c.state, PendingChangeState::Waiting | PendingChangeState::Retrying | PendingChangeState::Running)

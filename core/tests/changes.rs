@@ -9,7 +9,7 @@ use std::{
 
 use switchyard_core::{
     changes::{ChangeEngine, ChangeRunner, EngineConfig, NewChange, Outcome},
-    model::{PendingChange, PendingChangeState},
+    model::{ChangeKind, PendingChange, PendingChangeState},
     store::Store,
 };
 
@@ -42,7 +42,7 @@ impl ChangeRunner for Recorder {
                 }
             }
         }
-        match change.kind.as_str() {
+        match change.payload["behaviour"].as_str().unwrap_or_default() {
             "flaky" => {
                 let mut left = self.fail_first.lock().unwrap();
                 if *left > 0 {
@@ -85,8 +85,10 @@ async fn wait_final(store: &Store, id: &str) -> PendingChange {
     }
 }
 
-fn change(kind: &'static str, resources: &[&str], description: &str) -> NewChange {
-    let mut c = NewChange::new(kind, "u1", resources[0], description);
+/// A change whose runner above behaves as `behaviour` says.
+fn change(behaviour: &str, resources: &[&str], description: &str) -> NewChange {
+    let mut c = NewChange::new(ChangeKind::ConfigureProcess, "u1", resources[0], description)
+        .payload(serde_json::json!({ "behaviour": behaviour }));
     c.resources = resources.iter().map(|r| r.to_string()).collect();
     c
 }

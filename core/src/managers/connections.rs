@@ -23,22 +23,15 @@ use switchyard_protocol::connection::{connection_message::ModeType, ConnectionMe
 
 use super::{listing::ListParams, processes::ProcessManager, services::ServiceManager, Caller};
 use crate::{
-    changes::{ChangeEngine, ChangeRunner, NewChange, Outcome},
+    changes::{ChangeEngine, NewChange, Outcome},
     error::{Error, Result},
     model::{
-        check_fit, choose_versions, Candidate, Candidates, Connection, ConnectionState, Endpoint, NewConnection, Page,
-        PendingChange, Process, ProcessState, Refusal,
+        check_fit, choose_versions, Candidate, Candidates, ChangeKind, Connection, ConnectionState, Endpoint,
+        NewConnection, Page, PendingChange, Process, ProcessState, Refusal,
     },
     store::{new_id, CollectionSpec, Entity, ProcessRecord, Query, Store},
     validate,
 };
-
-pub mod kinds {
-    pub const CONNECT: &str = "connect_endpoint";
-    pub const SUSPEND: &str = "suspend_endpoint";
-    pub const TERMINATE: &str = "terminate_endpoint";
-    pub const ALL: [&str; 3] = [CONNECT, SUSPEND, TERMINATE];
-}
 
 /// A connection with what the server tracks about its two sides.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -266,7 +259,7 @@ impl ConnectionManager {
             let iface = if side == 0 { ia } else { ib };
             self.submit_side(
                 &record,
-                kinds::CONNECT,
+                ChangeKind::ConnectEndpoint,
                 side,
                 format!("{how} '{}' ({iface}) to '{}'", me.name, peer.name),
             )
@@ -279,7 +272,7 @@ impl ConnectionManager {
     async fn submit_side(
         &self,
         record: &ConnectionRecord,
-        kind: &'static str,
+        kind: ChangeKind,
         side: usize,
         description: String,
     ) -> Result<()> {
@@ -287,7 +280,7 @@ impl ConnectionManager {
         let mut change = NewChange::new(kind, &c.user_id, &c.id, description)
             .payload(serde_json::to_value(SidePayload { side }).unwrap_or_default());
         change.resources.push(side_resource(&c.id, side));
-        if kind == kinds::TERMINATE {
+        if kind == ChangeKind::TerminateEndpoint {
             // Queued with the process's own changes: after what is already asked of it, before
             // its deletion.
             change.resources.push(record.endpoint(side).process_id.clone());
@@ -308,7 +301,7 @@ impl ConnectionManager {
     async fn terminate_record(&self, record: ConnectionRecord, why: &str) -> Result<Connection> {
         let id = record.connection.id.clone();
         // Connecting it any further is moot.
-        self.0.engine.cancel_waiting(&id, &[kinds::TERMINATE]).await?;
+        self.0.engine.cancel_waiting(&id, &[ChangeKind::TerminateEndpoint]).await?;
         let now = Utc::now();
         let updated = self
             .0
@@ -326,7 +319,7 @@ impl ConnectionManager {
                 let e = updated.endpoint(side);
                 self.submit_side(
                     &updated,
-                    kinds::TERMINATE,
+                    ChangeKind::TerminateEndpoint,
                     side,
                     format!("Terminate the connection of '{}' ({})", e.process_name, e.interface_id),
                 )
@@ -475,11 +468,11 @@ impl ConnectionManager {
                     if record.accepted[side].as_deref() != current
                         || (record.told_suspended[side] && peer.process.state == ProcessState::Running) =>
                 {
-                    if !self.0.engine.has_open(&side_resource(id, side), kinds::CONNECT).await? {
+                    if !self.0.engine.has_open(&side_resource(id, side), ChangeKind::ConnectEndpoint).await? {
                         let verb = if record.told_suspended[side] { "Resume" } else { "Connect" };
                         self.submit_side(
                             &record,
-                            kinds::CONNECT,
+                            ChangeKind::ConnectEndpoint,
                             side,
                             format!("{verb} '{}' to '{}'", me.process.name, peer.process.name),
                         )
@@ -490,11 +483,11 @@ impl ConnectionManager {
                     if peer.process.state == ProcessState::Suspended
                         && record.accepted[side].is_some()
                         && !record.told_suspended[side]
-                        && !self.0.engine.has_open(&side_resource(id, side), kinds::SUSPEND).await? =>
+                        && !self.0.engine.has_open(&side_resource(id, side), ChangeKind::SuspendEndpoint).await? =>
                 {
                     self.submit_side(
                         &record,
-                        kinds::SUSPEND,
+                        ChangeKind::SuspendEndpoint,
                         side,
                         format!("Tell '{}' that '{}' is suspended", me.process.name, peer.process.name),
                     )
@@ -568,7 +561,21 @@ impl ConnectionManager {
     // Pending changes
     // ----------------------------------------------------------------------------------------
 
-    async fn run_connect(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
+    /// The connection and the side a change of one of its sides is for; `None` when the
+    /// connection is gone (nothing is left to do).
+    pub(in crate::managers) async fn side_of(
+        &self,
+        change: &PendingChange,
+        id: &str,
+    ) -> Result<Option<(ConnectionRecord, usize)>> {
+        let side = match serde_json::from_value::<SidePayload>(change.payload.clone()) {
+            Ok(p) if p.side < 2 => p.side,
+            _ => return Err(Error::BadRequest("a connection change without its side".into())),
+        };
+        Ok(self.0.store.get::<ConnectionRecord>(id).await?.map(|r| (r, side)))
+    }
+
+    pub(in crate::managers) async fn run_connect(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
         let id = record.connection.id.clone();
         let me_ep = record.endpoint(side).clone();
         let peer_ep = record.endpoint(1 - side).clone();
@@ -623,14 +630,10 @@ impl ConnectionManager {
             remote_service_id: Some(peer.process.service_id.clone()),
             remote_process_name: Some(peer.process.name.clone()),
         };
-        match self.0.processes.connector().connection(&target, message).await {
-            Ok(Ok(_state)) => {}
-            Ok(Err(refused)) => {
-                let reason = format!("process '{}' refused the connection: {refused}", me.process.name);
-                self.note(&id, &reason).await?;
-                return Ok(Outcome::Retry(reason));
-            }
-            Err(e) => return Ok(Outcome::Retry(e.to_string())),
+        if let Err(refused) = self.0.processes.connector().connection(&target, message).await? {
+            let reason = format!("process '{}' refused the connection: {refused}", me.process.name);
+            self.note(&id, &reason).await?;
+            return Ok(Outcome::Retry(reason));
         }
         let task = target.task_id.clone();
         self.0
@@ -645,7 +648,7 @@ impl ConnectionManager {
         Ok(Outcome::Done)
     }
 
-    async fn run_suspend(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
+    pub(in crate::managers) async fn run_suspend(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
         let ep = record.endpoint(side).clone();
         let Some(me) = self.0.processes.load(&ep.process_id).await? else { return Ok(Outcome::Done) };
         if me.process.state != ProcessState::Running {
@@ -654,24 +657,21 @@ impl ConnectionManager {
         }
         let Some(target) = self.0.processes.target(&me.process).await? else { return Ok(Outcome::Done) };
         let message = mode_only(ModeType::Suspend, &record.connection.id);
-        match self.0.processes.connector().connection(&target, message).await {
-            Ok(_) => {
-                let id = record.connection.id.clone();
-                self.0
-                    .store
-                    .modify::<ConnectionRecord>(&id, |r| {
-                        r.told_suspended[side] = true;
-                        Ok(())
-                    })
-                    .await?;
-                self.refresh(&id).await?;
-                Ok(Outcome::Done)
-            }
-            Err(e) => Ok(Outcome::Retry(e.to_string())),
-        }
+        // Told, whether it takes the suspension or answers that it has no such connection.
+        let _told = self.0.processes.connector().connection(&target, message).await?;
+        let id = record.connection.id.clone();
+        self.0
+            .store
+            .modify::<ConnectionRecord>(&id, |r| {
+                r.told_suspended[side] = true;
+                Ok(())
+            })
+            .await?;
+        self.refresh(&id).await?;
+        Ok(Outcome::Done)
     }
 
-    async fn run_terminate(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
+    pub(in crate::managers) async fn run_terminate(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
         let id = record.connection.id.clone();
         let ep = record.endpoint(side).clone();
         let me = self.0.processes.load(&ep.process_id).await?;
@@ -823,32 +823,6 @@ fn refusal_error(r: Refusal) -> Error {
 }
 
 #[async_trait::async_trait]
-impl ChangeRunner for ConnectionManager {
-    async fn run(&self, change: &PendingChange) -> Outcome {
-        let Some(id) = change.resources.first().cloned() else {
-            return Outcome::Fail("a connection change without a connection".into());
-        };
-        let side = match serde_json::from_value::<SidePayload>(change.payload.clone()) {
-            Ok(p) if p.side < 2 => p.side,
-            _ => return Outcome::Fail("a connection change without its side".into()),
-        };
-        let record = match self.0.store.get::<ConnectionRecord>(&id).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return Outcome::Done,
-            Err(e) => return Outcome::Retry(e.to_string()),
-        };
-        let result = match change.kind.as_str() {
-            kinds::CONNECT if record.connection.terminating => Ok(Outcome::Done),
-            kinds::CONNECT => self.run_connect(record, side).await,
-            kinds::SUSPEND => self.run_suspend(record, side).await,
-            kinds::TERMINATE => self.run_terminate(record, side).await,
-            other => Ok(Outcome::Fail(format!("unknown kind of change '{other}'"))),
-        };
-        result.unwrap_or_else(|e| Outcome::Retry(e.to_string()))
-    }
-}
-
-#[async_trait::async_trait]
 impl super::processes::ProcessHooks for ConnectionManager {
     async fn running(&self, process_id: &str, first_time: bool) {
         if first_time {
@@ -872,22 +846,5 @@ impl super::processes::ProcessHooks for ConnectionManager {
             self.terminate_record(record, &format!("process '{name}' is being deleted")).await?;
         }
         Ok(())
-    }
-}
-
-/// Routes each pending change to the manager that knows its kind.
-pub struct Runners {
-    pub processes: ProcessManager,
-    pub connections: ConnectionManager,
-}
-
-#[async_trait::async_trait]
-impl ChangeRunner for Runners {
-    async fn run(&self, change: &PendingChange) -> Outcome {
-        if kinds::ALL.contains(&change.kind.as_str()) {
-            self.connections.run(change).await
-        } else {
-            self.processes.run(change).await
-        }
     }
 }

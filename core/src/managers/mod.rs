@@ -3,6 +3,7 @@
 //! speaks HTTP or Docker itself: it uses the store and the connectors.
 
 mod connections;
+mod dispatch;
 mod listing;
 mod nodes;
 mod pending_changes;
@@ -10,13 +11,14 @@ mod processes;
 mod services;
 mod users;
 
-pub use connections::{kinds as connection_kinds, ConnectionFilter, ConnectionManager, ConnectionRecord, Runners};
+pub use connections::{ConnectionFilter, ConnectionManager, ConnectionRecord};
+pub use dispatch::Runners;
 pub use listing::ListParams;
 pub use nodes::{NewNodePool, NodeAssignment, NodeManager, NodePoolUpdate};
 pub use pending_changes::PendingChangeManager;
 pub use processes::{
-    kinds, ProcessFilter, ProcessHooks, ProcessLogs, ProcessManager, ProcessSettings, LABEL_INSTANCE,
-    ORCHESTRATOR_ALIAS, TRIGGER_PORT,
+    ProcessFilter, ProcessHooks, ProcessLogs, ProcessManager, ProcessSettings, LABEL_INSTANCE, ORCHESTRATOR_ALIAS,
+    TRIGGER_PORT,
 };
 pub use services::{compare_versions, CatalogueStatus, ServiceManager};
 pub use users::{NewUser, UserManager, UserUpdate};

@@ -112,7 +112,7 @@ impl ProcessManager {
         self.0
             .engine
             .submit(NewChange::new(
-                kinds::CREATE,
+                ChangeKind::CreateProcess,
                 &owner.id,
                 &record.process.id,
                 format!("Create the swarm service of process '{}' on {}", record.process.name, node.name),
@@ -227,7 +227,7 @@ impl ProcessManager {
             self.0
                 .engine
                 .submit(NewChange::new(
-                    kinds::UPDATE_ENVIRONMENT,
+                    ChangeKind::UpdateProcessEnvironment,
                     &p.user_id,
                     &p.id,
                     format!("Restart process '{}' with its new environment", p.name),
@@ -237,7 +237,7 @@ impl ProcessManager {
             self.0
                 .engine
                 .submit(NewChange::new(
-                    kinds::UPDATE_PARAMETERS,
+                    ChangeKind::UpdateProcessParameters,
                     &p.user_id,
                     &p.id,
                     format!("Send process '{}' its new configuration", p.name),
@@ -257,13 +257,13 @@ impl ProcessManager {
                 record.process.state
             )));
         }
-        if self.0.engine.has_open(id, kinds::SUSPEND).await? {
+        if self.0.engine.has_open(id, ChangeKind::SuspendProcess).await? {
             return Err(Error::Conflict("this process is being suspended already".into()));
         }
         self.0
             .engine
             .submit(NewChange::new(
-                kinds::SUSPEND,
+                ChangeKind::SuspendProcess,
                 &record.process.user_id,
                 id,
                 format!("Suspend process '{}', keeping its state", record.process.name),
@@ -281,10 +281,10 @@ impl ProcessManager {
                 record.process.state
             )));
         }
-        if self.0.engine.has_open(id, kinds::RESUME).await? {
+        if self.0.engine.has_open(id, ChangeKind::ResumeProcess).await? {
             return Err(Error::Conflict("this process is being resumed already".into()));
         }
-        self.transition(id, ProcessState::Starting, "resuming", kinds::RESUME, |p| {
+        self.transition(id, ProcessState::Starting, "resuming", ChangeKind::ResumeProcess, |p| {
             format!("Resume process '{}' from its saved state", p.name)
         })
         .await
@@ -296,7 +296,7 @@ impl ProcessManager {
         id: &str,
         state: ProcessState,
         reason: &str,
-        kind: &'static str,
+        kind: ChangeKind,
         describe: impl Fn(&Process) -> String,
     ) -> Result<Process> {
         let now = Utc::now();
@@ -319,15 +319,15 @@ impl ProcessManager {
     pub async fn delete(&self, caller: &Caller, id: &str, revision: Option<u64>) -> Result<Process> {
         let record = self.record_for(caller, id).await?;
         check_revision(&record.process, revision)?;
-        if self.0.engine.has_open(id, kinds::DELETE).await? {
+        if self.0.engine.has_open(id, ChangeKind::DeleteProcess).await? {
             return Ok(record.process);
         }
-        self.0.engine.cancel_waiting(id, &[kinds::DELETE]).await?;
+        self.0.engine.cancel_waiting(id, &[ChangeKind::DeleteProcess]).await?;
         // Its connections end first: their changes queue ahead of its deletion.
         if let Some(h) = self.0.hooks.get() {
             h.deleting(id, &record.process.name).await?;
         }
-        self.transition(id, ProcessState::Terminated, "being deleted", kinds::DELETE, |p| {
+        self.transition(id, ProcessState::Terminated, "being deleted", ChangeKind::DeleteProcess, |p| {
             format!("Terminate process '{}' and remove it", p.name)
         })
         .await
@@ -376,13 +376,13 @@ impl ProcessManager {
                 Ok(())
             })
             .await?;
-        if self.0.engine.has_open(id, kinds::CONFIGURE).await? {
+        if self.0.engine.has_open(id, ChangeKind::ConfigureProcess).await? {
             self.0.engine.hurry(id).await?;
         } else {
             self.0
                 .engine
                 .submit(NewChange::new(
-                    kinds::CONFIGURE,
+                    ChangeKind::ConfigureProcess,
                     &record.process.user_id,
                     id,
                     format!("Send process '{}' its configuration", record.process.name),

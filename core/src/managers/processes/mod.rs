@@ -26,32 +26,19 @@ mod reconcile;
 mod runners;
 use crate::{
     auth,
-    changes::{ChangeEngine, ChangeRunner, NewChange, Outcome},
+    changes::{ChangeEngine, NewChange, Outcome},
     connectors::{
         docker::{DockerConnector, ServiceRequest},
         process::{NetNamespace, ProcessConnector, Target},
     },
     error::{Error, Result},
     model::{
-        NewProcess, Node, NodeKind, NodePool, NodeStatus, Page, PendingChange, Placement, Process, ProcessMove,
-        ProcessState, ProcessUpdate, Service, User,
+        ChangeKind, NewProcess, Node, NodeKind, NodePool, NodeStatus, Page, PendingChange, Placement, Process,
+        ProcessMove, ProcessState, ProcessUpdate, Service, User,
     },
     store::{new_id, MoveTarget, ProcessRecord, Query, RemovedProcess, Store, UserRecord},
     validate,
 };
-
-/// Kinds of pending change this manager runs.
-pub mod kinds {
-    pub const CREATE: &str = "create_process";
-    pub const CONFIGURE: &str = "configure_process";
-    pub const UPDATE_PARAMETERS: &str = "update_process_parameters";
-    pub const UPDATE_ENVIRONMENT: &str = "update_process_environment";
-    pub const SUSPEND: &str = "suspend_process";
-    pub const RESUME: &str = "resume_process";
-    pub const DELETE: &str = "delete_process";
-    /// The middle step of a move: remove it from its old node and point it at the new one.
-    pub const MOVE: &str = "move_process";
-}
 
 /// Label keys on Docker objects.
 pub const LABEL_INSTANCE: &str = "org.switchyard.instance";
@@ -269,26 +256,5 @@ fn check_revision(p: &Process, revision: Option<u64>) -> Result<()> {
             p.name, p.revision
         ))),
         _ => Ok(()),
-    }
-}
-
-#[async_trait::async_trait]
-impl ChangeRunner for ProcessManager {
-    async fn run(&self, change: &PendingChange) -> Outcome {
-        let Some(id) = change.resources.first().cloned() else {
-            return Outcome::Fail("a process change without a process".into());
-        };
-        let result = match change.kind.as_str() {
-            kinds::CREATE => self.run_create(change, &id).await,
-            kinds::CONFIGURE => self.run_configure(&id, false).await,
-            kinds::UPDATE_PARAMETERS => self.run_configure(&id, true).await,
-            kinds::UPDATE_ENVIRONMENT => self.run_update_environment(&id).await,
-            kinds::SUSPEND => self.run_suspend(change, &id).await,
-            kinds::RESUME => self.run_resume(&id).await,
-            kinds::MOVE => self.run_move(&id).await,
-            kinds::DELETE => self.run_delete(change, &id).await,
-            other => Ok(Outcome::Fail(format!("unknown kind of change '{other}'"))),
-        };
-        result.unwrap_or_else(|e| Outcome::Retry(e.to_string()))
     }
 }

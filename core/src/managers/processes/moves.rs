@@ -15,7 +15,7 @@ impl ProcessManager {
         if p.state == ProcessState::Terminated {
             return Err(Error::Conflict("this process is being deleted".into()));
         }
-        if record.moving_to.is_some() || self.0.engine.has_open(id, kinds::MOVE).await? {
+        if record.moving_to.is_some() || self.0.engine.has_open(id, ChangeKind::MoveProcess).await? {
             return Err(Error::Conflict(format!("process '{}' is being moved already", p.name)));
         }
         let owner: User = self.0.store.fetch::<UserRecord>(&p.user_id).await?.user;
@@ -91,17 +91,17 @@ impl ProcessManager {
         let to = &target.node_name;
         if was == ProcessState::Running {
             let what = format!("Suspend process '{}' to move it to {to}, keeping its state", p.name);
-            self.0.engine.submit(NewChange::new(kinds::SUSPEND, &p.user_id, &id, what)).await?;
+            self.0.engine.submit(NewChange::new(ChangeKind::SuspendProcess, &p.user_id, &id, what)).await?;
         }
         let what = format!("Move process '{}' from {from} to {to}", p.name);
-        self.0.engine.submit(NewChange::new(kinds::MOVE, &p.user_id, &id, what)).await?;
+        self.0.engine.submit(NewChange::new(ChangeKind::MoveProcess, &p.user_id, &id, what)).await?;
         if was != ProcessState::Suspended {
             let what = if was == ProcessState::Running {
                 format!("Resume process '{}' on {to} with its state", p.name)
             } else {
                 format!("Start process '{}' on {to}", p.name)
             };
-            self.0.engine.submit(NewChange::new(kinds::RESUME, &p.user_id, &id, what)).await?;
+            self.0.engine.submit(NewChange::new(ChangeKind::ResumeProcess, &p.user_id, &id, what)).await?;
         }
         tracing::info!(process = %id, from = %from, to = %to, "moving");
         Ok(updated.process)
@@ -109,15 +109,13 @@ impl ProcessManager {
 
     /// The middle step of a move: remove the process's swarm service from its old node and
     /// point its record at the new one (with the image for that node's architecture).
-    pub(super) async fn run_move(&self, id: &str) -> Result<Outcome> {
+    pub(in crate::managers) async fn run_move(&self, id: &str) -> Result<Outcome> {
         let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
         let Some(target) = record.moving_to.clone() else { return Ok(Outcome::Done) };
         if record.process.state == ProcessState::Terminated {
             return Ok(Outcome::Done);
         }
-        if let Err(e) = self.remove_container(id).await {
-            return Ok(Outcome::Retry(e.to_string()));
-        }
+        self.remove_container(id).await?;
         let from = self.node_name(record.process.running_node_id.as_deref()).await?;
         let now = Utc::now();
         self.0

@@ -18,7 +18,7 @@ impl ProcessManager {
     /// the management channel, and say so in its history.
     pub(super) async fn configure_unasked(&self, record: &ProcessRecord) -> Result<()> {
         let p = &record.process;
-        if self.0.engine.has_open(&p.id, kinds::CONFIGURE).await? {
+        if self.0.engine.has_open(&p.id, ChangeKind::ConfigureProcess).await? {
             return Ok(());
         }
         let grace = self.0.settings.trigger_grace.as_secs();
@@ -37,7 +37,7 @@ impl ProcessManager {
         self.0
             .engine
             .submit(NewChange::new(
-                kinds::CONFIGURE,
+                ChangeKind::ConfigureProcess,
                 &p.user_id,
                 &p.id,
                 format!("Send process '{}' its configuration (it did not ask for it)", p.name),
@@ -66,20 +66,8 @@ impl ProcessManager {
     pub async fn reconcile(&self) -> Result<()> {
         let records = self.live_processes().await?;
         let open = self.0.engine.open_changes().await?;
-        let busy = |id: &str| {
-            open.iter().any(|c| {
-                c.resources.iter().any(|r| r == id)
-                    && matches!(
-                        c.kind.as_str(),
-                        kinds::CREATE
-                            | kinds::SUSPEND
-                            | kinds::RESUME
-                            | kinds::MOVE
-                            | kinds::DELETE
-                            | kinds::UPDATE_ENVIRONMENT
-                    )
-            })
-        };
+        // A process whose container an open change removes or replaces is that change's to mind.
+        let busy = |id: &str| open.iter().any(|c| c.kind.replaces_container() && c.resources.iter().any(|r| r == id));
         let (nodes, _) = self.0.store.list::<Node>(&Query::all()).await?;
         for record in &records {
             let p = &record.process;
@@ -134,7 +122,7 @@ impl ProcessManager {
             self.0
                 .engine
                 .submit(NewChange::new(
-                    kinds::CREATE,
+                    ChangeKind::CreateProcess,
                     &p.user_id,
                     id,
                     format!("Recreate the swarm service of process '{}' (removed outside Switchyard)", p.name),

@@ -67,39 +67,42 @@ impl ProcessManager {
         }))
     }
 
-    pub(super) async fn run_create(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
+    pub(in crate::managers) async fn run_create(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
         let Some(record) = self.load(id).await? else {
             return Ok(Outcome::Fail("the process no longer exists".into()));
         };
         if matches!(record.process.state, ProcessState::Terminated | ProcessState::Suspended) {
             return Ok(Outcome::Done);
         }
-        match self.create_service(&record).await {
-            Ok(()) => {
-                if record.refused.is_some() {
-                    self.0
-                        .store
-                        .modify::<ProcessRecord>(id, |r| {
-                            r.refused = None;
-                            Ok(())
-                        })
-                        .await?;
-                }
-                if record.process.state == ProcessState::Failed || change.attempts > 1 {
-                    self.set_state(
-                        id,
-                        ProcessState::Starting,
-                        Some("its swarm service was created; waiting for it to start".into()),
-                    )
-                    .await?;
-                } else {
-                    self.set_state(id, ProcessState::Starting, Some("waiting for its container to start".into()))
-                        .await?;
-                }
-                Ok(Outcome::Done)
-            }
+        self.create_or_refuse(&record).await?;
+        if record.refused.is_some() {
+            self.0
+                .store
+                .modify::<ProcessRecord>(id, |r| {
+                    r.refused = None;
+                    Ok(())
+                })
+                .await?;
+        }
+        if record.process.state == ProcessState::Failed || change.attempts > 1 {
+            self.set_state(
+                id,
+                ProcessState::Starting,
+                Some("its swarm service was created; waiting for it to start".into()),
+            )
+            .await?;
+        } else {
+            self.set_state(id, ProcessState::Starting, Some("waiting for its container to start".into())).await?;
+        }
+        Ok(Outcome::Done)
+    }
+
+    /// Create the process's swarm service; when Docker refuses it for good, record that (the
+    /// reconciler then leaves it alone: its failed change says why) and fail.
+    async fn create_or_refuse(&self, record: &ProcessRecord) -> Result<()> {
+        match self.create_service(record).await {
             Err(Error::BadRequest(m)) => {
-                let now = Utc::now();
+                let (id, now) = (record.process.id.as_str(), Utc::now());
                 self.0
                     .store
                     .modify::<ProcessRecord>(id, |r| {
@@ -110,13 +113,13 @@ impl ProcessManager {
                     })
                     .await?;
                 self.changed(id).await;
-                Ok(Outcome::Fail(m))
+                Err(Error::BadRequest(m))
             }
-            Err(e) => Ok(Outcome::Retry(e.to_string())),
+            other => other,
         }
     }
 
-    pub(super) async fn run_configure(&self, id: &str, is_update: bool) -> Result<Outcome> {
+    pub(in crate::managers) async fn run_configure(&self, id: &str, is_update: bool) -> Result<Outcome> {
         let Some(record) = self.load(id).await? else {
             return Ok(Outcome::Fail("the process no longer exists".into()));
         };
@@ -139,16 +142,11 @@ impl ProcessManager {
             ));
         };
         let config: HashMap<String, String> = p.parameters.iter().map(|e| (e.key.clone(), e.value.clone())).collect();
-        let state = match self.0.connector.set_config(&target, config, is_update).await {
-            Ok(s) => s,
-            Err(e) => return Ok(Outcome::Retry(e.to_string())),
-        };
+        let state = self.0.connector.set_config(&target, config, is_update).await?;
         if !is_update {
             if let Some(saved) = &record.saved_state {
                 let data = base64::engine::general_purpose::STANDARD.decode(saved).unwrap_or_default();
-                if let Err(e) = self.0.connector.resume(&target, data).await {
-                    return Ok(Outcome::Retry(e.to_string()));
-                }
+                self.0.connector.resume(&target, data).await?;
                 let now = Utc::now();
                 self.0
                     .store
@@ -207,21 +205,17 @@ impl ProcessManager {
         Ok(Outcome::Done)
     }
 
-    pub(super) async fn run_update_environment(&self, id: &str) -> Result<Outcome> {
+    pub(in crate::managers) async fn run_update_environment(&self, id: &str) -> Result<Outcome> {
         let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
         if matches!(record.process.state, ProcessState::Terminated | ProcessState::Suspended) {
             return Ok(Outcome::Done);
         }
         // A new environment needs a new container: replace the service. The new container
         // triggers and gets its configuration as any (re)started one does.
-        if let Err(e) = self.remove_container(id).await {
-            return Ok(Outcome::Retry(e.to_string()));
-        }
+        self.remove_container(id).await?;
         self.set_state(id, ProcessState::Starting, Some("restarting with its new environment".into())).await?;
-        match self.create_service(&record).await {
-            Ok(()) => Ok(Outcome::Done),
-            Err(e) => Ok(Outcome::Retry(e.to_string())),
-        }
+        self.create_or_refuse(&record).await?;
+        Ok(Outcome::Done)
     }
 
     /// Remove a process's swarm service and wait until its tasks are gone (its name and alias
@@ -259,7 +253,7 @@ impl ProcessManager {
         }
     }
 
-    pub(super) async fn run_suspend(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
+    pub(in crate::managers) async fn run_suspend(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
         let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
         if record.process.state == ProcessState::Suspended {
             return Ok(Outcome::Done);
@@ -308,9 +302,7 @@ impl ProcessManager {
                 }
             }
         }
-        if let Err(e) = self.0.docker.remove_service(id).await {
-            return Ok(Outcome::Retry(e.to_string()));
-        }
+        self.0.docker.remove_service(id).await?;
         self.0.connector.disconnect(id);
         let reason = if lost {
             "suspended without state: Switchyard stopped while the process handed its state over, and that container is gone"
@@ -338,44 +330,31 @@ impl ProcessManager {
         Ok(Outcome::Done)
     }
 
-    pub(super) async fn run_resume(&self, id: &str) -> Result<Outcome> {
+    pub(in crate::managers) async fn run_resume(&self, id: &str) -> Result<Outcome> {
         let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
         if matches!(record.process.state, ProcessState::Terminated) {
             return Ok(Outcome::Done);
         }
-        if let Err(e) = self.wait_service_gone(id).await {
-            return Ok(Outcome::Retry(e.to_string()));
-        }
-        match self.create_service(&record).await {
-            Ok(()) => {
-                self.set_state(id, ProcessState::Starting, Some("resuming: waiting for its container to start".into()))
-                    .await?;
-                Ok(Outcome::Done)
-            }
-            Err(e) => Ok(Outcome::Retry(e.to_string())),
-        }
+        self.wait_service_gone(id).await?;
+        self.create_or_refuse(&record).await?;
+        self.set_state(id, ProcessState::Starting, Some("resuming: waiting for its container to start".into())).await?;
+        Ok(Outcome::Done)
     }
 
-    pub(super) async fn run_delete(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
+    pub(in crate::managers) async fn run_delete(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
         let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
         // Ask it to terminate (a few tries; a process that does not answer is removed anyway).
         if change.attempts <= 3 {
-            match self.target(&record.process).await {
-                Ok(Some(target)) => {
-                    if let Err(e) = self.0.connector.go_to(&target, WireState::Terminated).await {
-                        if change.attempts < 3 {
-                            return Ok(Outcome::Retry(format!("telling it to terminate: {e}")));
-                        }
+            if let Some(target) = self.target(&record.process).await? {
+                if let Err(e) = self.0.connector.go_to(&target, WireState::Terminated).await {
+                    if change.attempts < 3 {
+                        return Ok(Outcome::Retry(format!("telling it to terminate: {e}")));
                     }
                 }
-                Ok(None) => {}
-                Err(e) => return Ok(Outcome::Retry(e.to_string())),
             }
         }
         self.0.connector.disconnect(id);
-        if let Err(e) = self.0.docker.remove_service(id).await {
-            return Ok(Outcome::Retry(e.to_string()));
-        }
+        self.0.docker.remove_service(id).await?;
         // What says, later, that a service of this id may be removed (see `reconcile`).
         let removed = RemovedProcess {
             id: id.to_string(),
@@ -385,11 +364,11 @@ impl ProcessManager {
         };
         match self.0.store.insert(&removed).await {
             Ok(_) | Err(Error::Conflict(_)) => {}
-            Err(e) => return Ok(Outcome::Retry(e.to_string())),
+            Err(e) => return Err(e),
         }
         match self.0.store.delete::<ProcessRecord>(id, None).await {
             Ok(_) | Err(Error::NotFound(_)) => Ok(Outcome::Done),
-            Err(e) => Ok(Outcome::Retry(e.to_string())),
+            Err(e) => Err(e),
         }
     }
 }
