@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
+    connectors::docker::LABEL_INSTANCE,
     error::{Error, Result},
-    managers::{ConnectionRecord, LABEL_INSTANCE},
+    managers::ConnectionRecord,
     model::{Node, NodePool, PendingChange},
     store::{
         ApiTokenRecord, CollectionSpec, Entity, InstanceRecord, ProcessRecord, Query, RemovedProcess, SessionRecord,

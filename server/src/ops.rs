@@ -7,9 +7,8 @@ use std::{
 };
 
 use switchyard_core::{
-    connectors::docker::DockerConnector,
+    connectors::docker::{DockerConnector, LABEL_INSTANCE},
     instance::{self, StoreOrigin},
-    managers::LABEL_INSTANCE,
     store::{embedded::STORE_FILE, Store},
 };
 

@@ -20,6 +20,138 @@ pub struct SwarmNode {
     pub memory_bytes: u64,
 }
 
+/// The label every Docker object of an installation carries, its value the installation's id.
+pub const LABEL_INSTANCE: &str = "org.switchyard.instance";
+/// On a process's swarm service and container: the process's id.
+pub const LABEL_PROCESS: &str = "org.switchyard.process";
+/// On a process's service and its user's network: the owner's id (the original's label).
+pub const LABEL_USER: &str = "user.id";
+/// On a process's service: its image, and the swarm node it is pinned to (the original's labels).
+const LABEL_SERVICE_NAME: &str = "service.name";
+const LABEL_NODE_ID: &str = "node.id";
+
+/// Whose a Docker object is: the labels Switchyard puts on what it creates.
+#[derive(Clone, Debug, Default)]
+pub struct Owner {
+    pub instance_id: String,
+    pub user_id: Option<String>,
+    pub process_id: Option<String>,
+}
+
+impl Owner {
+    fn labels(&self) -> std::collections::HashMap<String, String> {
+        let mut labels = std::collections::HashMap::new();
+        labels.insert(LABEL_INSTANCE.to_string(), self.instance_id.clone());
+        if let Some(u) = &self.user_id {
+            labels.insert(LABEL_USER.to_string(), u.clone());
+        }
+        if let Some(p) = &self.process_id {
+            labels.insert(LABEL_PROCESS.to_string(), p.clone());
+        }
+        labels
+    }
+}
+
+/// The state of a swarm task, in Docker's words (`running`, `failed`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskState {
+    New,
+    Allocated,
+    Pending,
+    Assigned,
+    Accepted,
+    Preparing,
+    Ready,
+    Starting,
+    Running,
+    Complete,
+    Shutdown,
+    Failed,
+    Rejected,
+    Remove,
+    Orphaned,
+    /// A state this version of Switchyard does not know.
+    Unknown,
+}
+
+impl TaskState {
+    const NAMES: [(&'static str, TaskState); 15] = [
+        ("new", TaskState::New),
+        ("allocated", TaskState::Allocated),
+        ("pending", TaskState::Pending),
+        ("assigned", TaskState::Assigned),
+        ("accepted", TaskState::Accepted),
+        ("preparing", TaskState::Preparing),
+        ("ready", TaskState::Ready),
+        ("starting", TaskState::Starting),
+        ("running", TaskState::Running),
+        ("complete", TaskState::Complete),
+        ("shutdown", TaskState::Shutdown),
+        ("failed", TaskState::Failed),
+        ("rejected", TaskState::Rejected),
+        ("remove", TaskState::Remove),
+        ("orphaned", TaskState::Orphaned),
+    ];
+
+    pub fn parse(s: &str) -> TaskState {
+        Self::NAMES.iter().find(|(n, _)| *n == s).map_or(TaskState::Unknown, |(_, t)| *t)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, t)| *t == self).map_or("unknown", |(n, _)| n)
+    }
+
+    /// The task will never run (again).
+    pub fn is_over(self) -> bool {
+        matches!(
+            self,
+            TaskState::Complete
+                | TaskState::Shutdown
+                | TaskState::Failed
+                | TaskState::Rejected
+                | TaskState::Remove
+                | TaskState::Orphaned
+        )
+    }
+
+    /// It ended in failure: its container failed, or the swarm could not start it.
+    pub fn is_failure(self) -> bool {
+        matches!(self, TaskState::Failed | TaskState::Rejected)
+    }
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a task's container ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskExit {
+    /// SIGKILLed (exit code 137): killed from outside, or out of memory.
+    Killed,
+    /// Exited with this code (not 0).
+    Code(i64),
+    /// Docker's error for it.
+    Error(String),
+    /// Exited with code 0.
+    Exited,
+    /// Nothing more than Docker's status message.
+    Message(String),
+}
+
+/// Why a task failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskFailure {
+    /// Its image cannot be pulled (Docker's error).
+    ImageUnavailable(String),
+    /// The swarm rejected it (Docker's error).
+    Rejected(String),
+    /// Its container ran and failed.
+    Container(TaskExit),
+}
+
 #[derive(Clone)]
 pub struct DockerConnector {
     docker: Docker,
@@ -30,17 +162,47 @@ pub struct DockerConnector {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskInfo {
     pub id: String,
-    /// `running`, `failed`, `rejected`, `pending`, … (Docker's spelling).
-    pub state: String,
-    pub desired_state: String,
+    pub state: TaskState,
+    pub desired_state: TaskState,
     pub message: String,
     pub error: Option<String>,
     pub node_id: Option<String>,
     pub container_id: Option<String>,
     pub exit_code: Option<i64>,
-    pub timestamp: Option<String>,
+    /// When it last changed state.
+    pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
     /// Its addresses by network name (without the prefix length).
     pub addresses: Vec<(String, String)>,
+}
+
+impl TaskInfo {
+    /// It runs, and the swarm means it to.
+    pub fn is_up(&self) -> bool {
+        self.state == TaskState::Running && self.desired_state == TaskState::Running
+    }
+
+    /// How its container ended.
+    pub fn exit(&self) -> TaskExit {
+        match (self.exit_code, self.error.as_deref()) {
+            (Some(137), _) => TaskExit::Killed,
+            (Some(code), _) if code != 0 => TaskExit::Code(code),
+            (_, Some(err)) if !err.is_empty() => TaskExit::Error(err.to_string()),
+            (Some(0), _) => TaskExit::Exited,
+            _ => TaskExit::Message(self.message.clone()),
+        }
+    }
+
+    /// Why it failed (for a task whose state [`TaskState::is_failure`]).
+    pub fn failure(&self) -> TaskFailure {
+        let err = self.error.clone().unwrap_or_else(|| self.message.clone());
+        if err.contains("No such image") || err.contains("pull") || err.contains("manifest unknown") {
+            TaskFailure::ImageUnavailable(err)
+        } else if self.state == TaskState::Rejected {
+            TaskFailure::Rejected(err)
+        } else {
+            TaskFailure::Container(self.exit())
+        }
+    }
 }
 
 /// What Switchyard asks of a process's swarm service.
@@ -49,7 +211,7 @@ pub struct ServiceRequest {
     pub name: String,
     pub image: String,
     pub env: Vec<String>,
-    pub labels: std::collections::HashMap<String, String>,
+    pub owner: Owner,
     pub network: String,
     pub aliases: Vec<String>,
     pub node_docker_id: String,
@@ -163,12 +325,9 @@ pub fn docker_message(e: &bollard::errors::Error) -> String {
 
 impl DockerConnector {
     /// The id of the network `name`, creating it (an attachable overlay network) if it is absent.
-    pub async fn ensure_network(
-        &self,
-        name: &str,
-        labels: std::collections::HashMap<String, String>,
-    ) -> Result<String> {
+    pub async fn ensure_network(&self, name: &str, owner: &Owner) -> Result<String> {
         use bollard::models::NetworkCreateRequest;
+        let labels = owner.labels();
         for _ in 0..3 {
             match self.docker.inspect_network(name, None::<bollard::query_parameters::InspectNetworkOptions>).await {
                 Ok(n) => return Ok(n.id.unwrap_or_default()),
@@ -249,10 +408,11 @@ impl DockerConnector {
         }
     }
 
-    /// Names of the swarm services carrying `label=value`.
-    pub async fn services_labelled(&self, label: &str, value: &str) -> Result<Vec<String>> {
+    /// Names of the swarm services of installation `instance_id`.
+    pub async fn services_of_instance(&self, instance_id: &str) -> Result<Vec<String>> {
+        let label = LABEL_INSTANCE;
         let mut filters = std::collections::HashMap::new();
-        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        filters.insert("label".to_string(), vec![format!("{label}={instance_id}")]);
         let services = self
             .docker
             .list_services(Some(bollard::query_parameters::ListServicesOptions {
@@ -270,14 +430,17 @@ impl DockerConnector {
     /// created (the change that creates it may run twice).
     pub async fn create_service(&self, req: &ServiceRequest) -> Result<()> {
         use bollard::models::*;
+        let mut labels = req.owner.labels();
+        labels.insert(LABEL_SERVICE_NAME.into(), req.image.clone());
+        labels.insert(LABEL_NODE_ID.into(), req.node_docker_id.clone());
         let spec = ServiceSpec {
             name: Some(req.name.clone()),
-            labels: Some(req.labels.clone()),
+            labels: Some(labels.clone()),
             task_template: Some(TaskSpec {
                 container_spec: Some(TaskSpecContainerSpec {
                     image: Some(req.image.clone()),
                     env: Some(req.env.clone()),
-                    labels: Some(req.labels.clone()),
+                    labels: Some(labels),
                     stop_grace_period: Some(5_000_000_000),
                     mounts: Some(
                         req.mounts
@@ -383,7 +546,7 @@ impl DockerConnector {
         let value = self.raw_get_json(&path).await?;
         let mut tasks: Vec<TaskInfo> =
             value.as_array().map(|a| a.iter().filter_map(task_info).collect()).unwrap_or_default();
-        tasks.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+        tasks.sort_by_key(|t| std::cmp::Reverse(t.timestamp));
         Ok(tasks)
     }
 
@@ -396,12 +559,7 @@ impl DockerConnector {
 
     /// Make sure a container named `name` runs `image` (pulling it if needed), restarting with the
     /// daemon; returns its process id on the host.
-    pub async fn ensure_container(
-        &self,
-        name: &str,
-        image: &str,
-        labels: std::collections::HashMap<String, String>,
-    ) -> Result<i64> {
+    pub async fn ensure_container(&self, name: &str, image: &str, owner: &Owner) -> Result<i64> {
         use bollard::models::{ContainerCreateBody, HostConfig, RestartPolicy, RestartPolicyNameEnum};
         let inspect = |docker: Docker, name: String| async move {
             docker.inspect_container(&name, None::<bollard::query_parameters::InspectContainerOptions>).await
@@ -423,7 +581,7 @@ impl DockerConnector {
                 self.pull(image).await?;
                 let body = ContainerCreateBody {
                     image: Some(image.to_string()),
-                    labels: Some(labels),
+                    labels: Some(owner.labels()),
                     host_config: Some(HostConfig {
                         restart_policy: Some(RestartPolicy {
                             name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
@@ -580,14 +738,17 @@ fn task_info(t: &serde_json::Value) -> Option<TaskInfo> {
         .unwrap_or_default();
     Some(TaskInfo {
         id: t["ID"].as_str()?.to_string(),
-        state: status["State"].as_str().unwrap_or_default().to_string(),
-        desired_state: t["DesiredState"].as_str().unwrap_or_default().to_string(),
+        state: TaskState::parse(status["State"].as_str().unwrap_or_default()),
+        desired_state: TaskState::parse(t["DesiredState"].as_str().unwrap_or_default()),
         message: status["Message"].as_str().unwrap_or_default().to_string(),
         error: status["Err"].as_str().filter(|s| !s.is_empty()).map(String::from),
         node_id: t["NodeID"].as_str().filter(|s| !s.is_empty()).map(String::from),
         container_id: status["ContainerStatus"]["ContainerID"].as_str().filter(|s| !s.is_empty()).map(String::from),
         exit_code: status["ContainerStatus"]["ExitCode"].as_i64(),
-        timestamp: status["Timestamp"].as_str().map(String::from),
+        timestamp: status["Timestamp"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc)),
         addresses,
     })
 }
@@ -636,5 +797,42 @@ mod tests {
         let info = task_info(&t).unwrap();
         assert_eq!(info.addresses, vec![("usernet-a".to_string(), "10.0.3.4".to_string())]);
         assert_eq!(info.container_id.as_deref(), Some("c1"));
+    }
+}
+
+#[cfg(test)]
+mod task_tests {
+    use super::*;
+
+    fn task(state: &str, exit_code: Option<i64>, error: Option<&str>) -> TaskInfo {
+        task_info(&serde_json::json!({
+            "ID": "t1",
+            "DesiredState": "running",
+            "Status": {
+                "State": state,
+                "Message": "started",
+                "Err": error,
+                "Timestamp": "2026-12-03T10:00:00.123456789Z",
+                "ContainerStatus": { "ExitCode": exit_code },
+            },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn task_states_and_failures_in_switchyard_terms() {
+        let up = task("running", None, None);
+        assert!(up.is_up() && !up.state.is_over());
+        assert_eq!(up.timestamp.unwrap().timestamp(), 1_796_292_000);
+        assert_eq!(TaskState::parse("orphaned"), TaskState::Orphaned);
+        assert_eq!(TaskState::parse("something new"), TaskState::Unknown);
+        assert!(TaskState::Remove.is_over() && !TaskState::Pending.is_over());
+        assert_eq!(task("failed", Some(137), None).exit(), TaskExit::Killed);
+        assert_eq!(task("failed", Some(3), None).failure(), TaskFailure::Container(TaskExit::Code(3)));
+        let pull = task("rejected", None, Some("No such image: services/x@sha256:00"));
+        assert!(pull.state.is_failure());
+        assert!(matches!(pull.failure(), TaskFailure::ImageUnavailable(_)));
+        let rejected = task("rejected", None, Some("no suitable node"));
+        assert_eq!(rejected.failure(), TaskFailure::Rejected("no suitable node".into()));
     }
 }

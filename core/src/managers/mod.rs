@@ -17,8 +17,7 @@ pub use listing::ListParams;
 pub use nodes::{NewNodePool, NodeAssignment, NodeManager, NodePoolUpdate};
 pub use pending_changes::PendingChangeManager;
 pub use processes::{
-    ProcessFilter, ProcessHooks, ProcessLogs, ProcessManager, ProcessSettings, LABEL_INSTANCE, ORCHESTRATOR_ALIAS,
-    TRIGGER_PORT,
+    ProcessFilter, ProcessHooks, ProcessLogs, ProcessManager, ProcessSettings, ORCHESTRATOR_ALIAS, TRIGGER_PORT,
 };
 pub use services::{compare_versions, CatalogueStatus, ServiceManager};
 pub use users::{NewUser, UserManager, UserUpdate};

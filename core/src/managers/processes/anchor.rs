@@ -11,9 +11,8 @@ impl ProcessManager {
     pub async fn ensure_anchor(&self, networks: &[String]) -> Result<NetNamespace> {
         let _guard = self.0.anchor_lock.lock().await;
         let name = self.0.settings.anchor_container();
-        let labels: HashMap<String, String> =
-            [(LABEL_INSTANCE.to_string(), self.0.settings.instance_id.clone())].into_iter().collect();
-        let pid = self.0.docker.ensure_container(&name, &self.0.settings.anchor_image, labels).await.map_err(|e| {
+        let owner = Owner { instance_id: self.0.settings.instance_id.clone(), ..Default::default() };
+        let pid = self.0.docker.ensure_container(&name, &self.0.settings.anchor_image, &owner).await.map_err(|e| {
             Error::Unavailable(format!("the anchor container ({}) cannot run: {e}", self.0.settings.anchor_image))
         })?;
         let attached = self.0.docker.container_networks(&name).await?;
@@ -52,18 +51,17 @@ impl ProcessManager {
             return Ok(None);
         }
         for net in &nets {
-            self.0.docker.ensure_network(net, self.labels_for(None, net.trim_start_matches("usernet-"))).await?;
+            self.0.docker.ensure_network(net, &self.owner(None, net.trim_start_matches("usernet-"))).await?;
         }
         self.ensure_anchor(&nets).await.map(Some)
     }
 
-    pub(super) fn labels_for(&self, process_id: Option<&str>, user_id: &str) -> HashMap<String, String> {
-        let mut labels: HashMap<String, String> = HashMap::new();
-        labels.insert(LABEL_INSTANCE.into(), self.0.settings.instance_id.clone());
-        labels.insert(LABEL_USER.into(), user_id.to_string());
-        if let Some(p) = process_id {
-            labels.insert(LABEL_PROCESS.into(), p.to_string());
+    /// Whose a Docker object of `user_id` (and of process `process_id`) is.
+    pub(super) fn owner(&self, process_id: Option<&str>, user_id: &str) -> Owner {
+        Owner {
+            instance_id: self.0.settings.instance_id.clone(),
+            user_id: Some(user_id.to_string()),
+            process_id: process_id.map(str::to_string),
         }
-        labels
     }
 }

@@ -28,7 +28,7 @@ use crate::{
     auth,
     changes::{ChangeEngine, NewChange, Outcome},
     connectors::{
-        docker::{DockerConnector, ServiceRequest},
+        docker::{DockerConnector, Owner, ServiceRequest, TaskExit, TaskFailure, TaskInfo, TaskState},
         process::{NetNamespace, ProcessConnector, Target},
     },
     error::{Error, Result},
@@ -39,11 +39,6 @@ use crate::{
     store::{new_id, MoveTarget, ProcessRecord, Query, RemovedProcess, Store, UserRecord},
     validate,
 };
-
-/// Label keys on Docker objects.
-pub const LABEL_INSTANCE: &str = "org.switchyard.instance";
-pub const LABEL_PROCESS: &str = "org.switchyard.process";
-pub const LABEL_USER: &str = "user.id";
 
 /// The port of the config-trigger listener inside the anchor's network namespace, and so the
 /// `ORCHESTRATOR_PORT` processes are given (the original's fixed 8080).

@@ -83,7 +83,7 @@ impl ProcessManager {
         // that is not the one these services were made from (an old backup, another place) must
         // not cost anyone their processes.
         let first_round = self.0.rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0;
-        let ours = self.0.docker.services_labelled(LABEL_INSTANCE, &self.0.settings.instance_id).await?;
+        let ours = self.0.docker.services_of_instance(&self.0.settings.instance_id).await?;
         for name in ours {
             if busy(&name) || self.0.store.get::<ProcessRecord>(&name).await?.is_some() {
                 continue;
@@ -161,7 +161,7 @@ impl ProcessManager {
         }
         let tasks = self.0.docker.tasks(id).await?;
         let Some(latest) = tasks.first() else { return Ok(()) };
-        let running = tasks.iter().find(|t| t.state == "running");
+        let running = tasks.iter().find(|t| t.state == TaskState::Running);
         match running {
             Some(task) => {
                 if p.state == ProcessState::Starting && running_longer_than(task, self.0.settings.trigger_grace) {
@@ -197,7 +197,7 @@ impl ProcessManager {
                 }
             }
             None => {
-                let failed = matches!(latest.state.as_str(), "failed" | "rejected");
+                let failed = latest.state.is_failure();
                 if failed && p.state != ProcessState::Failed {
                     let reason = describe_failure(latest);
                     self.set_state(id, ProcessState::Failed, Some(reason)).await?;
@@ -230,28 +230,25 @@ impl ProcessManager {
 }
 
 /// Whether the task has been running for longer than `grace`.
-pub(super) fn running_longer_than(task: &crate::connectors::docker::TaskInfo, grace: Duration) -> bool {
-    let since = task.timestamp.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-    since.is_some_and(|t| (Utc::now() - t.with_timezone(&Utc)).to_std().is_ok_and(|d| d > grace))
+pub(super) fn running_longer_than(task: &TaskInfo, grace: Duration) -> bool {
+    task.timestamp.is_some_and(|t| (Utc::now() - t).to_std().is_ok_and(|d| d > grace))
 }
 
-pub(super) fn describe_exit(task: &crate::connectors::docker::TaskInfo) -> String {
-    match (task.exit_code, task.error.as_deref()) {
-        (Some(137), _) => "killed, exit code 137".into(),
-        (Some(code), _) if code != 0 => format!("exit code {code}"),
-        (_, Some(err)) if !err.is_empty() => err.to_string(),
-        (Some(0), _) => "it exited".into(),
-        _ => task.message.clone(),
+/// How a task's container ended, for a state reason.
+pub(super) fn describe_exit(task: &TaskInfo) -> String {
+    match task.exit() {
+        TaskExit::Killed => "killed, exit code 137".into(),
+        TaskExit::Code(code) => format!("exit code {code}"),
+        TaskExit::Error(err) | TaskExit::Message(err) => err,
+        TaskExit::Exited => "it exited".into(),
     }
 }
 
-pub(super) fn describe_failure(task: &crate::connectors::docker::TaskInfo) -> String {
-    let err = task.error.clone().unwrap_or_else(|| task.message.clone());
-    if err.contains("No such image") || err.contains("pull") || err.contains("manifest unknown") {
-        format!("its image cannot be pulled: {err}")
-    } else if task.state == "rejected" {
-        format!("the swarm rejected its task: {err}")
-    } else {
-        format!("its container failed: {}", describe_exit(task))
+/// Why a task failed, for a state reason.
+pub(super) fn describe_failure(task: &TaskInfo) -> String {
+    match task.failure() {
+        TaskFailure::ImageUnavailable(err) => format!("its image cannot be pulled: {err}"),
+        TaskFailure::Rejected(err) => format!("the swarm rejected its task: {err}"),
+        TaskFailure::Container(_) => format!("its container failed: {}", describe_exit(task)),
     }
 }

@@ -11,7 +11,7 @@ impl ProcessManager {
         let node: Node = self.0.store.fetch(&node_id).await?;
         let owner: User = self.0.store.fetch::<UserRecord>(&p.user_id).await?.user;
         let network = network_name(&p.user_id);
-        self.0.docker.ensure_network(&network, self.labels_for(None, &p.user_id)).await?;
+        self.0.docker.ensure_network(&network, &self.owner(None, &p.user_id)).await?;
         let mut nets = self.user_networks().await?;
         if !nets.contains(&network) {
             nets.push(network.clone());
@@ -32,14 +32,11 @@ impl ProcessManager {
             env.push(format!("USER_EMAIL={email}"));
         }
         env.extend(p.environment.iter().map(|e| format!("{}={}", e.key, e.value)));
-        let mut labels = self.labels_for(Some(&p.id), &p.user_id);
-        labels.insert("service.name".into(), p.image.clone().unwrap_or_default());
-        labels.insert("node.id".into(), node.docker_id.clone());
         let request = ServiceRequest {
             name: p.id.clone(),
             image: p.image.clone().unwrap_or_default(),
             env,
-            labels,
+            owner: self.owner(Some(&p.id), &p.user_id),
             network,
             aliases: vec![p.id.clone()],
             node_docker_id: node.docker_id.clone(),
@@ -55,7 +52,7 @@ impl ProcessManager {
     pub(crate) async fn target(&self, p: &Process) -> Result<Option<Target>> {
         let network = network_name(&p.user_id);
         let tasks = self.0.docker.tasks(&p.id).await?;
-        let running = tasks.iter().find(|t| t.state == "running" && t.desired_state == "running");
+        let running = tasks.iter().find(|t| t.is_up());
         let Some(task) = running else { return Ok(None) };
         let Some((_, ip)) = task.addresses.iter().find(|(n, _)| n == &network) else { return Ok(None) };
         let ip: std::net::IpAddr =
@@ -240,10 +237,8 @@ impl ProcessManager {
                 Err(Error::NotFound(_)) => return Ok(()),
                 Err(e) => return Err(e),
             };
-            if tasks.iter().all(|t| {
-                matches!(t.state.as_str(), "shutdown" | "complete" | "failed" | "rejected" | "orphaned" | "remove")
-                    || t.node_id.as_deref().is_some_and(|n| unreachable.contains(&n))
-            }) {
+            if tasks.iter().all(|t| t.state.is_over() || t.node_id.as_deref().is_some_and(|n| unreachable.contains(&n)))
+            {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
