@@ -20,8 +20,8 @@ impl Runners {
         let (p, c) = (&self.processes, &self.connections);
         match change.kind {
             ChangeKind::CreateProcess => p.run_create(change, id).await,
-            ChangeKind::ConfigureProcess => p.run_configure(id, false).await,
-            ChangeKind::UpdateProcessParameters => p.run_configure(id, true).await,
+            ChangeKind::ConfigureProcess => p.run_configure(change, id, false).await,
+            ChangeKind::UpdateProcessParameters => p.run_configure(change, id, true).await,
             ChangeKind::UpdateProcessEnvironment => p.run_update_environment(id).await,
             ChangeKind::SuspendProcess => p.run_suspend(change, id).await,
             ChangeKind::ResumeProcess => p.run_resume(id).await,

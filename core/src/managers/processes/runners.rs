@@ -116,7 +116,12 @@ impl ProcessManager {
         }
     }
 
-    pub(in crate::managers) async fn run_configure(&self, id: &str, is_update: bool) -> Result<Outcome> {
+    pub(in crate::managers) async fn run_configure(
+        &self,
+        change: &PendingChange,
+        id: &str,
+        is_update: bool,
+    ) -> Result<Outcome> {
         let Some(record) = self.load(id).await? else {
             return Ok(Outcome::Fail("the process no longer exists".into()));
         };
@@ -125,18 +130,13 @@ impl ProcessManager {
             return Ok(Outcome::Done);
         }
         // The process asked for its configuration, so its container runs; the swarm may take a
-        // moment to say so.
-        let mut target = self.target(p).await?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while target.is_none() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(25)).await;
-            target = self.target(p).await?;
-        }
-        let Some(target) = target else {
-            return Ok(Outcome::NotYet(
-                Duration::from_millis(500),
-                "the process's container is not running yet".into(),
-            ));
+        // moment to say so. The engine asks again shortly (less often after the first seconds),
+        // without counting a failure.
+        let Some(target) = self.target(p).await? else {
+            let waited = (Utc::now() - change.created).to_std().unwrap_or_default();
+            let after =
+                if waited < Duration::from_secs(5) { Duration::from_millis(50) } else { Duration::from_secs(1) };
+            return Ok(Outcome::NotYet(after, "the process's container is not running yet".into()));
         };
         let config: HashMap<String, String> = p.parameters.iter().map(|e| (e.key.clone(), e.value.clone())).collect();
         let state = self.0.connector.set_config(&target, config, is_update).await?;
