@@ -108,8 +108,13 @@ impl ProcessManager {
             refused: None,
             suspending_task: None,
         };
+        // Two writes (the store has no transaction across collections on a standalone MongoDB):
+        // when the change cannot be saved, the record goes again, so nothing is half-made; after
+        // a crash between the two, the reconciler finds a record that never had a service and
+        // creates it, saying so.
         let record = self.0.store.insert(&record).await?;
-        self.0
+        let submitted = self
+            .0
             .engine
             .submit(NewChange::new(
                 ChangeKind::CreateProcess,
@@ -117,7 +122,13 @@ impl ProcessManager {
                 &record.process.id,
                 format!("Create the swarm service of process '{}' on {}", record.process.name, node.name),
             ))
-            .await?;
+            .await;
+        if let Err(e) = submitted {
+            if let Err(undo) = self.0.store.delete::<ProcessRecord>(&record.process.id, None).await {
+                tracing::warn!(process = %record.process.id, error = %undo, "undoing a create whose change was not saved");
+            }
+            return Err(e);
+        }
         Ok(record.process)
     }
 

@@ -112,6 +112,20 @@ impl ProcessManager {
             // Docker refused it for good; its failed change says why and can be retried.
             return Ok(());
         }
+        if !exists && !record.has_run && record.task_id.is_none() && p.state == ProcessState::Starting {
+            // Never created: Switchyard stopped between saving the process and its change, or its
+            // create change gave up. No state to change: it is still starting.
+            self.0
+                .engine
+                .submit(NewChange::new(
+                    ChangeKind::CreateProcess,
+                    &p.user_id,
+                    id,
+                    format!("Create the swarm service of process '{}' (it has none yet)", p.name),
+                ))
+                .await?;
+            return Ok(());
+        }
         if !exists {
             self.set_state(
                 id,
