@@ -253,6 +253,12 @@ impl ChangeEngine {
         Ok(())
     }
 
+    /// The last 100 changes of `resource` (a process or a connection), newest first.
+    pub async fn of_resource(&self, resource: &str) -> Result<Vec<PendingChange>> {
+        let query = Query::all().has("resources", resource).sort("created", true).page(0, 100);
+        Ok(self.0.store.list::<PendingChange>(&query).await?.0)
+    }
+
     /// Whether a change of `kind` on `resource` is waiting, retrying or running.
     pub async fn has_open(&self, resource: &str, kind: ChangeKind) -> Result<bool> {
         // The changes of this kind on this resource (a handful), not every open change.

@@ -155,12 +155,7 @@ impl ConnectionManager {
     /// The pending changes of one connection, newest first.
     pub async fn changes(&self, caller: &Caller, id: &str) -> Result<Vec<PendingChange>> {
         self.record_for(caller, id).await?;
-        let (all, _) = self
-            .0
-            .store
-            .list::<PendingChange>(&Query::all().has("resources", id).sort("created", true).page(0, 100))
-            .await?;
-        Ok(all)
+        self.0.engine.of_resource(id).await
     }
 
     /// A process the caller may connect.

@@ -200,12 +200,7 @@ impl ProcessManager {
     /// The pending changes of one process, newest first.
     pub async fn changes(&self, caller: &Caller, id: &str) -> Result<Vec<PendingChange>> {
         self.record_for(caller, id).await?;
-        let (all, _) = self
-            .0
-            .store
-            .list::<PendingChange>(&Query::all().has("resources", id).sort("created", true).page(0, 100))
-            .await?;
-        Ok(all)
+        self.0.engine.of_resource(id).await
     }
 
     pub(crate) async fn load(&self, id: &str) -> Result<Option<ProcessRecord>> {

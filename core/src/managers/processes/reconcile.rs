@@ -112,36 +112,18 @@ impl ProcessManager {
             // Docker refused it for good; its failed change says why and can be retried.
             return Ok(());
         }
-        if !exists && !record.has_run && record.task_id.is_none() && p.state == ProcessState::Starting {
-            // Never created: Switchyard stopped between saving the process and its change, or its
-            // create change gave up. No state to change: it is still starting.
-            self.0
-                .engine
-                .submit(NewChange::new(
-                    ChangeKind::CreateProcess,
-                    &p.user_id,
-                    id,
-                    format!("Create the swarm service of process '{}' (it has none yet)", p.name),
-                ))
-                .await?;
-            return Ok(());
-        }
         if !exists {
-            self.set_state(
-                id,
-                ProcessState::Failed,
-                Some("its swarm service was removed outside Switchyard; recreating it".into()),
-            )
-            .await?;
-            self.0
-                .engine
-                .submit(NewChange::new(
-                    ChangeKind::CreateProcess,
-                    &p.user_id,
-                    id,
-                    format!("Recreate the swarm service of process '{}' (removed outside Switchyard)", p.name),
-                ))
-                .await?;
+            // Never created (Switchyard stopped between saving the process and its change, or
+            // its create change gave up): it is still starting. Otherwise it was removed.
+            let never_created = !record.has_run && record.task_id.is_none() && p.state == ProcessState::Starting;
+            let what = if never_created {
+                format!("Create the swarm service of process '{}' (it has none yet)", p.name)
+            } else {
+                let why = "its swarm service was removed outside Switchyard; recreating it";
+                self.set_state(id, ProcessState::Failed, Some(why.into())).await?;
+                format!("Recreate the swarm service of process '{}' (removed outside Switchyard)", p.name)
+            };
+            self.0.engine.submit(NewChange::new(ChangeKind::CreateProcess, &p.user_id, id, what)).await?;
             return Ok(());
         }
         let node = p.running_node_id.as_deref().and_then(|n| nodes.iter().find(|x| x.id == n));
