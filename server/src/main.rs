@@ -203,7 +203,7 @@ async fn upkeep(state: AppState, every: Duration) {
         }
     };
     loop {
-        match state.sy.processes.keep_anchor().await {
+        match state.sy.anchor.keep().await {
             Ok(Some(ns)) if trigger.as_ref().map(|(pid, _)| *pid) != Some(ns.pid()) => {
                 if let Some((_, task)) = trigger.take() {
                     task.abort();

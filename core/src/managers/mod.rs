@@ -2,6 +2,7 @@
 //! may do, so the REST API and the web UI obey the same rules by construction. A manager never
 //! speaks HTTP or Docker itself: it uses the store and the connectors.
 
+mod anchor;
 mod connections;
 mod dispatch;
 mod listing;
@@ -11,14 +12,13 @@ mod processes;
 mod services;
 mod users;
 
+pub use anchor::{Anchor, ORCHESTRATOR_ALIAS, TRIGGER_PORT};
 pub use connections::{ConnectionFilter, ConnectionManager, ConnectionRecord};
 pub use dispatch::Runners;
 pub use listing::ListParams;
 pub use nodes::{NewNodePool, NodeAssignment, NodeManager, NodePoolUpdate};
 pub use pending_changes::PendingChangeManager;
-pub use processes::{
-    ProcessFilter, ProcessHooks, ProcessLogs, ProcessManager, ProcessSettings, ORCHESTRATOR_ALIAS, TRIGGER_PORT,
-};
+pub use processes::{ProcessFilter, ProcessHooks, ProcessLogs, ProcessManager, ProcessSettings};
 pub use services::{compare_versions, CatalogueStatus, ServiceManager};
 pub use users::{NewUser, UserManager, UserUpdate};
 
@@ -69,6 +69,7 @@ pub struct Switchyard {
     pub services: ServiceManager,
     pub processes: ProcessManager,
     pub connections: ConnectionManager,
+    pub anchor: Anchor,
     pub engine: ChangeEngine,
     pub docker: DockerConnector,
 }
@@ -84,9 +85,22 @@ impl Switchyard {
     ) -> Self {
         let services = ServiceManager::new(registry, std::time::Duration::from_secs(30));
         let engine = ChangeEngine::new(store.clone(), engine_config);
-        let processes =
-            ProcessManager::new(store.clone(), engine.clone(), docker.clone(), services.clone(), process_settings);
-        let connections = ConnectionManager::new(store.clone(), engine.clone(), processes.clone(), services.clone());
+        let anchor = Anchor::new(
+            store.clone(),
+            docker.clone(),
+            process_settings.instance_id.clone(),
+            process_settings.anchor_image.clone(),
+        );
+        let processes = ProcessManager::new(
+            store.clone(),
+            engine.clone(),
+            docker.clone(),
+            services.clone(),
+            anchor.clone(),
+            process_settings,
+        );
+        let connections =
+            ConnectionManager::new(store.clone(), engine.clone(), processes.clone(), services.clone(), anchor.clone());
         Self {
             users: UserManager::new(store.clone(), initial_password_file),
             nodes: NodeManager::new(store.clone(), docker.clone(), processes.clone()),
@@ -94,6 +108,7 @@ impl Switchyard {
             services,
             processes,
             connections,
+            anchor,
             engine,
             store,
             docker,

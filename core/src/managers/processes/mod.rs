@@ -8,18 +8,20 @@
 //!
 //! Read top-down: this file holds the manager, its settings and what the others share; then
 //! [`actions`] (what callers ask), [`placement`] (which node), [`moves`], [`runners`] (the pending
-//! changes), [`reconcile`] and [`anchor`].
+//! changes) and [`reconcile`]. It reaches running processes through the [`Anchor`].
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use base64::Engine as _;
 use chrono::Utc;
 use switchyard_protocol::process::ProcessState as WireState;
 
-use super::{Caller, ListParams, ServiceManager};
+use super::{
+    anchor::{Anchor, ORCHESTRATOR_ALIAS, TRIGGER_PORT},
+    Caller, ListParams, ServiceManager,
+};
 
 mod actions;
-mod anchor;
 mod moves;
 mod placement;
 mod reconcile;
@@ -27,10 +29,7 @@ mod runners;
 use crate::{
     auth,
     changes::{ChangeEngine, NewChange, Outcome},
-    connectors::{
-        docker::{DockerConnector, Owner, ServiceRequest, TaskExit, TaskFailure, TaskInfo, TaskState},
-        process::{NetNamespace, ProcessConnector, Target},
-    },
+    connectors::docker::{DockerConnector, ServiceRequest, TaskExit, TaskFailure, TaskInfo, TaskState},
     error::{Error, Result},
     model::{
         ChangeKind, NewProcess, Node, NodeKind, NodePool, NodeStatus, Page, PendingChange, Placement, Process,
@@ -39,12 +38,6 @@ use crate::{
     store::{new_id, MoveTarget, ProcessRecord, Query, RemovedProcess, Store, UserRecord},
     validate,
 };
-
-/// The port of the config-trigger listener inside the anchor's network namespace, and so the
-/// `ORCHESTRATOR_PORT` processes are given (the original's fixed 8080).
-pub const TRIGGER_PORT: u16 = 8080;
-/// The anchor's alias on every user network, and so `ORCHESTRATOR_HOST`.
-pub const ORCHESTRATOR_ALIAS: &str = "orchestrator";
 
 /// Settings of the process manager.
 #[derive(Clone, Debug)]
@@ -59,12 +52,6 @@ pub struct ProcessSettings {
     /// A container that runs this long without asking for its configuration (some libraries
     /// only log a failed config trigger) is configured by Switchyard unasked.
     pub trigger_grace: Duration,
-}
-
-impl ProcessSettings {
-    pub fn anchor_container(&self) -> String {
-        format!("switchyard-anchor-{}", self.instance_id)
-    }
 }
 
 /// A process's containers' last log lines.
@@ -92,10 +79,8 @@ struct Inner {
     engine: ChangeEngine,
     docker: DockerConnector,
     services: ServiceManager,
-    connector: ProcessConnector,
+    anchor: Anchor,
     settings: ProcessSettings,
-    /// Serialises anchor set-up.
-    anchor_lock: tokio::sync::Mutex<()>,
     /// Who follows the processes' life (the connection manager).
     hooks: std::sync::OnceLock<Arc<dyn ProcessHooks>>,
     /// Reconciler rounds run since start.
@@ -120,16 +105,13 @@ pub trait ProcessHooks: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct ProcessManager(Arc<Inner>);
 
-fn network_name(user_id: &str) -> String {
-    format!("usernet-{user_id}")
-}
-
 impl ProcessManager {
     pub fn new(
         store: Store,
         engine: ChangeEngine,
         docker: DockerConnector,
         services: ServiceManager,
+        anchor: Anchor,
         settings: ProcessSettings,
     ) -> Self {
         Self(Arc::new(Inner {
@@ -137,9 +119,8 @@ impl ProcessManager {
             engine,
             docker,
             services,
-            connector: ProcessConnector::new(),
+            anchor,
             settings,
-            anchor_lock: tokio::sync::Mutex::new(()),
             hooks: std::sync::OnceLock::new(),
             rounds: Default::default(),
             strays: Default::default(),
@@ -155,10 +136,6 @@ impl ProcessManager {
         if let Some(h) = self.0.hooks.get() {
             h.changed(id).await;
         }
-    }
-
-    pub fn connector(&self) -> &ProcessConnector {
-        &self.0.connector
     }
 
     /// The caller's processes (administrators: everyone's, or one owner's).

@@ -10,13 +10,7 @@ impl ProcessManager {
         let node_id = p.running_node_id.clone().ok_or_else(|| Error::Internal("process without a node".into()))?;
         let node: Node = self.0.store.fetch(&node_id).await?;
         let owner: User = self.0.store.fetch::<UserRecord>(&p.user_id).await?.user;
-        let network = network_name(&p.user_id);
-        self.0.docker.ensure_network(&network, &self.owner(None, &p.user_id)).await?;
-        let mut nets = self.user_networks().await?;
-        if !nets.contains(&network) {
-            nets.push(network.clone());
-        }
-        self.ensure_anchor(&nets).await?;
+        let network = self.0.anchor.join(&p.user_id).await?;
         if self.0.docker.service_labels(&p.id).await?.is_some() {
             return Ok(());
         }
@@ -36,7 +30,7 @@ impl ProcessManager {
             name: p.id.clone(),
             image: p.image.clone().unwrap_or_default(),
             env,
-            owner: self.owner(Some(&p.id), &p.user_id),
+            owner: self.0.anchor.owner(Some(&p.id), &p.user_id),
             network,
             aliases: vec![p.id.clone()],
             node_docker_id: node.docker_id.clone(),
@@ -46,22 +40,6 @@ impl ProcessManager {
             ports: p.ports.iter().map(|m| (m.internal, m.external)).collect(),
         };
         self.0.docker.create_service(&request).await
-    }
-
-    /// Where the process's running task can be reached on its user network.
-    pub(crate) async fn target(&self, p: &Process) -> Result<Option<Target>> {
-        let network = network_name(&p.user_id);
-        let tasks = self.0.docker.tasks(&p.id).await?;
-        let running = tasks.iter().find(|t| t.is_up());
-        let Some(task) = running else { return Ok(None) };
-        let Some((_, ip)) = task.addresses.iter().find(|(n, _)| n == &network) else { return Ok(None) };
-        let ip: std::net::IpAddr =
-            ip.parse().map_err(|_| Error::Unavailable(format!("Docker gave process {} a bad address '{ip}'", p.id)))?;
-        Ok(Some(Target {
-            process_id: p.id.clone(),
-            address: SocketAddr::new(ip, switchyard_protocol::MANAGEMENT_PORT),
-            task_id: task.id.clone(),
-        }))
     }
 
     pub(in crate::managers) async fn run_create(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
@@ -132,18 +110,18 @@ impl ProcessManager {
         // The process asked for its configuration, so its container runs; the swarm may take a
         // moment to say so. The engine asks again shortly (less often after the first seconds),
         // without counting a failure.
-        let Some(target) = self.target(p).await? else {
+        let Some(target) = self.0.anchor.target(p).await? else {
             let waited = (Utc::now() - change.created).to_std().unwrap_or_default();
             let after =
                 if waited < Duration::from_secs(5) { Duration::from_millis(50) } else { Duration::from_secs(1) };
             return Ok(Outcome::NotYet(after, "the process's container is not running yet".into()));
         };
         let config: HashMap<String, String> = p.parameters.iter().map(|e| (e.key.clone(), e.value.clone())).collect();
-        let state = self.0.connector.set_config(&target, config, is_update).await?;
+        let state = self.0.anchor.connector().set_config(&target, config, is_update).await?;
         if !is_update {
             if let Some(saved) = &record.saved_state {
                 let data = base64::engine::general_purpose::STANDARD.decode(saved).unwrap_or_default();
-                self.0.connector.resume(&target, data).await?;
+                self.0.anchor.connector().resume(&target, data).await?;
                 let now = Utc::now();
                 self.0
                     .store
@@ -218,7 +196,7 @@ impl ProcessManager {
     /// Remove a process's swarm service and wait until its tasks are gone (its name and alias
     /// are free again for the next one).
     pub(super) async fn remove_container(&self, id: &str) -> Result<()> {
-        self.0.connector.disconnect(id);
+        self.0.anchor.connector().disconnect(id);
         self.0.docker.remove_service(id).await?;
         self.wait_service_gone(id).await
     }
@@ -259,7 +237,7 @@ impl ProcessManager {
         // Take its state, unless it handed it over already (an earlier attempt died after that).
         let mut lost = false;
         if record.saved_state.is_none() {
-            let Some(target) = self.target(&record.process).await? else {
+            let Some(target) = self.0.anchor.target(&record.process).await? else {
                 return Ok(Outcome::Retry("the process's container is not running".into()));
             };
             if record.suspending_task.as_deref().is_some_and(|asked| asked != target.task_id) {
@@ -278,7 +256,7 @@ impl ProcessManager {
                         Ok(())
                     })
                     .await?;
-                match self.0.connector.go_to(&target, WireState::Suspended).await {
+                match self.0.anchor.connector().go_to(&target, WireState::Suspended).await {
                     Ok((_, data)) => {
                         let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
                         self.0
@@ -298,7 +276,7 @@ impl ProcessManager {
             }
         }
         self.0.docker.remove_service(id).await?;
-        self.0.connector.disconnect(id);
+        self.0.anchor.connector().disconnect(id);
         let reason = if lost {
             "suspended without state: Switchyard stopped while the process handed its state over, and that container is gone"
         } else if self.load(id).await?.is_some_and(|r| r.saved_state.is_some()) {
@@ -340,15 +318,15 @@ impl ProcessManager {
         let Some(record) = self.load(id).await? else { return Ok(Outcome::Done) };
         // Ask it to terminate (a few tries; a process that does not answer is removed anyway).
         if change.attempts <= 3 {
-            if let Some(target) = self.target(&record.process).await? {
-                if let Err(e) = self.0.connector.go_to(&target, WireState::Terminated).await {
+            if let Some(target) = self.0.anchor.target(&record.process).await? {
+                if let Err(e) = self.0.anchor.connector().go_to(&target, WireState::Terminated).await {
                     if change.attempts < 3 {
                         return Ok(Outcome::Retry(format!("telling it to terminate: {e}")));
                     }
                 }
             }
         }
-        self.0.connector.disconnect(id);
+        self.0.anchor.connector().disconnect(id);
         self.0.docker.remove_service(id).await?;
         // What says, later, that a service of this id may be removed (see `reconcile`).
         let removed = RemovedProcess {

@@ -13,7 +13,14 @@
 //! CONNECTED when both run and accepted it in their current container, INTERRUPTED when one
 //! stopped unexpectedly, SUSPENDED when one is suspended, back to CONNECTED with no user action.
 //!
+//! Read top-down: this file holds the record, the manager and what callers ask; then [`follow`]
+//! (keeping connections in line with their processes, auto-connect, the process hooks) and
+//! [`runners`] (the pending changes, which tell processes through the anchor).
+//!
 //! [`refresh`]: ConnectionManager::refresh
+
+mod follow;
+mod runners;
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
@@ -21,7 +28,13 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use switchyard_protocol::connection::{connection_message::ModeType, ConnectionMessage};
 
-use super::{listing::ListParams, processes::ProcessManager, services::ServiceManager, Caller};
+use super::{
+    anchor::{Anchor, Told},
+    listing::ListParams,
+    processes::ProcessManager,
+    services::ServiceManager,
+    Caller,
+};
 use crate::{
     changes::{ChangeEngine, NewChange, Outcome},
     error::{Error, Result},
@@ -88,6 +101,8 @@ struct Inner {
     engine: ChangeEngine,
     processes: ProcessManager,
     services: ServiceManager,
+    /// How processes are told of their connections.
+    anchor: Anchor,
     /// Serialises the check-then-insert of new connections, so two requests cannot both pass
     /// a cardinality rule that only one of them may use.
     create_lock: tokio::sync::Mutex<()>,
@@ -102,21 +117,24 @@ struct SidePayload {
 }
 
 impl ConnectionManager {
-    pub fn new(store: Store, engine: ChangeEngine, processes: ProcessManager, services: ServiceManager) -> Self {
+    pub fn new(
+        store: Store,
+        engine: ChangeEngine,
+        processes: ProcessManager,
+        services: ServiceManager,
+        anchor: Anchor,
+    ) -> Self {
         let manager = Self(Arc::new(Inner {
             store,
             engine,
             processes: processes.clone(),
             services,
+            anchor,
             create_lock: tokio::sync::Mutex::new(()),
         }));
         processes.set_hooks(Arc::new(manager.clone()));
         manager
     }
-
-    // ----------------------------------------------------------------------------------------
-    // What callers do
-    // ----------------------------------------------------------------------------------------
 
     pub async fn list(
         &self,
@@ -386,356 +404,6 @@ impl ConnectionManager {
         }
         Ok(Candidates { process_id: p.id, interface_id: interface_id.to_string(), processes, services })
     }
-
-    // ----------------------------------------------------------------------------------------
-    // Following the processes
-    // ----------------------------------------------------------------------------------------
-
-    /// Bring every live connection of `process_id` in line with its processes.
-    pub async fn refresh_process(&self, process_id: &str) -> Result<()> {
-        let (records, _) = self.0.store.list::<ConnectionRecord>(&Query::all().has("process_ids", process_id)).await?;
-        for r in records {
-            if r.connection.state != ConnectionState::Terminated && !r.connection.terminating {
-                self.refresh(&r.connection.id).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Every live connection, once (the upkeep loop calls this); also forgets connections
-    /// terminated more than an hour ago.
-    pub async fn reconcile(&self) -> Result<()> {
-        let (records, _) = self.0.store.list::<ConnectionRecord>(&Query::all()).await?;
-        let cutoff = Utc::now() - chrono::Duration::from_std(KEEP_TERMINATED).unwrap_or_default();
-        for r in records {
-            let c = &r.connection;
-            if c.state == ConnectionState::Terminated {
-                if c.updated < cutoff {
-                    let _ = self.0.store.delete::<ConnectionRecord>(&c.id, None).await;
-                }
-                continue;
-            }
-            if c.terminating {
-                continue;
-            }
-            if let Err(e) = self.refresh(&c.id).await {
-                tracing::warn!(connection = %c.id, error = %e, "reconciling connection");
-            }
-        }
-        Ok(())
-    }
-
-    /// Work out one connection's state from its processes, and ask each side for what it
-    /// still needs to be told.
-    pub async fn refresh(&self, id: &str) -> Result<()> {
-        let Some(record) = self.0.store.get::<ConnectionRecord>(id).await? else { return Ok(()) };
-        if record.connection.terminating || record.connection.state == ConnectionState::Terminated {
-            return Ok(());
-        }
-        let mut sides = Vec::new();
-        for side in 0..2 {
-            sides.push(self.0.processes.load(&record.endpoint(side).process_id).await?);
-        }
-        let (Some(p1), Some(p2)) = (&sides[0], &sides[1]) else {
-            // One process is gone (deleted without its connections: an older installation).
-            self.terminate_record(record, "one of its processes no longer exists").await?;
-            return Ok(());
-        };
-        let procs = [p1, p2];
-        // A process that is deleted takes its connections with it (its deletion asked already).
-        if let Some(gone) = procs.iter().find(|p| p.process.state == ProcessState::Terminated) {
-            let why = format!("process '{}' is being deleted", gone.process.name);
-            self.terminate_record(record, &why).await?;
-            return Ok(());
-        }
-        // What each side still needs.
-        for side in 0..2 {
-            let me = procs[side];
-            let peer = procs[1 - side];
-            let current = me.task_id.as_deref();
-            // Merging the open-change check into the guard would let a side with a connect in
-            // flight fall through to the next arm.
-            #[allow(clippy::collapsible_match)]
-            match me.process.state {
-                // Connect a side that has not accepted it in its current container; resume a
-                // side that was told of its peer's suspension once the peer runs again.
-                ProcessState::Running
-                    if record.accepted[side].as_deref() != current
-                        || (record.told_suspended[side] && peer.process.state == ProcessState::Running) =>
-                {
-                    if !self.0.engine.has_open(&side_resource(id, side), ChangeKind::ConnectEndpoint).await? {
-                        let verb = if record.told_suspended[side] { "Resume" } else { "Connect" };
-                        self.submit_side(
-                            &record,
-                            ChangeKind::ConnectEndpoint,
-                            side,
-                            format!("{verb} '{}' to '{}'", me.process.name, peer.process.name),
-                        )
-                        .await?;
-                    }
-                }
-                ProcessState::Running
-                    if peer.process.state == ProcessState::Suspended
-                        && record.accepted[side].is_some()
-                        && !record.told_suspended[side]
-                        && !self.0.engine.has_open(&side_resource(id, side), ChangeKind::SuspendEndpoint).await? =>
-                {
-                    self.submit_side(
-                        &record,
-                        ChangeKind::SuspendEndpoint,
-                        side,
-                        format!("Tell '{}' that '{}' is suspended", me.process.name, peer.process.name),
-                    )
-                    .await?;
-                }
-                _ => {}
-            }
-        }
-        let (state, reason) = derive_state(&record, procs);
-        if state != record.connection.state || reason != record.connection.state_reason {
-            let now = Utc::now();
-            let rev = record.connection.revision;
-            match self
-                .0
-                .store
-                .modify::<ConnectionRecord>(id, |r| {
-                    if r.connection.revision != rev || r.connection.terminating {
-                        return Ok(()); // changed meanwhile; the next refresh sees it
-                    }
-                    r.connection.state = state;
-                    r.connection.state_reason = reason.clone();
-                    r.connection.updated = now;
-                    Ok(())
-                })
-                .await
-            {
-                Ok(_) | Err(Error::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-            if state != record.connection.state {
-                tracing::info!(connection = id, from = %record.connection.state, to = %state, "connection state");
-            }
-        }
-        Ok(())
-    }
-
-    /// autoConnect: connect every autoConnect interface of a newly running process to its
-    /// owner's other processes' fitting autoConnect interfaces (both sides must say
-    /// autoConnect). Connections that would break a rule are skipped, as in the original.
-    pub async fn auto_connect(&self, process_id: &str) -> Result<usize> {
-        let Some(me) = self.0.processes.load(process_id).await? else { return Ok(0) };
-        let me = me.process;
-        if !me.interfaces.iter().any(|i| i.auto_connect) {
-            return Ok(0);
-        }
-        let (others, _) = self
-            .0
-            .store
-            .list::<ProcessRecord>(&Query::all().eq("user_id", me.user_id.as_str()).sort("created", false))
-            .await?;
-        let mut made = 0;
-        for iface in me.interfaces.iter().filter(|i| i.auto_connect) {
-            for other in
-                others.iter().map(|r| &r.process).filter(|o| o.id != me.id && o.state != ProcessState::Terminated)
-            {
-                for oi in other.interfaces.iter().filter(|i| i.auto_connect) {
-                    match self.connect(me.clone(), &iface.id, other.clone(), &oi.id, true).await {
-                        Ok(c) => {
-                            made += 1;
-                            tracing::info!(connection = %c.id, process = %me.id, peer = %other.id, "auto-connected");
-                        }
-                        Err(e) => tracing::debug!(process = %me.id, peer = %other.id, "not auto-connected: {e}"),
-                    }
-                }
-            }
-        }
-        Ok(made)
-    }
-
-    // ----------------------------------------------------------------------------------------
-    // Pending changes
-    // ----------------------------------------------------------------------------------------
-
-    /// The connection and the side a change of one of its sides is for; `None` when the
-    /// connection is gone (nothing is left to do).
-    pub(in crate::managers) async fn side_of(
-        &self,
-        change: &PendingChange,
-        id: &str,
-    ) -> Result<Option<(ConnectionRecord, usize)>> {
-        let side = match serde_json::from_value::<SidePayload>(change.payload.clone()) {
-            Ok(p) if p.side < 2 => p.side,
-            _ => return Err(Error::BadRequest("a connection change without its side".into())),
-        };
-        Ok(self.0.store.get::<ConnectionRecord>(id).await?.map(|r| (r, side)))
-    }
-
-    pub(in crate::managers) async fn run_connect(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
-        let id = record.connection.id.clone();
-        let me_ep = record.endpoint(side).clone();
-        let peer_ep = record.endpoint(1 - side).clone();
-        let Some(me) = self.0.processes.load(&me_ep.process_id).await? else {
-            return Ok(Outcome::Fail(format!("process {} no longer exists", me_ep.process_id)));
-        };
-        let Some(peer) = self.0.processes.load(&peer_ep.process_id).await? else {
-            return Ok(Outcome::Fail(format!("process {} no longer exists", peer_ep.process_id)));
-        };
-        match me.process.state {
-            ProcessState::Running => {}
-            ProcessState::Terminated => return Ok(Outcome::Done),
-            s => {
-                return Ok(Outcome::NotYet(
-                    Duration::from_secs(1),
-                    format!("waiting for process '{}' to run (it is {s})", me.process.name),
-                ))
-            }
-        }
-        let Some(target) = self.0.processes.target(&me.process).await? else {
-            return Ok(Outcome::NotYet(
-                Duration::from_secs(1),
-                format!("process '{}' has no running container", me.process.name),
-            ));
-        };
-        let Some(iface) = me.process.interfaces.iter().find(|i| i.id == me_ep.interface_id) else {
-            return Ok(Outcome::Fail(format!(
-                "process '{}' has no interface '{}'",
-                me.process.name, me_ep.interface_id
-            )));
-        };
-        let Some(version) = iface
-            .interface_versions
-            .iter()
-            .find(|v| Some(&v.version_name) == me_ep.interface_version_name.as_ref())
-            .or(iface.interface_versions.first())
-        else {
-            return Ok(Outcome::Fail(format!("interface '{}' has no versions", iface.id)));
-        };
-        // The side with the smaller process id listens; the other connects to it by name.
-        let target_address = if me.process.id <= peer.process.id { String::new() } else { peer.process.id.clone() };
-        let resume = record.told_suspended[side];
-        let message = ConnectionMessage {
-            mode: if resume { ModeType::Resume } else { ModeType::Create } as i32,
-            connection_id: id.clone(),
-            target_address: Some(target_address),
-            listen_port: Some(i32::from(record.connection.port)),
-            receive_hash: Some(version.receives_hash.clone()),
-            send_hash: Some(version.sends_hash.clone()),
-            remote_interface_id: Some(peer_ep.interface_id.clone()),
-            remote_process_id: Some(peer.process.id.clone()),
-            remote_service_id: Some(peer.process.service_id.clone()),
-            remote_process_name: Some(peer.process.name.clone()),
-        };
-        if let Err(refused) = self.0.processes.connector().connection(&target, message).await? {
-            let reason = format!("process '{}' refused the connection: {refused}", me.process.name);
-            self.note(&id, &reason).await?;
-            return Ok(Outcome::Retry(reason));
-        }
-        let task = target.task_id.clone();
-        self.0
-            .store
-            .modify::<ConnectionRecord>(&id, |r| {
-                r.accepted[side] = Some(task.clone());
-                r.told_suspended[side] = false;
-                Ok(())
-            })
-            .await?;
-        self.refresh(&id).await?;
-        Ok(Outcome::Done)
-    }
-
-    pub(in crate::managers) async fn run_suspend(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
-        let ep = record.endpoint(side).clone();
-        let Some(me) = self.0.processes.load(&ep.process_id).await? else { return Ok(Outcome::Done) };
-        if me.process.state != ProcessState::Running {
-            // It restarted or stopped: it will be connected afresh.
-            return Ok(Outcome::Done);
-        }
-        let Some(target) = self.0.processes.target(&me.process).await? else { return Ok(Outcome::Done) };
-        let message = mode_only(ModeType::Suspend, &record.connection.id);
-        // Told, whether it takes the suspension or answers that it has no such connection.
-        let _told = self.0.processes.connector().connection(&target, message).await?;
-        let id = record.connection.id.clone();
-        self.0
-            .store
-            .modify::<ConnectionRecord>(&id, |r| {
-                r.told_suspended[side] = true;
-                Ok(())
-            })
-            .await?;
-        self.refresh(&id).await?;
-        Ok(Outcome::Done)
-    }
-
-    pub(in crate::managers) async fn run_terminate(&self, record: ConnectionRecord, side: usize) -> Result<Outcome> {
-        let id = record.connection.id.clone();
-        let ep = record.endpoint(side).clone();
-        let me = self.0.processes.load(&ep.process_id).await?;
-        // A process that is gone, or has no container, has no connection to end.
-        let target = match &me {
-            Some(r)
-                if matches!(
-                    r.process.state,
-                    ProcessState::Running | ProcessState::Initializing | ProcessState::Terminated
-                ) =>
-            {
-                self.0.processes.target(&r.process).await?
-            }
-            _ => None,
-        };
-        if let Some(target) = target {
-            match self.0.processes.connector().connection(&target, mode_only(ModeType::Terminate, &id)).await {
-                // A handshake, or an error for a connection it does not know: either way it
-                // has no such connection now.
-                Ok(_) => {}
-                Err(e) => {
-                    let still_running = self
-                        .0
-                        .processes
-                        .load(&ep.process_id)
-                        .await?
-                        .is_some_and(|r| r.process.state == ProcessState::Running);
-                    if still_running {
-                        return Ok(Outcome::Retry(e.to_string()));
-                    }
-                }
-            }
-        }
-        let now = Utc::now();
-        let updated = self
-            .0
-            .store
-            .modify::<ConnectionRecord>(&id, |r| {
-                r.terminated[side] = true;
-                if r.terminated[0] && r.terminated[1] {
-                    r.connection.state = ConnectionState::Terminated;
-                    r.connection.state_reason = r.ending.clone();
-                }
-                r.connection.updated = now;
-                Ok(())
-            })
-            .await;
-        match updated {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(Outcome::Done),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn note(&self, id: &str, reason: &str) -> Result<()> {
-        let now = Utc::now();
-        match self
-            .0
-            .store
-            .modify::<ConnectionRecord>(id, |r| {
-                r.connection.state_reason = Some(reason.to_string());
-                r.connection.updated = now;
-                Ok(())
-            })
-            .await
-        {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
 }
 
 fn side_resource(id: &str, side: usize) -> String {
@@ -814,32 +482,5 @@ fn refusal_error(r: Refusal) -> Error {
         Refusal::ProcessEnding { .. } | Refusal::AlreadyConnected { .. } | Refusal::OnlyOneConnection { .. } => {
             Error::Conflict(message)
         }
-    }
-}
-
-#[async_trait::async_trait]
-impl super::processes::ProcessHooks for ConnectionManager {
-    async fn running(&self, process_id: &str, first_time: bool) {
-        if first_time {
-            if let Err(e) = self.auto_connect(process_id).await {
-                tracing::warn!(process = process_id, error = %e, "auto-connect");
-            }
-        }
-        if let Err(e) = self.refresh_process(process_id).await {
-            tracing::warn!(process = process_id, error = %e, "refreshing connections");
-        }
-    }
-
-    async fn changed(&self, process_id: &str) {
-        if let Err(e) = self.refresh_process(process_id).await {
-            tracing::warn!(process = process_id, error = %e, "refreshing connections");
-        }
-    }
-
-    async fn deleting(&self, process_id: &str, name: &str) -> Result<()> {
-        for record in self.live_of(&[process_id]).await? {
-            self.terminate_record(record, &format!("process '{name}' is being deleted")).await?;
-        }
-        Ok(())
     }
 }

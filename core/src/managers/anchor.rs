@@ -1,0 +1,181 @@
+//! The anchor: Switchyard's presence on its users' networks, and so the one way the managers
+//! reach a running process.
+//!
+//! Switchyard runs on the host, outside the swarm's overlay networks. The anchor is one small
+//! container per installation, attached to every user network that has processes (as
+//! `orchestrator`); the config-trigger listener and the management connections live in its
+//! network namespace, so processes reach Switchyard as `orchestrator:8080` and Switchyard reaches
+//! them at their address on their user network. The process manager asks through it for a
+//! process's state and configuration, the connection manager tells processes of their
+//! connections; neither reaches into the other.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use switchyard_protocol::connection::ConnectionMessage;
+
+use crate::{
+    connectors::{
+        docker::{DockerConnector, Owner},
+        process::{NetNamespace, ProcessConnector, Target},
+    },
+    error::{Error, Result},
+    model::Process,
+    store::{ProcessRecord, Query, Store, UserRecord},
+};
+
+/// The port of the config-trigger listener inside the anchor's network namespace, and so the
+/// `ORCHESTRATOR_PORT` processes are given (the original's fixed 8080).
+pub const TRIGGER_PORT: u16 = 8080;
+/// The anchor's alias on every user network, and so `ORCHESTRATOR_HOST`.
+pub const ORCHESTRATOR_ALIAS: &str = "orchestrator";
+
+/// The overlay network of one user's processes.
+pub(crate) fn network_name(user_id: &str) -> String {
+    format!("usernet-{user_id}")
+}
+
+/// How a process answered being told of one of its connections.
+#[derive(Debug)]
+pub(crate) enum Told {
+    /// It has no running container on its network to tell.
+    Unreachable,
+    /// It took it; `task` is the container (swarm task) that did.
+    Took { task: String },
+    /// It answered with an error instead (e.g. an interface version it does not handle).
+    Refused(String),
+}
+
+struct Inner {
+    store: Store,
+    docker: DockerConnector,
+    connector: ProcessConnector,
+    instance_id: String,
+    image: String,
+    /// Serialises set-up.
+    lock: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone)]
+pub struct Anchor(Arc<Inner>);
+
+impl Anchor {
+    pub fn new(store: Store, docker: DockerConnector, instance_id: String, image: String) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            docker,
+            connector: ProcessConnector::new(),
+            instance_id,
+            image,
+            lock: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// The anchor container's name.
+    pub fn container(&self) -> String {
+        format!("switchyard-anchor-{}", self.0.instance_id)
+    }
+
+    /// The management connections (in the anchor's namespace), for the process manager.
+    pub(crate) fn connector(&self) -> &ProcessConnector {
+        &self.0.connector
+    }
+
+    /// Whose a Docker object of `user_id` (and of process `process_id`) is.
+    pub(crate) fn owner(&self, process_id: Option<&str>, user_id: &str) -> Owner {
+        Owner {
+            instance_id: self.0.instance_id.clone(),
+            user_id: Some(user_id.to_string()),
+            process_id: process_id.map(str::to_string),
+        }
+    }
+
+    /// Make sure the anchor container runs and is attached to `networks` (and every user network
+    /// that has processes); returns its network namespace, which the connector then uses.
+    pub async fn ensure(&self, networks: &[String]) -> Result<NetNamespace> {
+        let _guard = self.0.lock.lock().await;
+        let name = self.container();
+        let owner = Owner { instance_id: self.0.instance_id.clone(), ..Default::default() };
+        let pid = self
+            .0
+            .docker
+            .ensure_container(&name, &self.0.image, &owner)
+            .await
+            .map_err(|e| Error::Unavailable(format!("the anchor container ({}) cannot run: {e}", self.0.image)))?;
+        let attached = self.0.docker.container_networks(&name).await?;
+        for net in networks.iter().filter(|n| !attached.contains(n)) {
+            self.0.docker.connect_container(net, &name, ORCHESTRATOR_ALIAS).await?;
+        }
+        let ns = match self.0.connector.namespace() {
+            Some(ns) if ns.pid() == pid => ns,
+            _ => {
+                let ns = NetNamespace::of_pid(pid)?;
+                self.0.connector.set_namespace(ns.clone());
+                ns
+            }
+        };
+        Ok(ns)
+    }
+
+    /// Make sure `user_id`'s network exists and the anchor is on it (before a process of theirs
+    /// is created there).
+    pub(crate) async fn join(&self, user_id: &str) -> Result<String> {
+        let network = network_name(user_id);
+        self.0.docker.ensure_network(&network, &self.owner(None, user_id)).await?;
+        let mut nets = self.user_networks().await?;
+        if !nets.contains(&network) {
+            nets.push(network.clone());
+        }
+        self.ensure(&nets).await?;
+        Ok(network)
+    }
+
+    /// The user networks of every user that has a process.
+    async fn user_networks(&self) -> Result<Vec<String>> {
+        // Users are few and processes many: count each user's processes on the index.
+        let (users, _) = self.0.store.list::<UserRecord>(&Query::all()).await?;
+        let mut nets = Vec::new();
+        for u in users {
+            if self.0.store.count::<ProcessRecord>(Query::all().eq("user_id", u.user.id.as_str())).await? > 0 {
+                nets.push(network_name(&u.user.id));
+            }
+        }
+        Ok(nets)
+    }
+
+    /// Upkeep, run every few seconds: the anchor runs and is on every user network with
+    /// processes. Returns its namespace; `None` while no process exists and no anchor is needed.
+    pub async fn keep(&self) -> Result<Option<NetNamespace>> {
+        let nets = self.user_networks().await?;
+        if nets.is_empty() && self.0.connector.namespace().is_none() {
+            return Ok(None);
+        }
+        for net in &nets {
+            self.0.docker.ensure_network(net, &self.owner(None, net.trim_start_matches("usernet-"))).await?;
+        }
+        self.ensure(&nets).await.map(Some)
+    }
+
+    /// Where the process's running task can be reached on its user network.
+    pub(crate) async fn target(&self, p: &Process) -> Result<Option<Target>> {
+        let network = network_name(&p.user_id);
+        let tasks = self.0.docker.tasks(&p.id).await?;
+        let Some(task) = tasks.iter().find(|t| t.is_up()) else { return Ok(None) };
+        let Some((_, ip)) = task.addresses.iter().find(|(n, _)| n == &network) else { return Ok(None) };
+        let ip: std::net::IpAddr =
+            ip.parse().map_err(|_| Error::Unavailable(format!("Docker gave process {} a bad address '{ip}'", p.id)))?;
+        Ok(Some(Target {
+            process_id: p.id.clone(),
+            address: SocketAddr::new(ip, switchyard_protocol::MANAGEMENT_PORT),
+            task_id: task.id.clone(),
+        }))
+    }
+
+    /// Tell a process's running container of one of its connections.
+    pub(crate) async fn tell_connection(&self, p: &Process, message: ConnectionMessage) -> Result<Told> {
+        let Some(target) = self.target(p).await? else { return Ok(Told::Unreachable) };
+        Ok(match self.0.connector.connection(&target, message).await? {
+            Ok(_) => Told::Took { task: target.task_id },
+            Err(refused) => Told::Refused(refused),
+        })
+    }
+}
