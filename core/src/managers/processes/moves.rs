@@ -89,19 +89,8 @@ impl ProcessManager {
         let p = &updated.process;
         let from = self.node_name(p.running_node_id.as_deref()).await?;
         let to = &target.node_name;
-        if was == ProcessState::Running {
-            let what = format!("Suspend process '{}' to move it to {to}, keeping its state", p.name);
-            self.0.engine.submit(NewChange::new(ChangeKind::SuspendProcess, &p.user_id, &id, what)).await?;
-        }
-        let what = format!("Move process '{}' from {from} to {to}", p.name);
-        self.0.engine.submit(NewChange::new(ChangeKind::MoveProcess, &p.user_id, &id, what)).await?;
-        if was != ProcessState::Suspended {
-            let what = if was == ProcessState::Running {
-                format!("Resume process '{}' on {to} with its state", p.name)
-            } else {
-                format!("Start process '{}' on {to}", p.name)
-            };
-            self.0.engine.submit(NewChange::new(ChangeKind::ResumeProcess, &p.user_id, &id, what)).await?;
+        for (kind, what) in move_steps(&p.name, was, &from, to) {
+            self.0.engine.submit(NewChange::new(kind, &p.user_id, &id, what)).await?;
         }
         tracing::info!(process = %id, from = %from, to = %to, "moving");
         Ok(updated.process)
@@ -139,5 +128,57 @@ impl ProcessManager {
             .await?;
         self.changed(id).await;
         Ok(Outcome::Done)
+    }
+}
+
+/// A move's pending changes, in order, for a process that was `was`: suspend it keeping its state
+/// (when it runs), relocate it, then resume it there with its state, or start it (unless it stays
+/// suspended).
+pub(super) fn move_steps(name: &str, was: ProcessState, from: &str, to: &str) -> Vec<(ChangeKind, String)> {
+    let mut steps = Vec::new();
+    if was == ProcessState::Running {
+        steps.push((
+            ChangeKind::SuspendProcess,
+            format!("Suspend process '{name}' to move it to {to}, keeping its state"),
+        ));
+    }
+    steps.push((ChangeKind::MoveProcess, format!("Move process '{name}' from {from} to {to}")));
+    match was {
+        ProcessState::Suspended => {}
+        ProcessState::Running => {
+            steps.push((ChangeKind::ResumeProcess, format!("Resume process '{name}' on {to} with its state")))
+        }
+        _ => steps.push((ChangeKind::ResumeProcess, format!("Start process '{name}' on {to}"))),
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(was: ProcessState) -> Vec<ChangeKind> {
+        move_steps("counter", was, "edge-1", "edge-2").into_iter().map(|(k, _)| k).collect()
+    }
+
+    #[test]
+    fn a_running_process_is_suspended_with_its_state_moved_and_resumed() {
+        use ChangeKind::{MoveProcess, ResumeProcess, SuspendProcess};
+        assert_eq!(kinds(ProcessState::Running), [SuspendProcess, MoveProcess, ResumeProcess]);
+        let steps = move_steps("counter", ProcessState::Running, "edge-1", "edge-2");
+        assert_eq!(steps[0].1, "Suspend process 'counter' to move it to edge-2, keeping its state");
+        assert_eq!(steps[1].1, "Move process 'counter' from edge-1 to edge-2");
+        assert_eq!(steps[2].1, "Resume process 'counter' on edge-2 with its state");
+    }
+
+    #[test]
+    fn a_suspended_process_is_only_relocated_and_a_failed_one_started_afresh() {
+        assert_eq!(kinds(ProcessState::Suspended), [ChangeKind::MoveProcess]);
+        let failed = move_steps("counter", ProcessState::Failed, "edge-1", "edge-2");
+        assert_eq!(
+            failed.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            [ChangeKind::MoveProcess, ChangeKind::ResumeProcess]
+        );
+        assert_eq!(failed[1].1, "Start process 'counter' on edge-2");
     }
 }

@@ -1,6 +1,8 @@
 //! The reconciler: brings the swarm in line with the records, one process at a time, every few
 //! seconds; and the pruning of deletion records.
 
+use chrono::DateTime;
+
 use super::*;
 
 impl ProcessManager {
@@ -108,126 +110,204 @@ impl ProcessManager {
         let p = &record.process;
         let id = p.id.as_str();
         let exists = self.0.docker.service_labels(id).await?.is_some();
-        if !exists && record.refused.is_some() {
-            // Docker refused it for good; its failed change says why and can be retried.
-            return Ok(());
-        }
-        if !exists {
-            // Never created (Switchyard stopped between saving the process and its change, or
-            // its create change gave up): it is still starting. Otherwise it was removed.
-            let never_created = !record.has_run && record.task_id.is_none() && p.state == ProcessState::Starting;
-            let what = if never_created {
-                format!("Create the swarm service of process '{}' (it has none yet)", p.name)
-            } else {
-                let why = "its swarm service was removed outside Switchyard; recreating it";
-                self.set_state(id, ProcessState::Failed, Some(why.into())).await?;
-                format!("Recreate the swarm service of process '{}' (removed outside Switchyard)", p.name)
-            };
-            self.0.engine.submit(NewChange::new(ChangeKind::CreateProcess, &p.user_id, id, what)).await?;
-            return Ok(());
-        }
         let node = p.running_node_id.as_deref().and_then(|n| nodes.iter().find(|x| x.id == n));
-        if let Some(node) =
-            node.filter(|n| matches!(n.status, NodeStatus::Down | NodeStatus::Missing | NodeStatus::Disconnected))
-        {
-            let status = format!("{:?}", node.status).to_lowercase();
-            let mut reason = format!("its node {} is {status}", node.name);
-            let mut target = None;
-            if record.moving_to.is_none() {
-                if p.move_on_failure {
-                    match self.choose_away(record, node).await {
-                        Ok(t) => {
-                            reason = format!("{reason}; moving it to {}", t.node_name);
-                            target = Some(t);
-                        }
-                        Err(e) => reason = format!("{reason}; it cannot be moved: {e}"),
-                    }
+        // The tasks are only worth asking for when the service exists on a node that is there.
+        let tasks = match (exists, node.is_some_and(node_lost)) {
+            (true, false) => self.0.docker.tasks(id).await?,
+            _ => Vec::new(),
+        };
+        match decide(record, exists, node, &tasks, self.0.settings.trigger_grace, Utc::now()) {
+            Action::Nothing => {}
+            Action::Create { recreate } => {
+                let what = if recreate {
+                    let why = "its swarm service was removed outside Switchyard; recreating it";
+                    self.set_state(id, ProcessState::Failed, Some(why.into())).await?;
+                    format!("Recreate the swarm service of process '{}' (removed outside Switchyard)", p.name)
                 } else {
-                    reason
-                        .push_str("; it runs again when the node returns (it is not set to move when its node fails)");
+                    format!("Create the swarm service of process '{}' (it has none yet)", p.name)
+                };
+                self.0.engine.submit(NewChange::new(ChangeKind::CreateProcess, &p.user_id, id, what)).await?;
+            }
+            Action::NodeLost { reason, try_move } => {
+                if let Some(node) = node {
+                    self.node_lost(record, node, reason, try_move).await?;
                 }
             }
-            self.set_state(id, ProcessState::Failed, Some(reason)).await?;
-            if let Some(target) = target {
-                if let Some(fresh) = self.load(id).await? {
-                    self.start_move(fresh, target).await?;
-                }
-            }
-            return Ok(());
-        }
-        let tasks = self.0.docker.tasks(id).await?;
-        let Some(latest) = tasks.first() else { return Ok(()) };
-        let running = tasks.iter().find(|t| t.state == TaskState::Running);
-        match running {
-            Some(task) => {
-                if p.state == ProcessState::Starting && running_longer_than(task, self.0.settings.trigger_grace) {
+            Action::Running { configure_unasked, adopt } => {
+                if configure_unasked {
                     self.configure_unasked(record).await?;
                 }
-                if record.task_id.as_deref() != Some(task.id.as_str()) {
-                    // A container Switchyard has not configured: say what became of the old one.
-                    let previous = record.task_id.as_deref().and_then(|old| tasks.iter().find(|t| t.id == old));
-                    let reason = previous.map(|old| {
-                        format!("its container stopped ({}) and the swarm started a new one", describe_exit(old))
-                    });
-                    let now = Utc::now();
-                    let new_id = task.id.clone();
-                    self.0
-                        .store
-                        .modify::<ProcessRecord>(id, |r| {
-                            if r.task_id.as_deref() == Some(new_id.as_str()) {
-                                return Ok(()); // configured meanwhile
-                            }
-                            let had_one = r.task_id.is_some();
-                            r.task_id = Some(new_id.clone());
-                            let reason = reason.clone().unwrap_or_else(|| "the swarm replaced its container".into());
-                            if had_one && matches!(r.process.state, ProcessState::Running | ProcessState::Failed) {
-                                // It will ask for its configuration; until then it is starting.
-                                r.process.set_state(ProcessState::Starting, Some(reason), now);
-                                r.process.updated = now;
-                            } else if had_one && r.process.state_reason.as_deref() != Some(reason.as_str()) {
-                                r.process.note(reason, now);
-                            }
-                            Ok(())
-                        })
-                        .await?;
+                if let Some(adopt) = adopt {
+                    self.adopt(id, adopt).await?;
                 }
             }
-            None => {
-                let failed = latest.state.is_failure();
-                if failed && p.state != ProcessState::Failed {
-                    let reason = describe_failure(latest);
-                    self.set_state(id, ProcessState::Failed, Some(reason)).await?;
-                } else if !failed && p.state == ProcessState::Running {
-                    // Between containers: say what became of the one that ran.
-                    let old = record.task_id.as_deref().and_then(|old| tasks.iter().find(|t| t.id == old));
-                    let reason = match old {
-                        Some(old) => {
-                            format!("its container stopped ({}); the swarm is starting a new one", describe_exit(old))
+            Action::Failed(reason) => self.set_state(id, ProcessState::Failed, Some(reason)).await?,
+            Action::Restarting { reason } => {
+                let (seen, now) = (record.task_id.clone(), Utc::now());
+                self.0
+                    .store
+                    .modify::<ProcessRecord>(id, |r| {
+                        // Unless a new container was configured meanwhile.
+                        if r.task_id == seen && r.process.state == ProcessState::Running {
+                            r.process.set_state(ProcessState::Starting, Some(reason.clone()), now);
+                            r.process.updated = now;
                         }
-                        None => format!("its container is {}", latest.state),
-                    };
-                    let (seen, now) = (record.task_id.clone(), Utc::now());
-                    self.0
-                        .store
-                        .modify::<ProcessRecord>(id, |r| {
-                            // Unless a new container was configured meanwhile.
-                            if r.task_id == seen && r.process.state == ProcessState::Running {
-                                r.process.set_state(ProcessState::Starting, Some(reason.clone()), now);
-                                r.process.updated = now;
-                            }
-                            Ok(())
-                        })
-                        .await?;
-                }
+                        Ok(())
+                    })
+                    .await?;
             }
         }
         Ok(())
     }
+
+    /// Its node is down, missing or disconnected: it is FAILED, and moved when it may be.
+    async fn node_lost(&self, record: &ProcessRecord, node: &Node, mut reason: String, try_move: bool) -> Result<()> {
+        let id = record.process.id.as_str();
+        let mut target = None;
+        if try_move {
+            match self.choose_away(record, node).await {
+                Ok(t) => {
+                    reason = format!("{reason}; moving it to {}", t.node_name);
+                    target = Some(t);
+                }
+                Err(e) => reason = format!("{reason}; it cannot be moved: {e}"),
+            }
+        }
+        self.set_state(id, ProcessState::Failed, Some(reason)).await?;
+        if let Some(target) = target {
+            if let Some(fresh) = self.load(id).await? {
+                self.start_move(fresh, target).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A container runs that Switchyard has not configured: it is the process's now, and until
+    /// it asks for its configuration the process is starting.
+    async fn adopt(&self, id: &str, adopt: Adopt) -> Result<()> {
+        let now = Utc::now();
+        self.0
+            .store
+            .modify::<ProcessRecord>(id, |r| {
+                if r.task_id.as_deref() == Some(adopt.task.as_str()) {
+                    return Ok(()); // configured meanwhile
+                }
+                let had_one = r.task_id.is_some();
+                r.task_id = Some(adopt.task.clone());
+                let reason = adopt.reason.clone().unwrap_or_else(|| "the swarm replaced its container".into());
+                if had_one && matches!(r.process.state, ProcessState::Running | ProcessState::Failed) {
+                    r.process.set_state(ProcessState::Starting, Some(reason), now);
+                    r.process.updated = now;
+                } else if had_one && r.process.state_reason.as_deref() != Some(reason.as_str()) {
+                    r.process.note(reason, now);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// What the reconciler does about one process.
+#[derive(Debug, PartialEq)]
+pub(super) enum Action {
+    /// All is as recorded, or there is nothing it can do (Docker refused the process for good:
+    /// its failed change says why and can be retried).
+    Nothing,
+    /// It has no swarm service: create it, or recreate it when it had one (removed outside
+    /// Switchyard, so it is FAILED until then).
+    Create { recreate: bool },
+    /// Its node is down, missing or disconnected: FAILED with `reason`, and moved when
+    /// `try_move`.
+    NodeLost { reason: String, try_move: bool },
+    /// A container runs: configure it unasked when it has run too long without asking, and adopt
+    /// it when Switchyard has not configured it.
+    Running { configure_unasked: bool, adopt: Option<Adopt> },
+    /// No container runs and the latest one failed.
+    Failed(String),
+    /// It ran and is between containers: STARTING, saying what became of the one that ran.
+    Restarting { reason: String },
+}
+
+/// A running container Switchyard has not configured, and why there is a new one.
+#[derive(Debug, PartialEq)]
+pub(super) struct Adopt {
+    pub task: String,
+    pub reason: Option<String>,
+}
+
+fn node_lost(node: &Node) -> bool {
+    matches!(node.status, NodeStatus::Down | NodeStatus::Missing | NodeStatus::Disconnected)
+}
+
+/// The reconciler's decision for one process, from its record, whether its swarm service exists,
+/// its node and its service's tasks (newest first). Pure, so each case has a unit test.
+pub(super) fn decide(
+    record: &ProcessRecord,
+    exists: bool,
+    node: Option<&Node>,
+    tasks: &[TaskInfo],
+    grace: Duration,
+    now: DateTime<Utc>,
+) -> Action {
+    let p = &record.process;
+    if !exists {
+        if record.refused.is_some() {
+            return Action::Nothing;
+        }
+        // Never created (Switchyard stopped between saving the process and its change, or its
+        // create change gave up): it is still starting. Otherwise it was removed.
+        let never_created = !record.has_run && record.task_id.is_none() && p.state == ProcessState::Starting;
+        return Action::Create { recreate: !never_created };
+    }
+    if let Some(node) = node.filter(|n| node_lost(n)) {
+        let status = format!("{:?}", node.status).to_lowercase();
+        let mut reason = format!("its node {} is {status}", node.name);
+        let moving = record.moving_to.is_some();
+        if !moving && !p.move_on_failure {
+            reason.push_str("; it runs again when the node returns (it is not set to move when its node fails)");
+        }
+        return Action::NodeLost { reason, try_move: !moving && p.move_on_failure };
+    }
+    let Some(latest) = tasks.first() else { return Action::Nothing };
+    // The container Switchyard configured last, when the swarm still lists it.
+    let previous = record.task_id.as_deref().and_then(|old| tasks.iter().find(|t| t.id == old));
+    match tasks.iter().find(|t| t.state == TaskState::Running) {
+        Some(task) => {
+            let configure_unasked = p.state == ProcessState::Starting && running_longer_than(task, grace, now);
+            let adopt = (record.task_id.as_deref() != Some(task.id.as_str())).then(|| Adopt {
+                task: task.id.clone(),
+                reason: previous.map(|old| {
+                    format!("its container stopped ({}) and the swarm started a new one", describe_exit(old))
+                }),
+            });
+            if !configure_unasked && adopt.is_none() {
+                return Action::Nothing;
+            }
+            Action::Running { configure_unasked, adopt }
+        }
+        None => {
+            let failed = latest.state.is_failure();
+            if failed && p.state != ProcessState::Failed {
+                Action::Failed(describe_failure(latest))
+            } else if !failed && p.state == ProcessState::Running {
+                let reason = match previous {
+                    Some(old) => {
+                        format!("its container stopped ({}); the swarm is starting a new one", describe_exit(old))
+                    }
+                    None => format!("its container is {}", latest.state),
+                };
+                Action::Restarting { reason }
+            } else {
+                Action::Nothing
+            }
+        }
+    }
 }
 
 /// Whether the task has been running for longer than `grace`.
-pub(super) fn running_longer_than(task: &TaskInfo, grace: Duration) -> bool {
-    task.timestamp.is_some_and(|t| (Utc::now() - t).to_std().is_ok_and(|d| d > grace))
+pub(super) fn running_longer_than(task: &TaskInfo, grace: Duration, now: DateTime<Utc>) -> bool {
+    task.timestamp.is_some_and(|t| (now - t).to_std().is_ok_and(|d| d > grace))
 }
 
 /// How a task's container ended, for a state reason.
@@ -246,5 +326,186 @@ pub(super) fn describe_failure(task: &TaskInfo) -> String {
         TaskFailure::ImageUnavailable(err) => format!("its image cannot be pulled: {err}"),
         TaskFailure::Rejected(err) => format!("the swarm rejected its task: {err}"),
         TaskFailure::Container(_) => format!("its container failed: {}", describe_exit(task)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Architecture, ResourceLimits};
+
+    const GRACE: Duration = Duration::from_secs(10);
+
+    fn record(state: ProcessState, task_id: Option<&str>, has_run: bool) -> ProcessRecord {
+        let now = Utc::now();
+        ProcessRecord {
+            process: Process {
+                id: "p1".into(),
+                name: "counter".into(),
+                user_id: "u1".into(),
+                service_id: "counter".into(),
+                service_version: "1.0.0".into(),
+                image: None,
+                placement: Placement::Automatic,
+                parameters: Vec::new(),
+                environment: Vec::new(),
+                limits: ResourceLimits::default(),
+                mounts: Vec::new(),
+                ports: Vec::new(),
+                interfaces: Vec::new(),
+                state,
+                state_reason: None,
+                running_node_id: Some("n1".into()),
+                placement_reason: None,
+                has_saved_state: false,
+                move_on_failure: false,
+                moving_to_node_id: None,
+                config_revision: 1,
+                history: Vec::new(),
+                created: now,
+                updated: now,
+                revision: 1,
+            },
+            token: "t".into(),
+            saved_state: None,
+            task_id: task_id.map(str::to_string),
+            has_run,
+            moving_to: None,
+            refused: None,
+            suspending_task: None,
+        }
+    }
+
+    fn node(status: NodeStatus) -> Node {
+        Node {
+            id: "n1".into(),
+            name: "edge-1".into(),
+            kind: NodeKind::Public,
+            node_pool_id: None,
+            user_id: None,
+            docker_id: "d1".into(),
+            hostname: "edge-1".into(),
+            architecture: Architecture::X86_64,
+            status,
+            manager: false,
+            last_seen: None,
+            nano_cpus: 2_000_000_000,
+            memory_bytes: 1 << 30,
+            processes: 1,
+            assigned_revision: 0,
+            revision: 1,
+        }
+    }
+
+    fn task(id: &str, state: TaskState, exit_code: Option<i64>, age: Duration) -> TaskInfo {
+        TaskInfo {
+            id: id.into(),
+            state,
+            desired_state: TaskState::Running,
+            message: String::new(),
+            error: None,
+            node_id: Some("d1".into()),
+            container_id: Some(format!("c-{id}")),
+            exit_code,
+            timestamp: Some(Utc::now() - chrono::Duration::from_std(age).unwrap()),
+            addresses: Vec::new(),
+        }
+    }
+
+    fn run(record: &ProcessRecord, exists: bool, node_status: NodeStatus, tasks: &[TaskInfo]) -> Action {
+        decide(record, exists, Some(&node(node_status)), tasks, GRACE, Utc::now())
+    }
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_missing_service_is_created_when_it_never_ran_and_recreated_when_it_did() {
+        let fresh = record(ProcessState::Starting, None, false);
+        assert_eq!(run(&fresh, false, NodeStatus::Ready, &[]), Action::Create { recreate: false });
+        let ran = record(ProcessState::Running, Some("t1"), true);
+        assert_eq!(run(&ran, false, NodeStatus::Ready, &[]), Action::Create { recreate: true });
+        let mut refused = fresh.clone();
+        refused.refused = Some("no such image".into());
+        assert_eq!(run(&refused, false, NodeStatus::Ready, &[]), Action::Nothing);
+    }
+
+    #[test]
+    fn a_lost_node_fails_the_process_and_moves_it_only_when_it_may_and_is_not_moving_already() {
+        let mut r = record(ProcessState::Running, Some("t1"), true);
+        let Action::NodeLost { reason, try_move } = run(&r, true, NodeStatus::Down, &[]) else { panic!() };
+        assert!(!try_move);
+        assert_eq!(
+            reason,
+            "its node edge-1 is down; it runs again when the node returns (it is not set to move when its node fails)"
+        );
+        r.process.move_on_failure = true;
+        assert_eq!(
+            run(&r, true, NodeStatus::Missing, &[]),
+            Action::NodeLost { reason: "its node edge-1 is missing".into(), try_move: true }
+        );
+        r.moving_to = Some(MoveTarget {
+            node_id: "n2".into(),
+            node_name: "edge-2".into(),
+            placement: Placement::Automatic,
+            image: "img".into(),
+            reason: "r".into(),
+        });
+        assert_eq!(
+            run(&r, true, NodeStatus::Disconnected, &[]),
+            Action::NodeLost { reason: "its node edge-1 is disconnected".into(), try_move: false }
+        );
+    }
+
+    #[test]
+    fn a_configured_running_container_needs_nothing() {
+        let r = record(ProcessState::Running, Some("t1"), true);
+        assert_eq!(run(&r, true, NodeStatus::Ready, &[task("t1", TaskState::Running, None, SECOND)]), Action::Nothing);
+        assert_eq!(run(&r, true, NodeStatus::Ready, &[]), Action::Nothing);
+    }
+
+    #[test]
+    fn a_container_that_runs_past_the_grace_without_asking_is_configured_unasked() {
+        let r = record(ProcessState::Starting, Some("t1"), false);
+        let young = [task("t1", TaskState::Running, None, SECOND)];
+        assert_eq!(run(&r, true, NodeStatus::Ready, &young), Action::Nothing);
+        let old = [task("t1", TaskState::Running, None, GRACE * 2)];
+        assert_eq!(run(&r, true, NodeStatus::Ready, &old), Action::Running { configure_unasked: true, adopt: None });
+    }
+
+    #[test]
+    fn a_new_container_is_adopted_saying_how_the_old_one_ended() {
+        let r = record(ProcessState::Running, Some("t1"), true);
+        let tasks = [task("t2", TaskState::Running, None, SECOND), task("t1", TaskState::Failed, Some(137), GRACE)];
+        assert_eq!(
+            run(&r, true, NodeStatus::Ready, &tasks),
+            Action::Running {
+                configure_unasked: false,
+                adopt: Some(Adopt {
+                    task: "t2".into(),
+                    reason: Some(
+                        "its container stopped (killed, exit code 137) and the swarm started a new one".into()
+                    ),
+                }),
+            }
+        );
+    }
+
+    #[test]
+    fn a_failed_container_fails_the_process_once_and_one_between_containers_makes_it_starting() {
+        let r = record(ProcessState::Running, Some("t1"), true);
+        let failed = [task("t1", TaskState::Failed, Some(3), SECOND)];
+        assert_eq!(
+            run(&r, true, NodeStatus::Ready, &failed),
+            Action::Failed("its container failed: exit code 3".into())
+        );
+        let mut already = r.clone();
+        already.process.state = ProcessState::Failed;
+        assert_eq!(run(&already, true, NodeStatus::Ready, &failed), Action::Nothing);
+        let between =
+            [task("t2", TaskState::Preparing, None, SECOND), task("t1", TaskState::Complete, Some(0), SECOND)];
+        assert_eq!(
+            run(&r, true, NodeStatus::Ready, &between),
+            Action::Restarting { reason: "its container stopped (it exited); the swarm is starting a new one".into() }
+        );
     }
 }
