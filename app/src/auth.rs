@@ -17,8 +17,6 @@ pub mod ssr {
     use leptos::prelude::*;
     use switchyard_core::{
         managers::{Caller, Switchyard},
-        model::User,
-        store::USER_ID_KEY,
         Error,
     };
     use tower_sessions::Session;
@@ -35,25 +33,6 @@ pub mod ssr {
             .map_err(|e| AppError::from(Error::Internal(format!("no session layer: {e}"))))
     }
 
-    /// Start a logged-in session under a fresh id (a session planted before login is void).
-    pub async fn start_session(session: &Session, user: &User) -> Result<(), Error> {
-        session.cycle_id().await.map_err(|e| Error::Internal(e.to_string()))?;
-        session.insert(USER_ID_KEY, &user.id).await.map_err(|e| Error::Internal(e.to_string()))
-    }
-
-    /// The user a session belongs to, read afresh; the session of a deleted user is ended.
-    pub async fn session_caller(sy: &Switchyard, session: &Session) -> Result<Option<Caller>, Error> {
-        let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|e| Error::Internal(e.to_string()))?;
-        let Some(user_id) = user_id else { return Ok(None) };
-        match sy.users.caller(&user_id).await? {
-            Some(caller) => Ok(Some(caller)),
-            None => {
-                let _ = session.flush().await;
-                Ok(None)
-            }
-        }
-    }
-
     /// The address the request came from (the server puts it on every request).
     pub async fn client_addr() -> std::net::IpAddr {
         leptos_axum::extract::<axum::Extension<switchyard_core::auth::ClientAddr>>()
@@ -65,7 +44,8 @@ pub mod ssr {
     /// The logged-in caller of a server function.
     pub async fn caller() -> Result<Caller, AppError> {
         let session = session().await?;
-        session_caller(&sy(), &session)
+        sy().users
+            .session_caller(&session)
             .await?
             .ok_or_else(|| Error::Unauthenticated("your session has ended; log in again".into()).into())
     }
@@ -96,7 +76,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
     let sy = ssr::sy();
     let next = checked_next(next.as_deref())?;
     let user = sy.users.login(&username, &password, ssr::client_addr().await).await?;
-    ssr::start_session(&ssr::session().await?, &user).await?;
+    ssr::sy().users.start_session(&ssr::session().await?, &user).await?;
     leptos_axum::redirect(&next);
     Ok(())
 }
@@ -112,7 +92,7 @@ pub async fn logout() -> Result<(), AppError> {
 #[server]
 pub async fn current_user() -> Result<Option<User>, AppError> {
     let session = ssr::session().await?;
-    Ok(ssr::session_caller(&ssr::sy(), &session).await?.map(|c| c.user))
+    Ok(ssr::sy().users.session_caller(&session).await?.map(|c| c.user))
 }
 
 /// Load a page from the server, dropping all client state (after logging in or out).

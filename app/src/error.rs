@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
+    Encodes,
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +44,48 @@ impl FromServerFnError for AppError {
             _ => "request_failed",
         };
         AppError { code: code.into(), message: e.to_string(), field: None }
+    }
+
+    /// The body of a server function's error response. On the server this runs only when the
+    /// error becomes the response, so it is also where the response gets the status of the
+    /// error's code (from the server's table, [`StatusOf`]) instead of server_fn's 500 for all.
+    /// A plain form post (before hydration) is answered with a redirect back, left as it is.
+    fn ser(&self) -> server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        self.set_response_status();
+        <JsonEncoding as Encodes<Self>>::encode(self).unwrap_or_else(|e| {
+            let fallback = AppError { code: "internal".into(), message: e.to_string(), field: None };
+            <JsonEncoding as Encodes<Self>>::encode(&fallback).unwrap_or_default()
+        })
+    }
+}
+
+/// The HTTP status of an error code, as the server's one table has it; the server gives it to
+/// every server function as context.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy)]
+pub struct StatusOf(pub fn(&str) -> http::StatusCode);
+
+#[cfg(feature = "ssr")]
+impl AppError {
+    fn set_response_status(&self) {
+        use leptos::prelude::use_context;
+        // Only the answer of a server function's call from the page (a page's own render, or
+        // a plain form post answered with a redirect back, keeps its status).
+        let Some(parts) = use_context::<http::request::Parts>() else { return };
+        let accepts_html = parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        if parts.method != http::Method::POST || !parts.uri.path().starts_with("/api/") || accepts_html {
+            return;
+        }
+        if let (Some(StatusOf(status_of)), Some(response)) =
+            (use_context::<StatusOf>(), use_context::<leptos_axum::ResponseOptions>())
+        {
+            response.set_status(status_of(&self.code));
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! Errors in domain terms. The HTTP layer maps each kind to one status code; the UI shows the
-//! message next to `field` when there is one.
+//! Errors in domain terms. The HTTP layer (`server/src/http/error.rs`) maps each kind's code to
+//! one status; the UI shows the message next to `field` when there is one.
 
 use serde::{Deserialize, Serialize};
 
@@ -35,22 +35,6 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The HTTP status for an error code: one table for the REST API and the UI's server functions,
-/// whose error bodies carry only the code. Codes not listed (and `internal`) are a 500.
-pub fn http_status_of(code: &str) -> u16 {
-    match code {
-        "bad_request" => 400,
-        "unauthenticated" => 401,
-        "forbidden" => 403,
-        "not_found" => 404,
-        "conflict" | "stale_revision" => 409,
-        "validation_failed" => 422,
-        "too_many_attempts" => 429,
-        "unavailable" => 503,
-        _ => 500,
-    }
-}
-
 impl Error {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Error::Invalid { field: Some(field.to_string()), message: message.into() }
@@ -70,11 +54,6 @@ impl Error {
             Error::Unavailable(_) => "unavailable",
             Error::Internal(_) => "internal",
         }
-    }
-
-    /// The HTTP status that answers this error.
-    pub fn http_status(&self) -> u16 {
-        http_status_of(self.code())
     }
 
     pub fn field(&self) -> Option<&str> {

@@ -2,16 +2,15 @@
 //! visitors who are not logged in to the login page before any page renders.
 
 use axum::{
-    body::Body,
     extract::{Request, State},
-    http::{header::CACHE_CONTROL, HeaderValue, Method, StatusCode},
+    http::{header::CACHE_CONTROL, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
     Router,
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use switchyard_app::{auth::ssr::session_caller, shell, App, AppError};
+use switchyard_app::{error::StatusOf, shell, App};
 use tower_http::services::ServeDir;
 use tower_sessions::Session;
 
@@ -32,16 +31,17 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .leptos_routes_with_context(state, routes, page_context(sy.clone()), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(sy), shell))
         .layer(middleware::from_fn_with_state(state.clone(), require_login))
-        .layer(middleware::from_fn(server_fn_error_status))
         .layer(middleware::from_fn(move |request, next| site_file_caching(hashed, request, next)))
 }
 
-/// What every page and server function finds in its context: the managers, and the nonce of
-/// this response's Content-Security-Policy (made by `guard::security_headers`) for Leptos's
-/// inline scripts.
+/// What every page and server function finds in its context: the managers, the status table
+/// (a server function's error answers with its code's status, as the REST API does), and the
+/// nonce of this response's Content-Security-Policy (made by `guard::security_headers`) for
+/// Leptos's inline scripts.
 fn page_context(sy: switchyard_core::managers::Switchyard) -> impl Fn() + Clone + Send + 'static {
     move || {
         provide_context(sy.clone());
+        provide_context(StatusOf(crate::http::status_of));
         let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<crate::guard::CspNonce>().cloned());
         if let Some(nonce) = nonce {
@@ -69,28 +69,6 @@ async fn site_file_caching(hashed: bool, request: Request, next: Next) -> Respon
     response
 }
 
-/// server_fn answers every error of a server function with a 500. Give each the status of its
-/// error code instead, as the REST API does, so that a refused request is not logged or counted
-/// as a failure of the server. The body, the error the UI decodes, is left as it is; so are the
-/// redirects that answer plain form posts (before hydration), which are not 500s.
-async fn server_fn_error_status(request: Request, next: Next) -> Response {
-    let server_fn = request.method() == Method::POST && request.uri().path().starts_with("/api/");
-    let response = next.run(request).await;
-    if !server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    // An error body is a few hundred bytes; anything near the limit is not one of ours.
-    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
-        let status = switchyard_core::error::http_status_of(&error.code);
-        parts.status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    }
-    Response::from_parts(parts, Body::from(bytes))
-}
-
 /// Pages other than the login page need a logged-in session; without one, go to the login page
 /// and come back afterwards. Server functions answer for themselves, assets are public.
 async fn require_login(State(state): State<AppState>, session: Session, request: Request, next: Next) -> Response {
@@ -103,7 +81,7 @@ async fn require_login(State(state): State<AppState>, session: Session, request:
     if public {
         return next.run(request).await;
     }
-    match session_caller(&state.sy, &session).await {
+    match state.sy.users.session_caller(&session).await {
         Ok(Some(_)) => next.run(request).await,
         Ok(None) => {
             let target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");

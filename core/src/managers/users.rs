@@ -10,7 +10,7 @@ use crate::{
     auth::{self, LoginThrottle},
     error::{Error, Result},
     model::{ApiToken, NewApiToken, Node, Page, User},
-    store::{new_id, ApiTokenRecord, Query, Store, UserRecord},
+    store::{new_id, ApiTokenRecord, Query, Store, UserRecord, USER_ID_KEY},
     validate,
 };
 
@@ -120,6 +120,28 @@ impl UserManager {
     /// The user a session or token names, if they still exist.
     pub async fn caller(&self, user_id: &str) -> Result<Option<Caller>> {
         Ok(self.store.get::<UserRecord>(user_id).await?.map(|r| Caller { user: r.user }))
+    }
+
+    /// Start a logged-in session for `user` under a fresh id (a session planted before login is
+    /// void). The one place a session learns whose it is; the REST API and the UI both log in here.
+    pub async fn start_session(&self, session: &tower_sessions::Session, user: &User) -> Result<()> {
+        session.cycle_id().await.map_err(|e| Error::Internal(e.to_string()))?;
+        session.insert(USER_ID_KEY, &user.id).await.map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// The caller a session belongs to, read afresh from the store; `None` when no one is logged
+    /// in. The session of a user who was deleted meanwhile is ended. The one session lookup, used
+    /// by the REST API, the page gate and the server functions alike.
+    pub async fn session_caller(&self, session: &tower_sessions::Session) -> Result<Option<Caller>> {
+        let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|e| Error::Internal(e.to_string()))?;
+        let Some(user_id) = user_id else { return Ok(None) };
+        match self.caller(&user_id).await? {
+            Some(caller) => Ok(Some(caller)),
+            None => {
+                let _ = session.flush().await;
+                Ok(None)
+            }
+        }
     }
 
     /// The user an API token secret belongs to.

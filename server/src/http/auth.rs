@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use serde::Deserialize;
-use switchyard_core::{auth::ClientAddr, model::User, store::USER_ID_KEY, Error};
+use switchyard_core::{auth::ClientAddr, model::User, Error};
 use tower_sessions::Session;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -40,13 +40,8 @@ pub async fn login(
     Json(c): Json<Credentials>,
 ) -> ApiResult<axum::Json<User>> {
     let user = state.sy.users.login(&c.username, &c.password, client.0).await?;
-    start_session(&session, &user).await?;
+    state.sy.users.start_session(&session, &user).await?;
     Ok(axum::Json(user))
-}
-
-pub async fn start_session(session: &Session, user: &User) -> Result<(), Error> {
-    session.cycle_id().await.map_err(|e| Error::Internal(e.to_string()))?;
-    session.insert(USER_ID_KEY, &user.id).await.map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Log out: ends the session on the server, not only in the browser.

@@ -45,9 +45,26 @@ impl ApiError {
     }
 }
 
+/// The HTTP status for an error code: one table for the REST API and the UI's server functions
+/// (which are given it as context, see `web::page_context`). Codes not listed (and `internal`)
+/// are a 500.
+pub fn status_of(code: &str) -> StatusCode {
+    match code {
+        "bad_request" => StatusCode::BAD_REQUEST,
+        "unauthenticated" => StatusCode::UNAUTHORIZED,
+        "forbidden" => StatusCode::FORBIDDEN,
+        "not_found" => StatusCode::NOT_FOUND,
+        "conflict" | "stale_revision" => StatusCode::CONFLICT,
+        "validation_failed" => StatusCode::UNPROCESSABLE_ENTITY,
+        "too_many_attempts" => StatusCode::TOO_MANY_REQUESTS,
+        "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status_of(e.code());
         let mut api = ApiError::new(status, e.code(), e.to_string());
         match &e {
             Error::Invalid { field: Some(field), .. } => api.details = json!({ "field": field }),

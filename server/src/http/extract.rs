@@ -5,7 +5,7 @@ use axum::{
     extract::{FromRequest, FromRequestParts},
     http::{header, request::Parts, StatusCode},
 };
-use switchyard_core::{managers::Caller, store::USER_ID_KEY, Error};
+use switchyard_core::{managers::Caller, Error};
 use tower_sessions::Session;
 
 use super::error::ApiError;
@@ -59,26 +59,13 @@ impl FromRequestParts<AppState> for AuthUser {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::from(Error::Internal("session layer missing".into())))?;
-        match session_caller(&session, state).await? {
+        match state.sy.users.session_caller(&session).await? {
             Some(caller) => Ok(AuthUser(caller)),
             None => Err(Error::Unauthenticated(
                 "log in first (POST /api/v1/auth/login), or send an API token as 'Authorization: Bearer <token>'"
                     .into(),
             )
             .into()),
-        }
-    }
-}
-
-/// The user a session belongs to, if it is still valid. A session of a deleted user is ended.
-pub async fn session_caller(session: &Session, state: &AppState) -> Result<Option<Caller>, Error> {
-    let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|e| Error::Internal(e.to_string()))?;
-    let Some(user_id) = user_id else { return Ok(None) };
-    match state.sy.users.caller(&user_id).await? {
-        Some(caller) => Ok(Some(caller)),
-        None => {
-            let _ = session.flush().await;
-            Ok(None)
         }
     }
 }

@@ -31,7 +31,7 @@ use utoipa::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use error::{ApiError, ApiResult, ErrorBody};
+pub use error::{status_of, ApiError, ApiResult, ErrorBody};
 
 use crate::state::AppState;
 
