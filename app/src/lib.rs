@@ -79,20 +79,23 @@ pub fn App() -> impl IntoView {
 /// first page is hydrated ([`preload_editors`]); a page opened at an editor fetches its modules
 /// before it hydrates. The other pages stay in the first download: they are small and share
 /// most of their code with the shell.
+///
+/// Each route's `data` (in the first download) starts loading the page's data as soon as the
+/// route matches, so the request runs while the page's module downloads rather than after it.
 macro_rules! lazy_pages {
-    ($($route:ident => $page:path),* $(,)?) => {
+    ($($route:ident($data:ty) = $load:path => $page:ident { $prop:ident }),* $(,)?) => {
         $(
-            struct $route;
+            struct $route($data);
 
             #[lazy_route]
             impl LazyRoute for $route {
-                // The pages load their own data.
                 fn data() -> Self {
-                    $route
+                    $route($load())
                 }
 
-                fn view(_this: Self) -> AnyView {
-                    $page().into_any()
+                fn view(this: Self) -> AnyView {
+                    let $prop = this.0;
+                    view! { <$page $prop/> }.into_any()
                 }
             }
         )*
@@ -104,8 +107,11 @@ macro_rules! lazy_pages {
     };
 }
 
+use connections::{ConnectionsData, ConnectionsPage};
+use processes::{DeployData, NewProcessPage, ProcessData, ProcessPage};
+
 lazy_pages! {
-    ProcessRoute => processes::ProcessPage,
-    NewProcessRoute => processes::NewProcessPage,
-    ConnectionsRoute => connections::ConnectionsPage,
+    ProcessRoute(ProcessData) = processes::load_process => ProcessPage { initial },
+    NewProcessRoute(DeployData) = processes::load_deploy_choices => NewProcessPage { choices },
+    ConnectionsRoute(ConnectionsData) = connections::load_connections => ConnectionsPage { data },
 }

@@ -28,7 +28,7 @@ mod table;
 
 pub use api::*;
 pub use of_process::ProcessConnections;
-pub use page::ConnectionsPage;
+pub use page::{load_connections, ConnectionsData, ConnectionsPage};
 
 /// How often the editor asks for fresh states.
 const POLL_EVERY: Duration = Duration::from_secs(2);

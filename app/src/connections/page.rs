@@ -28,11 +28,23 @@ use crate::{
     AppError,
 };
 
-#[component]
-pub fn ConnectionsPage() -> impl IntoView {
+/// The connection editor's data (the owner's graph), loading as soon as the route matches.
+pub type ConnectionsData = Resource<Result<super::ConnectionsPageData, AppError>>;
+
+/// Whose connections the address asks for (`?owner=`, administrators only; empty: the caller's).
+fn owner_of_address() -> Memo<String> {
     let query = use_query_map();
-    let owner = Memo::new(move |_| query.read().get("owner").unwrap_or_default());
-    let data = Resource::new(move || owner.get(), open_connections);
+    Memo::new(move |_| query.read().get("owner").unwrap_or_default())
+}
+
+pub fn load_connections() -> ConnectionsData {
+    let owner = owner_of_address();
+    Resource::new(move || owner.get(), open_connections)
+}
+
+#[component]
+pub fn ConnectionsPage(data: ConnectionsData) -> impl IntoView {
+    let owner = owner_of_address();
     let navigate = use_navigate();
     view! {
         <Title text="Connections"/>

@@ -25,10 +25,16 @@ use crate::{
     services::service_versions,
 };
 
+/// The deploy form's choices (services, nodes, pools), loading as soon as the route matches.
+pub type DeployData = Resource<Result<DeployOptions, crate::AppError>>;
+
+pub fn load_deploy_choices() -> DeployData {
+    Resource::new(|| (), |_| deploy_choices())
+}
+
 #[component]
-pub fn NewProcessPage() -> impl IntoView {
+pub fn NewProcessPage(choices: DeployData) -> impl IntoView {
     let query = use_query_map();
-    let choices = Resource::new(|| (), |_| deploy_choices());
     view! {
         <Title text="New process"/>
         <div class="page-head">

@@ -19,13 +19,13 @@ mod list;
 mod page;
 
 pub use api::*;
-pub use deploy::NewProcessPage;
+pub use deploy::{load_deploy_choices, DeployData, NewProcessPage};
 pub use fields::{
     check_environment, check_limits, check_name, check_parameters, env_field, placement_of, shown_value, EnvRow,
     FieldErrors,
 };
 pub use list::{ProcessesPage, StateBadge};
-pub use page::ProcessPage;
+pub use page::{load_process, ProcessData, ProcessPage};
 
 /// How often open pages ask for fresh states.
 const POLL_EVERY: Duration = Duration::from_secs(2);

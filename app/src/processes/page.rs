@@ -24,11 +24,19 @@ use crate::{
     AppError,
 };
 
-#[component]
-pub fn ProcessPage() -> impl IntoView {
+/// The process page's data, loading as soon as the route matches (while the page's own code may
+/// still be downloading, see `LazyRoute::data` in `lib.rs`).
+pub type ProcessData = Resource<Result<ProcessDetail, AppError>>;
+
+/// Start loading the process the address names.
+pub fn load_process() -> ProcessData {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let initial = Resource::new(move || id.get(), get_process);
+    Resource::new(move || id.get(), get_process)
+}
+
+#[component]
+pub fn ProcessPage(initial: ProcessData) -> impl IntoView {
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
