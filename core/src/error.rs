@@ -25,7 +25,12 @@ pub enum Error {
     Forbidden(String),
     #[error("too many failed logins from your address; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// The outside world (Docker) refused the request for good: asking again cannot succeed
+    /// (HTTP 422). A connector's answer; a pending change that meets it fails with the reason.
+    #[error("{0}")]
+    Refused(String),
     /// A dependency (store, Docker, registry) cannot be reached (HTTP 503).
+
     #[error("{0}")]
     Unavailable(String),
     /// A bug or an unexpected failure; the detail is logged, never shown (HTTP 500).
@@ -51,6 +56,7 @@ impl Error {
             Error::Unauthenticated(_) => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
             Error::Throttled { .. } => "too_many_attempts",
+            Error::Refused(_) => "refused",
             Error::Unavailable(_) => "unavailable",
             Error::Internal(_) => "internal",
         }

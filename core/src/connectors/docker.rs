@@ -522,7 +522,7 @@ impl DockerConnector {
             Err(e) if is_conflict(&e) => Ok(()),
             Err(e) => Err(match &e {
                 bollard::errors::Error::DockerResponseServerError { status_code: 400, message } => {
-                    Error::BadRequest(format!("Docker refused the service: {message}"))
+                    Error::Refused(format!("Docker refused the service: {message}"))
                 }
                 _ => unavailable("creating service", &req.name, &e),
             }),

@@ -3,3 +3,4 @@
 pub mod docker;
 pub mod process;
 pub mod registry;
+pub mod swarm;

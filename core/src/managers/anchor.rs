@@ -15,8 +15,9 @@ use switchyard_protocol::connection::ConnectionMessage;
 
 use crate::{
     connectors::{
-        docker::{DockerConnector, Owner},
+        docker::Owner,
         process::{NetNamespace, ProcessConnector, Target},
+        swarm::SharedSwarm,
     },
     error::{Error, Result},
     model::Process,
@@ -47,7 +48,7 @@ pub(crate) enum Told {
 
 struct Inner {
     store: Store,
-    docker: DockerConnector,
+    swarm: SharedSwarm,
     connector: ProcessConnector,
     instance_id: String,
     image: String,
@@ -59,10 +60,10 @@ struct Inner {
 pub struct Anchor(Arc<Inner>);
 
 impl Anchor {
-    pub fn new(store: Store, docker: DockerConnector, instance_id: String, image: String) -> Self {
+    pub fn new(store: Store, swarm: SharedSwarm, instance_id: String, image: String) -> Self {
         Self(Arc::new(Inner {
             store,
-            docker,
+            swarm,
             connector: ProcessConnector::new(),
             instance_id,
             image,
@@ -97,13 +98,13 @@ impl Anchor {
         let owner = Owner { instance_id: self.0.instance_id.clone(), ..Default::default() };
         let pid = self
             .0
-            .docker
+            .swarm
             .ensure_container(&name, &self.0.image, &owner)
             .await
             .map_err(|e| Error::Unavailable(format!("the anchor container ({}) cannot run: {e}", self.0.image)))?;
-        let attached = self.0.docker.container_networks(&name).await?;
+        let attached = self.0.swarm.container_networks(&name).await?;
         for net in networks.iter().filter(|n| !attached.contains(n)) {
-            self.0.docker.connect_container(net, &name, ORCHESTRATOR_ALIAS).await?;
+            self.0.swarm.connect_container(net, &name, ORCHESTRATOR_ALIAS).await?;
         }
         let ns = match self.0.connector.namespace() {
             Some(ns) if ns.pid() == pid => ns,
@@ -120,7 +121,7 @@ impl Anchor {
     /// is created there).
     pub(crate) async fn join(&self, user_id: &str) -> Result<String> {
         let network = network_name(user_id);
-        self.0.docker.ensure_network(&network, &self.owner(None, user_id)).await?;
+        self.0.swarm.ensure_network(&network, &self.owner(None, user_id)).await?;
         let mut nets = self.user_networks().await?;
         if !nets.contains(&network) {
             nets.push(network.clone());
@@ -150,7 +151,7 @@ impl Anchor {
             return Ok(None);
         }
         for net in &nets {
-            self.0.docker.ensure_network(net, &self.owner(None, net.trim_start_matches("usernet-"))).await?;
+            self.0.swarm.ensure_network(net, &self.owner(None, net.trim_start_matches("usernet-"))).await?;
         }
         self.ensure(&nets).await.map(Some)
     }
@@ -158,7 +159,7 @@ impl Anchor {
     /// Where the process's running task can be reached on its user network.
     pub(crate) async fn target(&self, p: &Process) -> Result<Option<Target>> {
         let network = network_name(&p.user_id);
-        let tasks = self.0.docker.tasks(&p.id).await?;
+        let tasks = self.0.swarm.tasks(&p.id).await?;
         let Some(task) = tasks.iter().find(|t| t.is_up()) else { return Ok(None) };
         let Some((_, ip)) = task.addresses.iter().find(|(n, _)| n == &network) else { return Ok(None) };
         let ip: std::net::IpAddr =

@@ -52,14 +52,14 @@ impl ChangeRunner for Runners {
 
 impl Outcome {
     /// The error policy of every runner, so that runners can use `?`: a request refused for good
-    /// (a connector's [`Error::BadRequest`]: Docker answered 400, the change itself is malformed)
-    /// fails the change now, with its reason; anything else (Docker, the registry, the store or a
+    /// (a connector's [`Error::Refused`]: Docker answered 400) or a malformed change
+    /// ([`Error::BadRequest`]) fails the change now, with its reason; anything else (Docker, the registry, the store or a
     /// process unreachable for now) is tried again after the engine's back-off, until the
     /// change's `max_attempts`.
     pub fn of(result: Result<Outcome>) -> Outcome {
         match result {
             Ok(outcome) => outcome,
-            Err(Error::BadRequest(reason)) => Outcome::Fail(reason),
+            Err(Error::Refused(reason) | Error::BadRequest(reason)) => Outcome::Fail(reason),
             Err(e) => Outcome::Retry(e.to_string()),
         }
     }

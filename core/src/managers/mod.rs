@@ -24,7 +24,7 @@ pub use users::{NewUser, UserManager, UserUpdate};
 
 use crate::{
     changes::{ChangeEngine, EngineConfig},
-    connectors::{docker::DockerConnector, registry::RegistryConnector},
+    connectors::{docker::DockerConnector, registry::RegistryConnector, swarm::SharedSwarm},
     error::{Error, Result},
     model::User,
     store::Store,
@@ -83,18 +83,33 @@ impl Switchyard {
         engine_config: EngineConfig,
         process_settings: ProcessSettings,
     ) -> Self {
+        let swarm: SharedSwarm = std::sync::Arc::new(docker.clone());
+        Self::with_swarm(store, docker, swarm, registry, initial_password_file, engine_config, process_settings)
+    }
+
+    /// As [`Switchyard::new`], with the managers' view of the swarm given: the real one is
+    /// `docker` itself; a core test gives one it wrote, to drive the managers without Docker.
+    pub fn with_swarm(
+        store: Store,
+        docker: DockerConnector,
+        swarm: SharedSwarm,
+        registry: RegistryConnector,
+        initial_password_file: Option<std::path::PathBuf>,
+        engine_config: EngineConfig,
+        process_settings: ProcessSettings,
+    ) -> Self {
         let services = ServiceManager::new(registry, std::time::Duration::from_secs(30));
         let engine = ChangeEngine::new(store.clone(), engine_config);
         let anchor = Anchor::new(
             store.clone(),
-            docker.clone(),
+            swarm.clone(),
             process_settings.instance_id.clone(),
             process_settings.anchor_image.clone(),
         );
         let processes = ProcessManager::new(
             store.clone(),
             engine.clone(),
-            docker.clone(),
+            swarm.clone(),
             services.clone(),
             anchor.clone(),
             process_settings,
@@ -103,7 +118,7 @@ impl Switchyard {
             ConnectionManager::new(store.clone(), engine.clone(), processes.clone(), services.clone(), anchor.clone());
         Self {
             users: UserManager::new(store.clone(), initial_password_file),
-            nodes: NodeManager::new(store.clone(), docker.clone(), processes.clone()),
+            nodes: NodeManager::new(store.clone(), swarm, processes.clone()),
             pending_changes: PendingChangeManager::new(store.clone(), engine.clone()),
             services,
             processes,

@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 
 use super::{Caller, ListParams, ProcessManager};
 use crate::{
-    connectors::docker::DockerConnector,
+    connectors::swarm::SharedSwarm,
     error::{Error, Result},
     model::{Node, NodeKind, NodePool, NodeStatus, Page},
     store::{new_id, Query, Store, UserRecord},
@@ -62,7 +62,7 @@ pub struct NodePoolUpdate {
 #[derive(Clone)]
 pub struct NodeManager {
     store: Store,
-    docker: DockerConnector,
+    swarm: SharedSwarm,
     processes: ProcessManager,
     last_sync: Arc<Mutex<Option<Instant>>>,
 }
@@ -71,8 +71,8 @@ pub struct NodeManager {
 const SYNC_MAX_AGE: Duration = Duration::from_secs(5);
 
 impl NodeManager {
-    pub fn new(store: Store, docker: DockerConnector, processes: ProcessManager) -> Self {
-        Self { store, docker, processes, last_sync: Arc::default() }
+    pub fn new(store: Store, swarm: SharedSwarm, processes: ProcessManager) -> Self {
+        Self { store, swarm, processes, last_sync: Arc::default() }
     }
 
     /// Bring the node records in line with the swarm: new swarm nodes become unidentified
@@ -80,7 +80,7 @@ impl NodeManager {
     /// marked missing (never deleted: processes may still name them).
     pub async fn sync(&self) -> Result<()> {
         let mut last = self.last_sync.lock().await;
-        let swarm = self.docker.nodes().await?;
+        let swarm = self.swarm.nodes().await?;
         let now = Utc::now();
         let (known, _) = self.store.list::<Node>(&Query::all()).await?;
         for s in &swarm {

@@ -22,7 +22,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Machine-readable: `validation_failed`, `bad_request`, `not_found`, `conflict`,
     /// `stale_revision`, `unauthenticated`, `forbidden`, `cross_origin`, `too_many_attempts`,
-    /// `payload_too_large`, `unsupported_media_type`, `unavailable`, `internal`.
+    /// `payload_too_large`, `unsupported_media_type`, `refused` (Docker refused it for good),
+    /// `unavailable`, `internal`.
     pub code: String,
     pub message: String,
     /// More about the error, e.g. `{"field": "password"}`; `{}` when there is nothing more.
@@ -55,7 +56,7 @@ pub fn status_of(code: &str) -> StatusCode {
         "forbidden" => StatusCode::FORBIDDEN,
         "not_found" => StatusCode::NOT_FOUND,
         "conflict" | "stale_revision" => StatusCode::CONFLICT,
-        "validation_failed" => StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed" | "refused" => StatusCode::UNPROCESSABLE_ENTITY,
         "too_many_attempts" => StatusCode::TOO_MANY_REQUESTS,
         "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,

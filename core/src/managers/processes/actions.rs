@@ -347,7 +347,7 @@ impl ProcessManager {
     /// The last lines of the process's container logs.
     pub async fn logs(&self, caller: &Caller, id: &str, tail: u32) -> Result<ProcessLogs> {
         let record = self.record_for(caller, id).await?;
-        match self.0.docker.service_logs(&record.process.id, tail.clamp(1, 5000)).await {
+        match self.0.swarm.service_logs(&record.process.id, tail.clamp(1, 5000)).await {
             Ok(lines) => Ok(ProcessLogs { lines }),
             Err(Error::NotFound(_)) => Ok(ProcessLogs { lines: Vec::new() }),
             Err(e) => Err(e),

@@ -29,7 +29,10 @@ mod runners;
 use crate::{
     auth,
     changes::{ChangeEngine, NewChange, Outcome},
-    connectors::docker::{DockerConnector, ServiceRequest, TaskExit, TaskFailure, TaskInfo, TaskState},
+    connectors::{
+        docker::{ServiceRequest, TaskExit, TaskFailure, TaskInfo, TaskState},
+        swarm::SharedSwarm,
+    },
     error::{Error, Result},
     model::{
         ChangeKind, NewProcess, Node, NodeKind, NodePool, NodeStatus, Page, PendingChange, Placement, Process,
@@ -77,7 +80,7 @@ pub struct ProcessFilter {
 struct Inner {
     store: Store,
     engine: ChangeEngine,
-    docker: DockerConnector,
+    swarm: SharedSwarm,
     services: ServiceManager,
     anchor: Anchor,
     settings: ProcessSettings,
@@ -109,7 +112,7 @@ impl ProcessManager {
     pub fn new(
         store: Store,
         engine: ChangeEngine,
-        docker: DockerConnector,
+        swarm: SharedSwarm,
         services: ServiceManager,
         anchor: Anchor,
         settings: ProcessSettings,
@@ -117,7 +120,7 @@ impl ProcessManager {
         Self(Arc::new(Inner {
             store,
             engine,
-            docker,
+            swarm,
             services,
             anchor,
             settings,

@@ -85,7 +85,7 @@ impl ProcessManager {
         // that is not the one these services were made from (an old backup, another place) must
         // not cost anyone their processes.
         let first_round = self.0.rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0;
-        let ours = self.0.docker.services_of_instance(&self.0.settings.instance_id).await?;
+        let ours = self.0.swarm.services_of_instance(&self.0.settings.instance_id).await?;
         for name in ours {
             if busy(&name) || self.0.store.get::<ProcessRecord>(&name).await?.is_some() {
                 continue;
@@ -93,7 +93,7 @@ impl ProcessManager {
             if self.0.store.get::<RemovedProcess>(&name).await?.is_some() {
                 if !first_round {
                     tracing::info!(service = %name, "removing the swarm service of a deleted process");
-                    self.0.docker.remove_service(&name).await?;
+                    self.0.swarm.remove_service(&name).await?;
                 }
             } else if self.0.strays.lock().expect("not poisoned").insert(name.clone()) {
                 tracing::warn!(
@@ -109,11 +109,11 @@ impl ProcessManager {
     pub(super) async fn reconcile_one(&self, record: &ProcessRecord, nodes: &[Node]) -> Result<()> {
         let p = &record.process;
         let id = p.id.as_str();
-        let exists = self.0.docker.service_labels(id).await?.is_some();
+        let exists = self.0.swarm.service_exists(id).await?;
         let node = p.running_node_id.as_deref().and_then(|n| nodes.iter().find(|x| x.id == n));
         // The tasks are only worth asking for when the service exists on a node that is there.
         let tasks = match (exists, node.is_some_and(node_lost)) {
-            (true, false) => self.0.docker.tasks(id).await?,
+            (true, false) => self.0.swarm.tasks(id).await?,
             _ => Vec::new(),
         };
         match decide(record, exists, node, &tasks, self.0.settings.trigger_grace, Utc::now()) {

@@ -11,7 +11,7 @@ impl ProcessManager {
         let node: Node = self.0.store.fetch(&node_id).await?;
         let owner: User = self.0.store.fetch::<UserRecord>(&p.user_id).await?.user;
         let network = self.0.anchor.join(&p.user_id).await?;
-        if self.0.docker.service_labels(&p.id).await?.is_some() {
+        if self.0.swarm.service_exists(&p.id).await? {
             return Ok(());
         }
         let mut env = vec![
@@ -39,7 +39,7 @@ impl ProcessManager {
             mounts: p.mounts.iter().map(|m| (m.source.clone(), m.target.clone(), m.read_only)).collect(),
             ports: p.ports.iter().map(|m| (m.internal, m.external)).collect(),
         };
-        self.0.docker.create_service(&request).await
+        self.0.swarm.create_service(&request).await
     }
 
     pub(in crate::managers) async fn run_create(&self, change: &PendingChange, id: &str) -> Result<Outcome> {
@@ -76,7 +76,7 @@ impl ProcessManager {
     /// reconciler then leaves it alone: its failed change says why) and fail.
     async fn create_or_refuse(&self, record: &ProcessRecord) -> Result<()> {
         match self.create_service(record).await {
-            Err(Error::BadRequest(m)) => {
+            Err(Error::Refused(m)) => {
                 let (id, now) = (record.process.id.as_str(), Utc::now());
                 self.0
                     .store
@@ -88,7 +88,7 @@ impl ProcessManager {
                     })
                     .await?;
                 self.changed(id).await;
-                Err(Error::BadRequest(m))
+                Err(Error::Refused(m))
             }
             other => other,
         }
@@ -197,7 +197,7 @@ impl ProcessManager {
     /// are free again for the next one).
     pub(super) async fn remove_container(&self, id: &str) -> Result<()> {
         self.0.anchor.connector().disconnect(id);
-        self.0.docker.remove_service(id).await?;
+        self.0.swarm.remove_service(id).await?;
         self.wait_service_gone(id).await
     }
 
@@ -210,7 +210,7 @@ impl ProcessManager {
         let unreachable: Vec<&str> =
             nodes.iter().filter(|n| n.status != NodeStatus::Ready).map(|n| n.docker_id.as_str()).collect();
         loop {
-            let tasks = match self.0.docker.tasks(id).await {
+            let tasks = match self.0.swarm.tasks(id).await {
                 Ok(t) => t,
                 Err(Error::NotFound(_)) => return Ok(()),
                 Err(e) => return Err(e),
@@ -275,7 +275,7 @@ impl ProcessManager {
                 }
             }
         }
-        self.0.docker.remove_service(id).await?;
+        self.0.swarm.remove_service(id).await?;
         self.0.anchor.connector().disconnect(id);
         let reason = if lost {
             "suspended without state: Switchyard stopped while the process handed its state over, and that container is gone"
@@ -327,7 +327,7 @@ impl ProcessManager {
             }
         }
         self.0.anchor.connector().disconnect(id);
-        self.0.docker.remove_service(id).await?;
+        self.0.swarm.remove_service(id).await?;
         // What says, later, that a service of this id may be removed (see `reconcile`).
         let removed = RemovedProcess {
             id: id.to_string(),

@@ -1,0 +1,80 @@
+//! The swarm as the managers see it: the few things they ask of Docker, in Switchyard's words.
+//!
+//! [`DockerConnector`] is the one real implementation (bollard, against a real dockerd in swarm
+//! mode, which the end-to-end tests use). The managers hold an `Arc<dyn Swarm>`, so that a core
+//! test can drive their decisions (what the reconciler does when a service vanished, a task
+//! failed, …) with a swarm written in the test, without Docker.
+
+use std::sync::Arc;
+
+use super::docker::{DockerConnector, Owner, ServiceRequest, SwarmNode, TaskInfo};
+use crate::error::Result;
+
+/// The managers' view of the swarm. Errors are [`crate::Error::Unavailable`] when Docker cannot
+/// be reached or answer now (try again), [`crate::Error::Refused`] when it refused the request
+/// for good.
+#[async_trait::async_trait]
+pub trait Swarm: Send + Sync + 'static {
+    /// Every node of the swarm.
+    async fn nodes(&self) -> Result<Vec<SwarmNode>>;
+    /// Whether a swarm service named `name` exists.
+    async fn service_exists(&self, name: &str) -> Result<bool>;
+    /// The names of the swarm services of installation `instance_id`.
+    async fn services_of_instance(&self, instance_id: &str) -> Result<Vec<String>>;
+    /// Create a swarm service (nothing happens when it exists).
+    async fn create_service(&self, request: &ServiceRequest) -> Result<()>;
+    /// Remove a swarm service (nothing happens when there is none).
+    async fn remove_service(&self, name: &str) -> Result<()>;
+    /// The tasks of service `name`, newest first.
+    async fn tasks(&self, name: &str) -> Result<Vec<TaskInfo>>;
+    /// The last `tail` log lines of service `name`'s containers.
+    async fn service_logs(&self, name: &str, tail: u32) -> Result<Vec<String>>;
+    /// Make sure an attachable overlay network `name` exists; returns its id.
+    async fn ensure_network(&self, name: &str, owner: &Owner) -> Result<String>;
+    /// Make sure a plain container `name` of `image` runs; returns its main process's pid.
+    async fn ensure_container(&self, name: &str, image: &str, owner: &Owner) -> Result<i64>;
+    /// The networks container `name` is attached to.
+    async fn container_networks(&self, name: &str) -> Result<Vec<String>>;
+    /// Attach container `container` to `network` under `alias`.
+    async fn connect_container(&self, network: &str, container: &str, alias: &str) -> Result<()>;
+}
+
+#[async_trait::async_trait]
+impl Swarm for DockerConnector {
+    async fn nodes(&self) -> Result<Vec<SwarmNode>> {
+        DockerConnector::nodes(self).await
+    }
+    async fn service_exists(&self, name: &str) -> Result<bool> {
+        Ok(self.service_labels(name).await?.is_some())
+    }
+    async fn services_of_instance(&self, instance_id: &str) -> Result<Vec<String>> {
+        DockerConnector::services_of_instance(self, instance_id).await
+    }
+    async fn create_service(&self, request: &ServiceRequest) -> Result<()> {
+        DockerConnector::create_service(self, request).await
+    }
+    async fn remove_service(&self, name: &str) -> Result<()> {
+        DockerConnector::remove_service(self, name).await
+    }
+    async fn tasks(&self, name: &str) -> Result<Vec<TaskInfo>> {
+        DockerConnector::tasks(self, name).await
+    }
+    async fn service_logs(&self, name: &str, tail: u32) -> Result<Vec<String>> {
+        DockerConnector::service_logs(self, name, tail).await
+    }
+    async fn ensure_network(&self, name: &str, owner: &Owner) -> Result<String> {
+        DockerConnector::ensure_network(self, name, owner).await
+    }
+    async fn ensure_container(&self, name: &str, image: &str, owner: &Owner) -> Result<i64> {
+        DockerConnector::ensure_container(self, name, image, owner).await
+    }
+    async fn container_networks(&self, name: &str) -> Result<Vec<String>> {
+        DockerConnector::container_networks(self, name).await
+    }
+    async fn connect_container(&self, network: &str, container: &str, alias: &str) -> Result<()> {
+        DockerConnector::connect_container(self, network, container, alias).await
+    }
+}
+
+/// What the managers hold.
+pub type SharedSwarm = Arc<dyn Swarm>;
