@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { test } from "./fixtures";
+import { adminPassword, login, test } from "./fixtures";
 
 test("the server answers /healthz", async ({ request }) => {
   const response = await request.get("/healthz");
@@ -48,4 +48,28 @@ test("the editors' modules load in the background after the first page, and brow
   const missing = await page.request.get("/pkg/switchyard.AAAAAAAAAAAAAAAAAAAAAA.wasm");
   expect(missing.status()).toBe(404);
   expect(missing.headers()["cache-control"] ?? "").not.toContain("immutable");
+});
+
+test("a lazily loaded page asks for its data while its code is still downloading", async ({ page }) => {
+  // The connection editor's module arrives late (held back 2 s here, as on a slow link); its
+  // route's LazyRoute::data, in the first download, must already have asked for the graph.
+  const module = /\/pkg\/split___connections_route_view_\d+\.[\w-]+\.wasm$/;
+  await page.route(module, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await route.continue();
+  });
+  let asked = 0;
+  let arrived = 0;
+  page.on("request", (r) => {
+    if (/\/api\/open_connections/.test(r.url()) && !asked) asked = Date.now();
+  });
+  page.on("requestfinished", (r) => {
+    if (module.test(r.url()) && !arrived) arrived = Date.now();
+  });
+  await login(page, "admin", adminPassword());
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await page.getByRole("navigation").getByRole("link", { name: "Connections" }).click();
+  await expect(page.getByRole("heading", { name: "Connections" })).toBeVisible({ timeout: 20_000 });
+  await expect.poll(() => asked && arrived, { timeout: 20_000 }).toBeTruthy();
+  expect(asked, "the graph was asked for only after the editor's code arrived").toBeLessThan(arrived);
 });
