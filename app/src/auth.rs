@@ -1,6 +1,8 @@
 //! Logging in and out, the current user, and the app layout that needs one.
 
 use leptos::prelude::*;
+
+use crate::live::LiveIndicator;
 use leptos_meta::Title;
 use leptos_router::{
     components::{Outlet, A},
@@ -96,7 +98,7 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
 }
 
 /// Load a page from the server, dropping all client state (after logging in or out).
-fn reload_at(path: &str) {
+pub(crate) fn reload_at(path: &str) {
     #[cfg(feature = "hydrate")]
     let _ = window().location().set_href(path);
     #[cfg(not(feature = "hydrate"))]
@@ -172,6 +174,7 @@ pub fn Layout() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     provide_context(UserContext(user));
     let logout = ServerAction::<Logout>::new();
+    crate::live::provide_live();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
             reload_at("/login");
@@ -195,6 +198,7 @@ pub fn Layout() -> impl IntoView {
                     </Transition>
                 </nav>
                 <div class="me">
+                    <LiveIndicator/>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match user.await {

@@ -129,9 +129,10 @@ pub(crate) fn poll_while_mounted(every: Duration, poll: impl Fn() + Clone + 'sta
     });
 }
 
-/// A loader: each call runs `fetch` and hands its answer to `apply`, unless the previous call
-/// is still waiting for its answer (polls do not pile up, and an old answer never lands after
-/// a newer one). For the pages that refresh themselves.
+/// A loader: each call runs `fetch` and hands its answer to `apply`. A call while the previous
+/// one still waits for its answer does not start another (loads do not pile up, and an old
+/// answer never lands after a newer one), but the load runs once more when that answer is in,
+/// so a change announced meanwhile is never missed. For the pages that refresh themselves.
 pub(crate) fn one_at_a_time<T, Fut, F, A>(fetch: F, apply: A) -> impl Fn() + Clone + Send + Sync + 'static
 where
     T: 'static,
@@ -140,20 +141,28 @@ where
     A: Fn(T) + Send + Sync + 'static,
 {
     use std::sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicU8, Ordering},
         Arc,
     };
-    let busy = Arc::new(AtomicBool::new(false));
+    // 0: idle, 1: loading, 2: loading and asked again meanwhile.
+    let state = Arc::new(AtomicU8::new(0));
     let (fetch, apply) = (Arc::new(fetch), Arc::new(apply));
     move || {
-        if busy.swap(true, Ordering::SeqCst) {
+        if state.fetch_max(1, Ordering::SeqCst) > 0 {
+            state.store(2, Ordering::SeqCst);
             return;
         }
-        let (busy, apply, answer) = (busy.clone(), apply.clone(), fetch());
+        let (state, fetch, apply) = (state.clone(), fetch.clone(), apply.clone());
         leptos::task::spawn_local(async move {
-            let answer = answer.await;
-            busy.store(false, Ordering::SeqCst);
-            apply(answer);
+            loop {
+                let answer = fetch().await;
+                apply(answer);
+                // Asked again while loading: load once more; else done.
+                if state.compare_exchange(1, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                    break;
+                }
+                state.store(1, Ordering::SeqCst);
+            }
         });
     }
 }

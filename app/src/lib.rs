@@ -8,6 +8,7 @@ pub mod auth;
 pub mod components;
 pub mod connections;
 pub mod error;
+pub mod live;
 pub mod nodes;
 pub mod overview;
 pub mod pending_changes;

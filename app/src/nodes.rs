@@ -2,21 +2,19 @@
 //! with their status and their processes, and the node pools. Administrators onboard nodes
 //! here; a process dragged onto another node moves there, once confirmed.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
+use switchyard_core::model::Topic;
 use switchyard_core::model::{Node, NodeKind, NodePool, NodeStatus, Page, ProcessState};
 
 #[cfg(feature = "ssr")]
 use crate::auth::ssr::{caller, sy};
 use crate::{
     auth::Admin,
-    components::{
-        one_at_a_time, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, FieldError, FormError, Loading,
-    },
+    components::{one_at_a_time, rv, rx, when, EmptyState, ErrorMessage, FieldError, FormError, Loading},
+    live::refresh_live,
     processes::{MoveProcess, StateBadge},
     AppError,
 };
@@ -172,7 +170,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
             }
         }
     });
-    poll_while_mounted(Duration::from_secs(2), refresh.clone());
+    refresh_live(&[Topic::Node, Topic::Process], refresh.clone());
     {
         let refresh = refresh.clone();
         Effect::new(move |_| {

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use switchyard_core::model::{Page, PendingChange, PendingChangeState};
+use switchyard_core::model::{Page, PendingChange, PendingChangeState, Topic};
 
 #[cfg(feature = "ssr")]
 use crate::auth::ssr::{caller, sy};
@@ -112,7 +112,9 @@ pub fn ChangeActions(
 pub fn PendingChangesPage() -> impl IntoView {
     let retry = ServerAction::<RetryPendingChange>::new();
     let cancel = ServerAction::<CancelPendingChange>::new();
-    let changes = Resource::new(move || (retry.version().get(), cancel.version().get()), |_| list_pending_changes());
+    let live = crate::live::live_tick(&[Topic::PendingChange]);
+    let changes =
+        Resource::new(move || (retry.version().get(), cancel.version().get(), live.get()), |_| list_pending_changes());
     view! {
         <Title text="Pending changes"/>
         <div class="page-head"><h1>"Pending changes"</h1></div>

@@ -17,6 +17,8 @@ pub mod changes;
 #[cfg(feature = "server")]
 pub mod connectors;
 #[cfg(feature = "server")]
+pub mod events;
+#[cfg(feature = "server")]
 pub mod instance;
 #[cfg(feature = "server")]
 pub mod managers;

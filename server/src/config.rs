@@ -103,6 +103,11 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_SESSION_IDLE_SECS", default_value_t = 8 * 3600)]
     pub session_idle_secs: u64,
 
+    /// How often an open event stream (`/api/v1/events`) checks that its session or token is
+    /// still valid, and sends a keep-alive.
+    #[arg(long, env = "SWITCHYARD_EVENT_RECHECK_SECS", default_value_t = 15)]
+    pub event_recheck_secs: u64,
+
     /// The URL people open Switchyard at. When it is https://, cookies are marked Secure.
     #[arg(long, env = "SWITCHYARD_PUBLIC_URL")]
     pub public_url: Option<String>,

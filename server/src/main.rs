@@ -156,7 +156,9 @@ async fn run(config: Config) -> Result<(), String> {
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos.hash_file)))
         .is_some_and(|file| file.is_file());
-    let state = AppState { sy, leptos };
+    let state_events = sy.events.clone();
+    let event_recheck = Duration::from_secs(config.event_recheck_secs.max(1));
+    let state = AppState { sy, leptos, event_recheck };
     tokio::spawn(upkeep(state.clone(), Duration::from_secs(config.reconcile_secs.max(1))));
     tokio::spawn(trim_heap_now_and_then());
 
@@ -185,7 +187,13 @@ async fn run(config: Config) -> Result<(), String> {
         header_read_timeout: Duration::from_secs(config.header_timeout_secs.max(1)),
         max_connections: config.max_connections,
     };
-    serve::serve(listener, app, limits, shutdown()).await.map_err(|e| e.to_string())
+    // Open event streams end at shutdown, so they do not hold it up.
+    let events = state_events;
+    let stopping = async move {
+        shutdown().await;
+        events.close();
+    };
+    serve::serve(listener, app, limits, stopping).await.map_err(|e| e.to_string())
 }
 
 /// Background upkeep, every few seconds: the anchor container runs and is on every user network,

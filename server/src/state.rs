@@ -8,6 +8,8 @@ use switchyard_core::managers::Switchyard;
 pub struct AppState {
     pub sy: Switchyard,
     pub leptos: LeptosOptions,
+    /// How often an open event stream checks its caller again (and sends a keep-alive).
+    pub event_recheck: std::time::Duration,
 }
 
 impl FromRef<AppState> for LeptosOptions {

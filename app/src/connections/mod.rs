@@ -15,8 +15,6 @@
 //!   connection and the [`table`];
 //! - [`of_process`]: the Connections section of a process's page.
 
-use std::time::Duration;
-
 mod api;
 mod geometry;
 mod graph;
@@ -30,8 +28,6 @@ pub use api::*;
 pub use of_process::ProcessConnections;
 pub use page::{load_connections, ConnectionsData, ConnectionsPage};
 
-/// How often the editor asks for fresh states.
-const POLL_EVERY: Duration = Duration::from_secs(2);
 /// At most this many processes are drawn (oldest first).
 #[cfg(feature = "ssr")]
 const MAX_PROCESSES: u64 = 200;

@@ -3,10 +3,12 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use switchyard_core::model::Connection;
+use switchyard_core::model::Topic;
 
-use super::{api::process_connections, geometry::state_word, POLL_EVERY};
+use super::{api::process_connections, geometry::state_word};
 use crate::{
-    components::{one_at_a_time, poll_while_mounted, rv, ErrorMessage, Loading},
+    components::{one_at_a_time, rv, ErrorMessage, Loading},
+    live::refresh_live,
     AppError,
 };
 
@@ -29,7 +31,7 @@ pub fn ProcessConnections(process_id: String, owner_id: String) -> impl IntoView
         let load = load.clone();
         move |_| load()
     });
-    poll_while_mounted(POLL_EVERY, load);
+    refresh_live(&[Topic::Connection], load);
     let body = rv(move || match list.get() {
         None => view! { <Loading/> }.into_any(),
         Some(Err(e)) => view! { <ErrorMessage error=e/> }.into_any(),

@@ -8,6 +8,7 @@ use leptos_router::{
     hooks::{use_navigate, use_query_map},
     NavigateOptions,
 };
+use switchyard_core::model::Topic;
 
 use super::{
     api::{open_connections, refresh_connections, ConnectionGraph},
@@ -16,7 +17,6 @@ use super::{
     panel::Panel,
     state::{load_positions, EditorState, Look},
     table::{ConnectForm, ConnectionTable},
-    POLL_EVERY,
 };
 #[cfg(feature = "hydrate")]
 use std::collections::BTreeMap;
@@ -24,7 +24,8 @@ use std::collections::BTreeMap;
 #[cfg(feature = "hydrate")]
 use super::{geometry::DRAG_SLOP, state::save_positions};
 use crate::{
-    components::{one_at_a_time, poll_while_mounted, rv, rx, EmptyState, ErrorMessage, Loading},
+    components::{one_at_a_time, rv, rx, EmptyState, ErrorMessage, Loading},
+    live::refresh_live,
     AppError,
 };
 
@@ -142,7 +143,7 @@ pub(super) fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
             }
         },
     );
-    poll_while_mounted(POLL_EVERY, refresh.clone());
+    refresh_live(&[Topic::Process, Topic::Connection], refresh.clone());
 
     Effect::watch(
         move || ed.create.version().get(),

@@ -4,15 +4,16 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use switchyard_core::model::ConnectionState;
+use switchyard_core::model::Topic;
 
 use super::{
     api::{get_connection, ConnectionDetail, TerminateConnection},
     geometry::{ends_text, interface_name, process_name, state_word},
     state::EditorState,
-    POLL_EVERY,
 };
 use crate::{
-    components::{one_at_a_time, poll_while_mounted, rv, rx, when, ErrorMessage, Loading},
+    components::{one_at_a_time, rv, rx, when, ErrorMessage, Loading},
+    live::refresh_live,
     pending_changes::{change_state, CancelPendingChange, ChangeActionResult, ChangeActions, RetryPendingChange},
     AppError,
 };
@@ -42,7 +43,7 @@ pub(super) fn Panel(ed: EditorState, id: String) -> impl IntoView {
         let load = load.clone();
         move |_| load()
     });
-    poll_while_mounted(POLL_EVERY, load.clone());
+    refresh_live(&[Topic::Connection, Topic::Process], load.clone());
     Effect::watch(move || ed.terminate.version().get(), move |_, _, _| load(), false);
     let retry = ServerAction::<RetryPendingChange>::new();
     let cancel = ServerAction::<CancelPendingChange>::new();

@@ -7,14 +7,13 @@ use leptos_router::{
     hooks::{use_navigate, use_query_map},
     NavigateOptions,
 };
+use switchyard_core::model::Topic;
 use switchyard_core::model::{Node, Placement, ProcessState};
 
-use super::{
-    api::{list_processes, PoolChoice, ProcessList},
-    POLL_EVERY,
-};
+use super::api::{list_processes, PoolChoice, ProcessList};
 use crate::{
-    components::{one_at_a_time, poll_while_mounted, rv, rx, when, EmptyState, ErrorMessage, Loading},
+    components::{one_at_a_time, rv, rx, when, EmptyState, ErrorMessage, Loading},
+    live::refresh_live,
     AppError,
 };
 
@@ -154,7 +153,7 @@ fn ProcessTable(initial: ProcessList, owner: String, node: String) -> impl IntoV
             }
         },
     );
-    poll_while_mounted(POLL_EVERY, refresh);
+    refresh_live(&[Topic::Process], refresh);
     view! {
         <p class="visually-hidden" aria-live="polite">{rx(move || announce.get())}</p>
         {rv(move || error.get().map(|e| view! { <ErrorMessage error=e/> }))}

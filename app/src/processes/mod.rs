@@ -9,8 +9,6 @@
 //! - [`deploy`]: the deploy form;
 //! - [`page`]: one process's page, with [`config`] for its configuration editor.
 
-use std::time::Duration;
-
 mod api;
 mod config;
 mod deploy;
@@ -27,7 +25,5 @@ pub use fields::{
 pub use list::{ProcessesPage, StateBadge};
 pub use page::{load_process, ProcessData, ProcessPage};
 
-/// How often open pages ask for fresh states.
-const POLL_EVERY: Duration = Duration::from_secs(2);
 /// How many log lines the process page shows.
 const LOG_LINES: u32 = 200;

@@ -7,6 +7,7 @@ use leptos_router::{
     hooks::{use_params_map, use_query_map},
 };
 use switchyard_core::model::ProcessState;
+use switchyard_core::model::Topic;
 
 use super::{
     api::{
@@ -16,10 +17,11 @@ use super::{
     config::ConfigSection,
     fields::MIB,
     list::StateBadge,
-    LOG_LINES, POLL_EVERY,
+    LOG_LINES,
 };
 use crate::{
-    components::{one_at_a_time, poll_while_mounted, rv, rx, when, ErrorMessage, FormError, Loading},
+    components::{one_at_a_time, rv, rx, when, ErrorMessage, FormError, Loading},
+    live::refresh_live,
     pending_changes::{change_state, CancelPendingChange, ChangeActionResult, ChangeActions, RetryPendingChange},
     AppError,
 };
@@ -78,7 +80,7 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
             }
         },
     );
-    poll_while_mounted(POLL_EVERY, refresh.clone());
+    refresh_live(&[Topic::Process, Topic::PendingChange], refresh.clone());
 
     let suspend = ServerAction::<SuspendProcess>::new();
     let resume = ServerAction::<ResumeProcess>::new();

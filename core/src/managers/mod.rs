@@ -26,6 +26,7 @@ use crate::{
     changes::{ChangeEngine, EngineConfig},
     connectors::{docker::DockerConnector, registry::RegistryConnector, swarm::SharedSwarm},
     error::{Error, Result},
+    events::Events,
     model::User,
     store::Store,
 };
@@ -72,6 +73,8 @@ pub struct Switchyard {
     pub anchor: Anchor,
     pub engine: ChangeEngine,
     pub docker: DockerConnector,
+    /// Every committed change, pushed to whoever may see it (`/api/v1/events`).
+    pub events: Events,
 }
 
 impl Switchyard {
@@ -98,7 +101,10 @@ impl Switchyard {
         engine_config: EngineConfig,
         process_settings: ProcessSettings,
     ) -> Self {
-        let services = ServiceManager::new(registry, std::time::Duration::from_secs(30));
+        // Every write through this store (and its clones, which every manager holds) is published.
+        let events = Events::new();
+        let store = store.observed(std::sync::Arc::new(events.clone()));
+        let services = ServiceManager::new(registry, std::time::Duration::from_secs(30)).publishing(events.clone());
         let engine = ChangeEngine::new(store.clone(), engine_config);
         let anchor = Anchor::new(
             store.clone(),
@@ -127,6 +133,7 @@ impl Switchyard {
             engine,
             store,
             docker,
+            events,
         }
     }
 

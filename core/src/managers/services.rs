@@ -46,11 +46,18 @@ pub struct ServiceManager {
     cache: Arc<RwLock<Cache>>,
     refreshing: Arc<Mutex<()>>,
     max_age: Duration,
+    events: Option<crate::events::Events>,
 }
 
 impl ServiceManager {
     pub fn new(registry: RegistryConnector, max_age: Duration) -> Self {
-        Self { registry, cache: Arc::default(), refreshing: Arc::default(), max_age }
+        Self { registry, cache: Arc::default(), refreshing: Arc::default(), max_age, events: None }
+    }
+
+    /// Publish a `catalogue` event whenever a read of the registry finds the catalogue changed.
+    pub fn publishing(mut self, events: crate::events::Events) -> Self {
+        self.events = Some(events);
+        self
     }
 
     pub fn registry(&self) -> &RegistryConnector {
@@ -91,6 +98,10 @@ impl ServiceManager {
         cache.read_at = Some(Instant::now());
         match result {
             Ok(services) => {
+                if let Some(events) = self.events.as_ref().filter(|_| cache.services != services) {
+                    use crate::{events::Audience, model::Topic};
+                    events.publish(Topic::Catalogue, "changed", "", None, Audience::Everyone);
+                }
                 cache.services = services;
                 cache.status = CatalogueStatus { updated: Some(Utc::now()), stale: false, error: None };
             }

@@ -122,6 +122,17 @@ impl UserManager {
         Ok(self.store.get::<UserRecord>(user_id).await?.map(|r| Caller { user: r.user }))
     }
 
+    /// Who a stored session still belongs to: `None` once it was logged out, expired or its user
+    /// deleted. For long-lived requests (the event stream), which check again now and then.
+    pub async fn stored_session_caller(&self, session_id: &str) -> Result<Option<Caller>> {
+        let Some(record) = self.store.get::<crate::store::SessionRecord>(session_id).await? else { return Ok(None) };
+        let user_id = record.data.get(USER_ID_KEY).and_then(|v| v.as_str()).map(str::to_string);
+        match user_id {
+            Some(user_id) if record.expires > Utc::now().timestamp() => self.caller(&user_id).await,
+            _ => Ok(None),
+        }
+    }
+
     /// Start a logged-in session for `user` under a fresh id (a session planted before login is
     /// void). The one place a session learns whose it is; the REST API and the UI both log in here.
     pub async fn start_session(&self, session: &tower_sessions::Session, user: &User) -> Result<()> {

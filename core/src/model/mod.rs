@@ -6,6 +6,7 @@
 //! only in server-side record types in `store`, never in these.
 
 mod connection;
+mod event;
 mod node;
 mod paging;
 mod pending_change;
@@ -14,6 +15,7 @@ mod service;
 mod user;
 
 pub use connection::*;
+pub use event::*;
 pub use node::*;
 pub use paging::*;
 pub use pending_change::*;

@@ -130,22 +130,41 @@ pub trait Backend: Send + Sync {
     fn kind(&self) -> &'static str;
 }
 
+/// Told of every write the store commits, after it committed (the event stream is one).
+pub trait Observer: Send + Sync {
+    /// Whether it cares about this collection (a delete then reads the document first).
+    fn watches(&self, coll: &CollectionSpec) -> bool;
+    /// `doc` was inserted or replaced (as it now is), or deleted (as it last was).
+    fn written(&self, coll: &CollectionSpec, doc: &Value, deleted: bool);
+}
+
 /// The typed store every manager uses.
 #[derive(Clone)]
-pub struct Store(Arc<dyn Backend>);
+pub struct Store(Arc<dyn Backend>, Option<Arc<dyn Observer>>);
 
 impl Store {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
-        Store(backend)
+        Store(backend, None)
+    }
+
+    /// This store, with `observer` told of every committed write made through it (or a clone).
+    pub fn observed(&self, observer: Arc<dyn Observer>) -> Self {
+        Store(self.0.clone(), Some(observer))
+    }
+
+    fn tell(&self, coll: &CollectionSpec, doc: &Value, deleted: bool) {
+        if let Some(observer) = self.1.as_ref().filter(|o| o.watches(coll)) {
+            observer.written(coll, doc, deleted);
+        }
     }
 
     /// Open the backend a location names: a `mongodb://` or `mongodb+srv://` URL, or else the
     /// directory of the embedded store.
     pub async fn open(location: &str) -> Result<Store> {
         if location.starts_with("mongodb://") || location.starts_with("mongodb+srv://") {
-            Ok(Store(Arc::new(mongo::MongoBackend::connect(location).await?)))
+            Ok(Store::new(Arc::new(mongo::MongoBackend::connect(location).await?)))
         } else {
-            Ok(Store(Arc::new(embedded::EmbeddedBackend::open(location)?)))
+            Ok(Store::new(Arc::new(embedded::EmbeddedBackend::open(location)?)))
         }
     }
 
@@ -162,6 +181,7 @@ impl Store {
         let mut doc = to_doc(entity)?;
         doc["revision"] = Value::from(1u64);
         self.0.insert(&T::COLLECTION, doc.clone()).await?;
+        self.tell(&T::COLLECTION, &doc, false);
         from_doc(doc)
     }
 
@@ -181,6 +201,7 @@ impl Store {
         let expected = doc["revision"].as_u64().ok_or_else(|| Error::Internal("entity without revision".into()))?;
         doc["revision"] = Value::from(expected + 1);
         self.0.replace(&T::COLLECTION, doc.clone(), expected).await?;
+        self.tell(&T::COLLECTION, &doc, false);
         from_doc(doc)
     }
 
@@ -199,7 +220,16 @@ impl Store {
     }
 
     pub async fn delete<T: Entity>(&self, id: &str, expected: Option<u64>) -> Result<bool> {
-        self.0.delete(&T::COLLECTION, id, expected).await
+        let coll = &T::COLLECTION;
+        let before = match self.1.as_ref().filter(|o| o.watches(coll)) {
+            Some(_) => self.0.get(coll, id).await?,
+            None => None,
+        };
+        let deleted = self.0.delete(coll, id, expected).await?;
+        if let (true, Some(doc)) = (deleted, before) {
+            self.tell(coll, &doc, true);
+        }
+        Ok(deleted)
     }
 
     pub async fn list<T: Entity>(&self, query: &Query) -> Result<(Vec<T>, u64)> {
@@ -225,7 +255,9 @@ impl Store {
     /// Insert a document as it is (revision included), for restoring a backup.
     pub async fn insert_raw(&self, coll: &'static CollectionSpec, doc: Value) -> Result<()> {
         doc_id(&doc)?;
-        self.0.insert(coll, doc).await
+        self.0.insert(coll, doc.clone()).await?;
+        self.tell(coll, &doc, false);
+        Ok(())
     }
 
     pub async fn count<T: Entity>(&self, query: Query) -> Result<u64> {

@@ -7,6 +7,7 @@ pub mod extract;
 mod auth;
 mod backup;
 pub mod connections;
+mod events;
 mod health;
 mod node_pools;
 mod nodes;
@@ -58,6 +59,7 @@ return the number of matching items in `X-Total-Count`. Errors are JSON: \
         (name = "processes", description = "Deployed instances of service versions"),
         (name = "connections", description = "Links between interfaces of two processes"),
         (name = "pending-changes", description = "Changes to the outside world that are still to be made"),
+        (name = "events", description = "Changes as they happen, pushed as Server-Sent Events"),
         (name = "health", description = "Liveness and readiness"),
         (name = "operations", description = "Backups of the store"),
     )
@@ -132,6 +134,7 @@ pub fn api_router() -> Router<AppState> {
                 .merge(pending_changes::router())
                 .merge(processes::router())
                 .merge(connections::router())
+                .merge(events::router())
                 .merge(services::router()),
         )
         .merge(health::router())
