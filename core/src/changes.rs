@@ -122,6 +122,7 @@ struct Inner {
     running: Mutex<HashSet<String>>,
     /// Test hook: after the effect of a change of this kind, hang instead of recording it.
     hang_after: Option<String>,
+    metrics: crate::metrics::Metrics,
 }
 
 #[derive(Clone)]
@@ -136,7 +137,13 @@ impl ChangeEngine {
             wake: Notify::new(),
             running: Mutex::new(HashSet::new()),
             hang_after: std::env::var("SWITCHYARD_TEST_HANG_AFTER_CHANGE").ok().filter(|s| !s.is_empty()),
+            metrics: crate::metrics::Metrics::new(),
         }))
+    }
+
+    /// The metrics this engine (and the rest of Switchyard) records into.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.0.metrics
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -484,7 +491,13 @@ impl ChangeEngine {
             })
             .await;
         match result {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+            Ok(c) => {
+                if c.finished == Some(now) && matches!(c.state, PendingChangeState::Done | PendingChangeState::Failed) {
+                    self.0.metrics.change_finished(&c);
+                }
+                Ok(())
+            }
+            Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }

@@ -23,6 +23,8 @@ pub mod instance;
 #[cfg(feature = "server")]
 pub mod managers;
 #[cfg(feature = "server")]
+pub mod metrics;
+#[cfg(feature = "server")]
 pub mod store;
 
 pub use error::{Error, Result};

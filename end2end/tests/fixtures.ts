@@ -105,6 +105,15 @@ export async function login(
   await page.fill("input[name=username]", username);
   await page.fill("input[name=password]", password);
   await page.click("button[type=submit]");
+  // Settle before the test goes on: either the login went through (the app navigated away from
+  // /login and hydrated the page it landed on) or it was refused (the message is shown). A test
+  // that navigates at once would otherwise race the login's own navigation.
+  const away = page
+    .waitForURL((u) => u.pathname !== "/login", { timeout: 15_000 })
+    .then(() => hydrated(page))
+    .catch(() => {});
+  const refused = page.locator("p.error[role=alert]").first().waitFor({ timeout: 15_000 }).catch(() => {});
+  await Promise.race([away, refused]);
 }
 
 const registry = process.env.SWITCHYARD_REGISTRY_URL ?? "http://10.213.0.1:5000";

@@ -103,6 +103,11 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_SESSION_IDLE_SECS", default_value_t = 8 * 3600)]
     pub session_idle_secs: u64,
 
+    /// A bearer token that may read `/metrics` (for Prometheus); administrators may read it with
+    /// their session or API token either way.
+    #[arg(long, env = "SWITCHYARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// How often an open event stream (`/api/v1/events`) checks that its session or token is
     /// still valid, and sends a keep-alive.
     #[arg(long, env = "SWITCHYARD_EVENT_RECHECK_SECS", default_value_t = 15)]

@@ -158,7 +158,8 @@ async fn run(config: Config) -> Result<(), String> {
         .is_some_and(|file| file.is_file());
     let state_events = sy.events.clone();
     let event_recheck = Duration::from_secs(config.event_recheck_secs.max(1));
-    let state = AppState { sy, leptos, event_recheck };
+    let metrics_token = config.metrics_token.clone().filter(|t| !t.is_empty()).map(std::sync::Arc::from);
+    let state = AppState { sy, leptos, event_recheck, metrics_token };
     tokio::spawn(upkeep(state.clone(), Duration::from_secs(config.reconcile_secs.max(1))));
     tokio::spawn(trim_heap_now_and_then());
 
@@ -169,6 +170,8 @@ async fn run(config: Config) -> Result<(), String> {
     });
     let app: Router = http::api_router()
         .merge(web::router(&state))
+        .merge(http::metrics::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), http::metrics::track))
         .layer(session_layer)
         .layer(middleware::from_fn_with_state(guards.clone(), guard::server_fn_bodies))
         .layer(middleware::from_fn_with_state(guards.clone(), guard::same_origin_only))
@@ -238,15 +241,22 @@ async fn upkeep(state: AppState, every: Duration) {
             Ok(_) => {}
             Err(e) => note("anchor container", &e),
         }
+        let metrics = &state.sy.metrics;
+        let timed = std::time::Instant::now();
         if let Err(e) = state.sy.nodes.sync().await {
             note("syncing nodes", &e);
         }
+        metrics.reconcile_part("nodes", timed.elapsed().as_secs_f64());
+        let timed = std::time::Instant::now();
         if let Err(e) = state.sy.processes.reconcile().await {
             note("reconciling processes", &e);
         }
+        metrics.reconcile_part("processes", timed.elapsed().as_secs_f64());
+        let timed = std::time::Instant::now();
         if let Err(e) = state.sy.connections.reconcile().await {
             note("reconciling connections", &e);
         }
+        metrics.reconcile_part("connections", timed.elapsed().as_secs_f64());
         if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
             last_prune = Some(std::time::Instant::now());
             let week = Duration::from_secs(7 * 24 * 3600);

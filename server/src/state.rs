@@ -10,6 +10,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// How often an open event stream checks its caller again (and sends a keep-alive).
     pub event_recheck: std::time::Duration,
+    /// The bearer token Prometheus may read `/metrics` with, if one is configured.
+    pub metrics_token: Option<std::sync::Arc<str>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -75,6 +75,8 @@ pub struct Switchyard {
     pub docker: DockerConnector,
     /// Every committed change, pushed to whoever may see it (`/api/v1/events`).
     pub events: Events,
+    /// What `/metrics` serves.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Switchyard {
@@ -123,6 +125,7 @@ impl Switchyard {
         let connections =
             ConnectionManager::new(store.clone(), engine.clone(), processes.clone(), services.clone(), anchor.clone());
         Self {
+            metrics: engine.metrics().clone(),
             users: UserManager::new(store.clone(), initial_password_file),
             nodes: NodeManager::new(store.clone(), swarm, processes.clone()),
             pending_changes: PendingChangeManager::new(store.clone(), engine.clone()),

@@ -42,6 +42,14 @@ pub enum ConnectionState {
 }
 
 impl ConnectionState {
+    pub const ALL: [ConnectionState; 5] = [
+        ConnectionState::Starting,
+        ConnectionState::Connected,
+        ConnectionState::Suspended,
+        ConnectionState::Interrupted,
+        ConnectionState::Terminated,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectionState::Starting => "STARTING",

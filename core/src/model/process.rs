@@ -23,6 +23,15 @@ pub enum ProcessState {
 }
 
 impl ProcessState {
+    pub const ALL: [ProcessState; 6] = [
+        ProcessState::Starting,
+        ProcessState::Initializing,
+        ProcessState::Running,
+        ProcessState::Suspended,
+        ProcessState::Terminated,
+        ProcessState::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ProcessState::Starting => "STARTING",

@@ -9,6 +9,7 @@ mod backup;
 pub mod connections;
 mod events;
 mod health;
+pub mod metrics;
 mod node_pools;
 mod nodes;
 mod pending_changes;

@@ -1,0 +1,120 @@
+// Live views: pages update from the event stream (/api/v1/events), not by polling.
+import { expect, type Page, type Request } from "@playwright/test";
+import { adminPassword, ensureExampleImage, login, publicNode, releaseNode, test, tidy } from "./fixtures";
+
+/** Every request a page makes from now on, but the event stream itself and the site's files. */
+function watchRequests(page: Page): { at: number; url: string }[] {
+  const seen: { at: number; url: string }[] = [];
+  page.on("request", (r: Request) => {
+    const url = new URL(r.url());
+    if (url.pathname.startsWith("/pkg/") || url.pathname === "/api/v1/events") return;
+    seen.push({ at: Date.now(), url: url.pathname });
+  });
+  return seen;
+}
+
+/** The page's event stream is open (the header's status word says "live"). */
+async function live(page: Page) {
+  await expect(page.locator(".live-status")).toHaveAttribute("data-status", "live", { timeout: 10_000 });
+}
+
+test("a process created through the REST API appears in an open process list and connection editor without any polling", async ({
+  page,
+  request,
+}) => {
+  test.setTimeout(180_000);
+  await ensureExampleImage(request, "sensor", "1.0.0");
+  await login(page, "admin", adminPassword());
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  const { node, poolId } = await publicNode(page, "e2e-live");
+  const name = `e2e-live-${Date.now().toString(36)}`;
+  let id = "";
+  const editor = await page.context().newPage();
+  let passed = false;
+  try {
+    await page.goto("/processes");
+    await editor.goto("/connections");
+    await live(page);
+    await live(editor);
+    const listAsked = watchRequests(page);
+    const editorAsked = watchRequests(editor);
+
+    // Idle for more than two of the old polling periods (2 s): nobody asks for anything. (This
+    // wait is the measurement, not a synchronisation.)
+    await page.waitForTimeout(4_500);
+    expect(listAsked, "the process list asked for something while nothing changed").toEqual([]);
+    expect(editorAsked, "the connection editor asked for something while nothing changed").toEqual([]);
+
+    const created = Date.now();
+    const r = await page.request.post("/api/v1/processes", {
+      data: { name, service_id: "sensor", service_version: "1.0.0", placement: { kind: "node_pool", pool_id: poolId } },
+    });
+    expect(r.status(), await r.text()).toBe(201);
+    id = (await r.json()).id;
+
+    // Both show it at once: well within one old polling period.
+    await expect(page.locator("table.processes").getByRole("link", { name })).toBeVisible({ timeout: 1_500 });
+    await expect(editor.locator(`g[data-box="${name}"]`)).toBeVisible({ timeout: 1_500 });
+    // What they asked for, they asked for after the change, because of it.
+    expect(listAsked.length, "the list loaded the change").toBeGreaterThan(0);
+    expect(listAsked.every((r) => r.at >= created), JSON.stringify(listAsked)).toBeTruthy();
+    expect(editorAsked.every((r) => r.at >= created), JSON.stringify(editorAsked)).toBeTruthy();
+
+    // Its state follows it on both pages as it starts, still without polling.
+    await expect(page.locator(`tr:has(a:text-is("${name}"))`).getByText("RUNNING")).toBeVisible({ timeout: 90_000 });
+    await expect(editor.locator(`g[data-box="${name}"]`)).toHaveClass(/state-running/, { timeout: 10_000 });
+    passed = true;
+  } finally {
+    await tidy(passed, async () => {
+      if (id) {
+        const gone = await page.request.delete(`/api/v1/processes/${id}`);
+        expect(gone.ok(), await gone.text()).toBeTruthy();
+        await expect
+          .poll(async () => (await page.request.get(`/api/v1/processes/${id}`)).status(), { timeout: 60_000 })
+          .toBe(404);
+      }
+      // A deleted process vanishes from the open list by itself.
+      if (passed) await expect(page.locator("table.processes").getByRole("link", { name })).toHaveCount(0);
+      await editor.close();
+      await releaseNode(page, node.id, poolId);
+    });
+  }
+});
+
+test("a lost event stream says so, the page keeps itself current meanwhile, and it reconnects by itself", async ({ page }) => {
+  test.setTimeout(120_000);
+  await login(page, "admin", adminPassword());
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  // The stream is refused (as by a proxy or a server that is restarting).
+  await page.route("**/api/v1/events*", (route) => route.fulfill({ status: 503, body: "down for a moment" }));
+  await page.goto("/nodes");
+  const status = page.locator(".live-status");
+  await expect(status).toHaveAttribute("data-status", "reconnecting");
+  await expect(status).toHaveText(/Reconnecting/);
+  // Meanwhile the page refreshes itself every 2 s: a new pool shows up without a reload.
+  const asked = watchRequests(page);
+  const pool = `e2e-live-pool-${Date.now().toString(36)}`;
+  const r = await page.request.post("/api/v1/node-pools", { data: { name: pool } });
+  expect(r.status()).toBe(201);
+  const poolId = (await r.json()).id;
+  let passed = false;
+  try {
+    await expect(page.getByText(pool).first()).toBeVisible({ timeout: 5_000 });
+    expect(asked.length, "it polled while the stream was down").toBeGreaterThan(0);
+    // The stream comes back: the word goes, and so does the polling.
+    await page.unroute("**/api/v1/events*");
+    await expect(status).toHaveAttribute("data-status", "live", { timeout: 30_000 });
+    await expect(status).toHaveText("");
+    // Back, the page reloads once (it may have missed events); after that, nothing more.
+    const quiet = watchRequests(page);
+    const back = Date.now();
+    await page.waitForTimeout(4_500); // the measurement: two old polling periods
+    expect(quiet.filter((r) => r.at > back + 1_000), "no polling once the stream is back").toEqual([]);
+    passed = true;
+  } finally {
+    await tidy(passed, async () => {
+      const deleted = await page.request.delete(`/api/v1/node-pools/${poolId}`);
+      expect(deleted.ok(), await deleted.text()).toBeTruthy();
+    });
+  }
+});
