@@ -207,8 +207,10 @@ impl Observer for Events {
         topic_of(coll).is_some()
     }
 
-    fn written(&self, coll: &CollectionSpec, doc: &Value, deleted: bool) {
+    fn written(&self, coll: &CollectionSpec, before: Option<&Value>, after: Option<&Value>) {
         let Some(topic) = topic_of(coll) else { return };
+        let Some(doc) = after.or(before) else { return };
+        let deleted = after.is_none();
         let text = |field: &str| doc.get(field).and_then(Value::as_str).map(str::to_string);
         let id = text("id").unwrap_or_default();
         let audience = match coll.name {

@@ -39,6 +39,7 @@ pub fn collections() -> Vec<&'static CollectionSpec> {
         &RemovedProcess::COLLECTION,
         &ConnectionRecord::COLLECTION,
         &PendingChange::COLLECTION,
+        &crate::model::AuditEntry::COLLECTION,
     ]
 }
 

@@ -11,6 +11,8 @@ pub mod model;
 pub mod validate;
 
 #[cfg(feature = "server")]
+pub mod audit;
+#[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]
 pub mod changes;

@@ -103,6 +103,10 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_SESSION_IDLE_SECS", default_value_t = 8 * 3600)]
     pub session_idle_secs: u64,
 
+    /// How many days the audit trail keeps an entry.
+    #[arg(long, env = "SWITCHYARD_AUDIT_RETENTION_DAYS", default_value_t = 90)]
+    pub audit_retention_days: u64,
+
     /// A bearer token that may read `/metrics` (for Prometheus); administrators may read it with
     /// their session or API token either way.
     #[arg(long, env = "SWITCHYARD_METRICS_TOKEN", hide_env_values = true)]

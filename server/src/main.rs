@@ -160,7 +160,8 @@ async fn run(config: Config) -> Result<(), String> {
     let event_recheck = Duration::from_secs(config.event_recheck_secs.max(1));
     let metrics_token = config.metrics_token.clone().filter(|t| !t.is_empty()).map(std::sync::Arc::from);
     let state = AppState { sy, leptos, event_recheck, metrics_token };
-    tokio::spawn(upkeep(state.clone(), Duration::from_secs(config.reconcile_secs.max(1))));
+    let audit_days = config.audit_retention_days.max(1);
+    tokio::spawn(upkeep(state.clone(), Duration::from_secs(config.reconcile_secs.max(1)), audit_days));
     tokio::spawn(trim_heap_now_and_then());
 
     let guards = Arc::new(GuardConfig {
@@ -171,6 +172,7 @@ async fn run(config: Config) -> Result<(), String> {
     let app: Router = http::api_router()
         .merge(web::router(&state))
         .merge(http::metrics::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), http::record_audit))
         .route_layer(middleware::from_fn_with_state(state.clone(), http::metrics::track))
         .layer(session_layer)
         .layer(middleware::from_fn_with_state(guards.clone(), guard::server_fn_bodies))
@@ -202,7 +204,7 @@ async fn run(config: Config) -> Result<(), String> {
 /// Background upkeep, every few seconds: the anchor container runs and is on every user network,
 /// the config-trigger listener inside its network namespace is up, the node records follow the
 /// swarm, and the reconciler repairs what changed outside Switchyard.
-async fn upkeep(state: AppState, every: Duration) {
+async fn upkeep(state: AppState, every: Duration, audit_days: u64) {
     let mut trigger: Option<(i64, tokio::task::JoinHandle<()>)> = None;
     let mut last_error = String::new();
     let mut last_prune: Option<std::time::Instant> = None;
@@ -267,6 +269,11 @@ async fn upkeep(state: AppState, every: Duration) {
             }
             if let Err(e) = state.sy.processes.prune_removed(week).await {
                 note("pruning the records of deleted processes", &e);
+            }
+            match state.sy.audit.prune(Duration::from_secs(audit_days * 24 * 3600)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("forgot {n} audit entries older than {audit_days} days"),
+                Err(e) => note("pruning the audit trail", &e),
             }
         }
         tokio::time::sleep(every).await;

@@ -77,6 +77,8 @@ pub struct Switchyard {
     pub events: Events,
     /// What `/metrics` serves.
     pub metrics: crate::metrics::Metrics,
+    /// Who changed what (`/api/v1/audit`).
+    pub audit: crate::audit::AuditManager,
 }
 
 impl Switchyard {
@@ -105,7 +107,8 @@ impl Switchyard {
     ) -> Self {
         // Every write through this store (and its clones, which every manager holds) is published.
         let events = Events::new();
-        let store = store.observed(std::sync::Arc::new(events.clone()));
+        let store =
+            store.observed(std::sync::Arc::new(events.clone())).observed(std::sync::Arc::new(crate::audit::Audit));
         let services = ServiceManager::new(registry, std::time::Duration::from_secs(30)).publishing(events.clone());
         let engine = ChangeEngine::new(store.clone(), engine_config);
         let anchor = Anchor::new(
@@ -126,6 +129,7 @@ impl Switchyard {
             ConnectionManager::new(store.clone(), engine.clone(), processes.clone(), services.clone(), anchor.clone());
         Self {
             metrics: engine.metrics().clone(),
+            audit: crate::audit::AuditManager::new(store.clone()),
             users: UserManager::new(store.clone(), initial_password_file),
             nodes: NodeManager::new(store.clone(), swarm, processes.clone()),
             pending_changes: PendingChangeManager::new(store.clone(), engine.clone()),

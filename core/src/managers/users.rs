@@ -109,7 +109,10 @@ impl UserManager {
             })
             .await?;
         match record {
-            Some(r) if ok => Ok(r.user),
+            Some(r) if ok => {
+                crate::audit::note_actor(&Caller { user: r.user.clone() }, None);
+                Ok(r.user)
+            }
             _ => {
                 attempt.failed();
                 Err(Error::Unauthenticated("wrong username or password".into()))
@@ -147,7 +150,10 @@ impl UserManager {
         let user_id: Option<String> = session.get(USER_ID_KEY).await.map_err(|e| Error::Internal(e.to_string()))?;
         let Some(user_id) = user_id else { return Ok(None) };
         match self.caller(&user_id).await? {
-            Some(caller) => Ok(Some(caller)),
+            Some(caller) => {
+                crate::audit::note_actor(&caller, None);
+                Ok(Some(caller))
+            }
             None => {
                 let _ = session.flush().await;
                 Ok(None)
@@ -164,6 +170,7 @@ impl UserManager {
         let hash = auth::hash_token_secret(secret);
         let record = self.store.find_one::<ApiTokenRecord>("secret_hash", hash).await?.ok_or_else(invalid)?;
         let caller = self.caller(&record.token.user_id).await?.ok_or_else(invalid)?;
+        crate::audit::note_actor(&caller, Some(&record.token.id));
         // Record use at minute resolution: enough to spot stale tokens, without a write per call.
         let now = Utc::now();
         if record.token.last_used.is_none_or(|t| (now - t).num_seconds() >= 60) {

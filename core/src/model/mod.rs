@@ -5,6 +5,7 @@
 //! instead of silently overwritten. Secrets (password hashes, token hashes, process tokens) live
 //! only in server-side record types in `store`, never in these.
 
+mod audit;
 mod connection;
 mod event;
 mod node;
@@ -14,6 +15,7 @@ mod process;
 mod service;
 mod user;
 
+pub use audit::*;
 pub use connection::*;
 pub use event::*;
 pub use node::*;

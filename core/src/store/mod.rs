@@ -49,6 +49,8 @@ pub enum Filter {
     Contains(String, String),
     /// The field is less than the value (numbers or strings).
     Lt(String, Value),
+    /// The field is at least the value (numbers or strings).
+    Ge(String, Value),
     /// The field is not equal to the value (a missing field counts as null).
     Ne(String, Value),
     /// The field is an array holding the value.
@@ -86,6 +88,10 @@ impl Query {
     }
     pub fn lt(mut self, field: &str, value: impl Into<Value>) -> Self {
         self.filters.push(Filter::Lt(field.to_string(), value.into()));
+        self
+    }
+    pub fn ge(mut self, field: &str, value: impl Into<Value>) -> Self {
+        self.filters.push(Filter::Ge(field.to_string(), value.into()));
         self
     }
     pub fn sort(mut self, field: &str, descending: bool) -> Self {
@@ -130,31 +136,48 @@ pub trait Backend: Send + Sync {
     fn kind(&self) -> &'static str;
 }
 
-/// Told of every write the store commits, after it committed (the event stream is one).
+/// Told of every write the store commits, after it committed (the event stream and the audit
+/// trail are two).
 pub trait Observer: Send + Sync {
-    /// Whether it cares about this collection (a delete then reads the document first).
+    /// Whether it cares about this collection.
     fn watches(&self, coll: &CollectionSpec) -> bool;
-    /// `doc` was inserted or replaced (as it now is), or deleted (as it last was).
-    fn written(&self, coll: &CollectionSpec, doc: &Value, deleted: bool);
+    /// Whether it needs the document as it was before an update (the store then reads it first).
+    fn wants_before(&self, _coll: &CollectionSpec) -> bool {
+        false
+    }
+    /// A document was inserted (`before` is `None`), replaced, or deleted (`after` is `None`).
+    /// `before` of an update is there only when [`Observer::wants_before`] said so.
+    fn written(&self, coll: &CollectionSpec, before: Option<&Value>, after: Option<&Value>);
 }
 
 /// The typed store every manager uses.
 #[derive(Clone)]
-pub struct Store(Arc<dyn Backend>, Option<Arc<dyn Observer>>);
+pub struct Store(Arc<dyn Backend>, Arc<[Arc<dyn Observer>]>);
 
 impl Store {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
-        Store(backend, None)
+        Store(backend, Arc::new([]))
     }
 
-    /// This store, with `observer` told of every committed write made through it (or a clone).
+    /// This store, with `observer` told of every committed write made through it (or a clone),
+    /// after the observers it already has.
     pub fn observed(&self, observer: Arc<dyn Observer>) -> Self {
-        Store(self.0.clone(), Some(observer))
+        let mut all: Vec<Arc<dyn Observer>> = self.1.to_vec();
+        all.push(observer);
+        Store(self.0.clone(), all.into())
     }
 
-    fn tell(&self, coll: &CollectionSpec, doc: &Value, deleted: bool) {
-        if let Some(observer) = self.1.as_ref().filter(|o| o.watches(coll)) {
-            observer.written(coll, doc, deleted);
+    fn watched(&self, coll: &CollectionSpec) -> bool {
+        self.1.iter().any(|o| o.watches(coll))
+    }
+
+    fn before_wanted(&self, coll: &CollectionSpec) -> bool {
+        self.1.iter().any(|o| o.watches(coll) && o.wants_before(coll))
+    }
+
+    fn tell(&self, coll: &CollectionSpec, before: Option<&Value>, after: Option<&Value>) {
+        for observer in self.1.iter().filter(|o| o.watches(coll)) {
+            observer.written(coll, before, after);
         }
     }
 
@@ -181,7 +204,7 @@ impl Store {
         let mut doc = to_doc(entity)?;
         doc["revision"] = Value::from(1u64);
         self.0.insert(&T::COLLECTION, doc.clone()).await?;
-        self.tell(&T::COLLECTION, &doc, false);
+        self.tell(&T::COLLECTION, None, Some(&doc));
         from_doc(doc)
     }
 
@@ -200,8 +223,12 @@ impl Store {
         let mut doc = to_doc(entity)?;
         let expected = doc["revision"].as_u64().ok_or_else(|| Error::Internal("entity without revision".into()))?;
         doc["revision"] = Value::from(expected + 1);
+        let before = match self.before_wanted(&T::COLLECTION) {
+            true => self.0.get(&T::COLLECTION, doc_id(&doc)?).await?,
+            false => None,
+        };
         self.0.replace(&T::COLLECTION, doc.clone(), expected).await?;
-        self.tell(&T::COLLECTION, &doc, false);
+        self.tell(&T::COLLECTION, before.as_ref(), Some(&doc));
         from_doc(doc)
     }
 
@@ -221,13 +248,13 @@ impl Store {
 
     pub async fn delete<T: Entity>(&self, id: &str, expected: Option<u64>) -> Result<bool> {
         let coll = &T::COLLECTION;
-        let before = match self.1.as_ref().filter(|o| o.watches(coll)) {
-            Some(_) => self.0.get(coll, id).await?,
-            None => None,
+        let before = match self.watched(coll) {
+            true => self.0.get(coll, id).await?,
+            false => None,
         };
         let deleted = self.0.delete(coll, id, expected).await?;
         if let (true, Some(doc)) = (deleted, before) {
-            self.tell(coll, &doc, true);
+            self.tell(coll, Some(&doc), None);
         }
         Ok(deleted)
     }
@@ -256,7 +283,7 @@ impl Store {
     pub async fn insert_raw(&self, coll: &'static CollectionSpec, doc: Value) -> Result<()> {
         doc_id(&doc)?;
         self.0.insert(coll, doc.clone()).await?;
-        self.tell(coll, &doc, false);
+        self.tell(coll, None, Some(&doc));
         Ok(())
     }
 
@@ -304,6 +331,7 @@ pub(crate) fn matches(doc: &Value, filters: &[Filter]) -> bool {
             doc.get(field).and_then(Value::as_str).is_some_and(|s| s.to_lowercase().contains(&text.to_lowercase()))
         }
         Filter::Lt(field, value) => doc.get(field).is_some_and(|v| compare(v, value) == Ordering::Less && !v.is_null()),
+        Filter::Ge(field, value) => doc.get(field).is_some_and(|v| compare(v, value) != Ordering::Less && !v.is_null()),
         Filter::Has(field, value) => doc.get(field).and_then(Value::as_array).is_some_and(|a| a.contains(value)),
     })
 }

@@ -78,28 +78,33 @@ fn escape_regex(text: &str) -> String {
 }
 
 fn filter_document(filters: &[Filter]) -> Result<Document> {
-    let mut d = Document::new();
+    // One condition document per filter, and `$and` of them: two filters on one field (a range)
+    // would overwrite each other in a single document.
+    let mut conditions = Vec::with_capacity(filters.len());
+    let on = |field: &str, condition: Bson| {
+        let mut d = Document::new();
+        d.insert(field_name(field), condition);
+        d
+    };
     for f in filters {
-        match f {
-            Filter::Eq(field, value) => {
-                d.insert(field_name(field), to_bson(value)?);
-            }
+        let condition = match f {
+            Filter::Eq(field, value) => on(field, to_bson(value)?),
             Filter::Contains(field, text) => {
-                d.insert(field_name(field), doc! { "$regex": escape_regex(text), "$options": "i" });
+                on(field, Bson::Document(doc! { "$regex": escape_regex(text), "$options": "i" }))
             }
-            Filter::Lt(field, value) => {
-                d.insert(field_name(field), doc! { "$lt": to_bson(value)? });
-            }
-            Filter::Ne(field, value) => {
-                d.insert(field_name(field), doc! { "$ne": to_bson(value)? });
-            }
+            Filter::Lt(field, value) => on(field, Bson::Document(doc! { "$lt": to_bson(value)? })),
+            Filter::Ge(field, value) => on(field, Bson::Document(doc! { "$gte": to_bson(value)? })),
+            Filter::Ne(field, value) => on(field, Bson::Document(doc! { "$ne": to_bson(value)? })),
             // MongoDB matches an array field against one of its elements.
-            Filter::Has(field, value) => {
-                d.insert(field_name(field), doc! { "$elemMatch": { "$eq": to_bson(value)? } });
-            }
-        }
+            Filter::Has(field, value) => on(field, Bson::Document(doc! { "$elemMatch": { "$eq": to_bson(value)? } })),
+        };
+        conditions.push(condition);
     }
-    Ok(d)
+    Ok(match conditions.len() {
+        0 => Document::new(),
+        1 => conditions.pop().unwrap_or_default(),
+        _ => doc! { "$and": conditions },
+    })
 }
 
 impl MongoBackend {

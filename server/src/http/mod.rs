@@ -4,12 +4,14 @@
 pub mod error;
 pub mod extract;
 
+mod audit;
 mod auth;
 mod backup;
 pub mod connections;
 mod events;
 mod health;
 pub mod metrics;
+pub use audit::record as record_audit;
 mod node_pools;
 mod nodes;
 mod pending_changes;
@@ -60,6 +62,7 @@ return the number of matching items in `X-Total-Count`. Errors are JSON: \
         (name = "processes", description = "Deployed instances of service versions"),
         (name = "connections", description = "Links between interfaces of two processes"),
         (name = "pending-changes", description = "Changes to the outside world that are still to be made"),
+        (name = "audit", description = "Who changed what, when, from where, and how it ended"),
         (name = "events", description = "Changes as they happen, pushed as Server-Sent Events"),
         (name = "health", description = "Liveness and readiness"),
         (name = "operations", description = "Backups of the store"),
@@ -136,6 +139,7 @@ pub fn api_router() -> Router<AppState> {
                 .merge(processes::router())
                 .merge(connections::router())
                 .merge(events::router())
+                .merge(audit::router())
                 .merge(services::router()),
         )
         .merge(health::router())
