@@ -190,6 +190,7 @@ pub fn Layout() -> impl IntoView {
                     <A href="/connections">"Connections"</A>
                     <A href="/nodes">"Nodes"</A>
                     <A href="/pending-changes">"Pending changes"</A>
+                    <A href="/activity">"Activity"</A>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             matches!(user.await, Ok(Some(u)) if u.admin)

@@ -4,6 +4,7 @@
 //! the UI obeys exactly the rules of the REST API.
 
 pub mod account;
+pub mod activity;
 pub mod auth;
 pub mod components;
 pub mod connections;
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/new") view=users::NewUserPage/>
                     <Route path=path!("/users/:id") view=users::EditUserPage/>
                     <Route path=path!("/account") view=account::AccountPage/>
+                    <Route path=path!("/activity") view={Lazy::<ActivityRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -106,6 +108,20 @@ macro_rules! lazy_pages {
             $(<$route as LazyRoute>::preload().await;)*
         }
     };
+}
+
+/// The Activity page: its own module, fetched when first visited.
+struct ActivityRoute;
+
+#[lazy_route]
+impl LazyRoute for ActivityRoute {
+    fn data() -> Self {
+        ActivityRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <activity::ActivityPage/> }.into_any()
+    }
 }
 
 use connections::{ConnectionsData, ConnectionsPage};

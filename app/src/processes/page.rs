@@ -291,6 +291,7 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
         <crate::connections::ProcessConnections process_id=id.clone() owner_id=detail.with_untracked(|d| d.process.user_id.clone())/>
         {placement_part}
         {history_part}
+        <crate::activity::ResourceActivity resource_id=id.clone()/>
         {changes_part}
         <Logs id=id.clone() state=Signal::derive(move || state.get().0)/>
     }
