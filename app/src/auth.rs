@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::live::LiveIndicator;
+use crate::live::{LiveIndicator, Toasts};
 use leptos_meta::Title;
 use leptos_router::{
     components::{Outlet, A},
@@ -221,6 +221,7 @@ pub fn Layout() -> impl IntoView {
             <main class="content">
                 <Outlet/>
             </main>
+            <Toasts/>
         </div>
     }
 }

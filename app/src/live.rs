@@ -31,7 +31,9 @@ pub enum LiveStatus {
 /// How many events of each topic arrived, and how many times everything must be reloaded.
 #[derive(Clone, Copy)]
 pub struct Live {
-    seen: RwSignal<[u32; 5]>,
+    seen: RwSignal<[u32; Topic::ALL.len()]>,
+    /// Alerts to show as toasts: (id, message, link).
+    pub toasts: RwSignal<Vec<(u32, String, Option<String>)>>,
     resyncs: RwSignal<u32>,
     pub status: RwSignal<LiveStatus>,
 }
@@ -42,8 +44,12 @@ fn slot(topic: Topic) -> usize {
 
 /// Open the stream for this page's lifetime and provide it to the pages below.
 pub fn provide_live() -> Live {
-    let live =
-        Live { seen: RwSignal::new([0; 5]), resyncs: RwSignal::new(0), status: RwSignal::new(LiveStatus::Connecting) };
+    let live = Live {
+        seen: RwSignal::new([0; Topic::ALL.len()]),
+        toasts: RwSignal::new(Vec::new()),
+        resyncs: RwSignal::new(0),
+        status: RwSignal::new(LiveStatus::Connecting),
+    };
     provide_context(live);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| browser::open(live, browser::Stream::default()));
@@ -82,6 +88,32 @@ pub(crate) fn live_tick(topics: &'static [Topic]) -> RwSignal<u32> {
     let tick = RwSignal::new(0u32);
     refresh_live(topics, move || tick.update(|n| *n += 1));
     tick
+}
+
+/// Alerts (a process failed, a change failed for good, a node down, a connection that stays
+/// interrupted), as toasts on every page; each goes after 15 s or when closed.
+#[component]
+pub fn Toasts() -> impl IntoView {
+    let live = use_context::<Live>();
+    let toasts = move || live.map(|l| l.toasts.get()).unwrap_or_default();
+    view! {
+        <div class="toasts" role="status" aria-live="assertive">
+            {move || toasts().into_iter().map(|(id, message, link)| {
+                let close = move |_| {
+                    if let Some(l) = live {
+                        l.toasts.update(|t| t.retain(|(i, _, _)| *i != id));
+                    }
+                };
+                view! {
+                    <div class="toast" data-toast=id>
+                        <span>{message}</span>
+                        {link.map(|href| view! { <a href=href>"Open"</a> })}
+                        <button type="button" class="link" aria-label="Dismiss" on:click=close>"×"</button>
+                    </div>
+                }
+            }).collect_view()}
+        </div>
+    }
 }
 
 /// The header's word on the stream: nothing while it is live, "Reconnecting…" while it is not.
@@ -160,6 +192,37 @@ mod browser {
                     if name == "resync" || s.opened_once.replace(true) {
                         live.resyncs.update(|n| *n += 1);
                     }
+                }),
+            );
+        }
+        {
+            let counter = std::rc::Rc::new(std::cell::Cell::new(0u32));
+            listen(
+                "alert",
+                Box::new(move |e: MessageEvent| {
+                    let Some(text) = e.data().as_string() else { return };
+                    let Ok(value) = leptos::web_sys::js_sys::JSON::parse(&text) else { return };
+                    let field = |name: &str| {
+                        leptos::web_sys::js_sys::Reflect::get(&value, &name.into()).ok().and_then(|v| v.as_string())
+                    };
+                    let Some(message) = field("message") else { return };
+                    let link = match (field("action").as_deref(), field("resource_id")) {
+                        (Some("process_failed"), Some(id)) => Some(format!("/processes/{id}")),
+                        (Some("connection_interrupted"), _) => Some("/connections".to_string()),
+                        (Some("node_down"), _) => Some("/nodes".to_string()),
+                        _ => Some("/pending-changes".to_string()),
+                    };
+                    let id = counter.get() + 1;
+                    counter.set(id);
+                    live.toasts.update(|t| {
+                        t.push((id, message, link));
+                        let excess = t.len().saturating_sub(4);
+                        t.drain(..excess);
+                    });
+                    set_timeout(
+                        move || live.toasts.update(|t| t.retain(|(i, _, _)| *i != id)),
+                        std::time::Duration::from_secs(15),
+                    );
                 }),
             );
         }

@@ -156,11 +156,12 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
     let assign = ServerAction::<AssignNode>::new();
     let relocate = ServerAction::<MoveProcess>::new();
     let forget = ServerAction::<ForgetNode>::new();
+    let live = crate::live::live_tick(&[Topic::Node]);
     let nodes = Resource::new(
-        move || (assign.version().get(), relocate.version().get(), forget.version().get()),
+        move || (assign.version().get(), relocate.version().get(), forget.version().get(), live.get()),
         |_| list_nodes(),
     );
-    // The processes on the nodes, refreshed every 2 s; only their lists are redrawn, and only
+    // The processes on the nodes, refreshed as they change; only their lists are redrawn, and only
     // when something changed, so a drag in progress is not disturbed.
     let placed = RwSignal::new(Vec::<PlacedProcess>::new());
     let refresh = one_at_a_time(placed_processes, move |fresh| {
@@ -191,7 +192,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
         false,
     );
     let move_result: Signal<_> = relocate.value().into();
-    let pools = Resource::new(move || pools_changed.get(), |_| list_pools());
+    let pools = Resource::new(move || (pools_changed.get(), live.get()), |_| list_pools());
     let users = Resource::new(move || (), |_| user_choices());
     let admin = Admin::of_page();
     let result: Signal<_> = assign.value().into();
@@ -381,7 +382,8 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
 
 #[component]
 fn Pools(create: ServerAction<CreatePool>, delete: ServerAction<DeletePool>) -> impl IntoView {
-    let pools = Resource::new(move || (create.version().get(), delete.version().get()), |_| list_pools());
+    let live = crate::live::live_tick(&[Topic::Node]);
+    let pools = Resource::new(move || (create.version().get(), delete.version().get(), live.get()), |_| list_pools());
     let admin = Admin::of_page();
     let create_result: Signal<_> = create.value().into();
     let delete_result: Signal<_> = delete.value().into();

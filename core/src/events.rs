@@ -135,6 +135,23 @@ impl Events {
     /// Publish one event. Never waits: a subscriber that is behind misses it and is told to
     /// resync.
     pub fn publish(&self, topic: Topic, action: &str, resource_id: &str, state: Option<String>, audience: Audience) {
+        self.publish_full(topic, action, resource_id, state, None, audience)
+    }
+
+    /// Publish an event that says something to people (an alert).
+    pub fn publish_message(&self, topic: Topic, action: &str, resource_id: &str, message: String, audience: Audience) {
+        self.publish_full(topic, action, resource_id, None, Some(message), audience)
+    }
+
+    fn publish_full(
+        &self,
+        topic: Topic,
+        action: &str,
+        resource_id: &str,
+        state: Option<String>,
+        message: Option<String>,
+        audience: Audience,
+    ) {
         let mut ring = self.0.ring.lock().unwrap_or_else(|p| p.into_inner());
         let seq = ring.next;
         ring.next += 1;
@@ -144,6 +161,7 @@ impl Events {
             action: action.to_string(),
             resource_id: resource_id.to_string(),
             state,
+            message,
             at: chrono::Utc::now(),
         };
         let published = Arc::new(Published { seq, event, audience });
@@ -207,9 +225,26 @@ impl Observer for Events {
         topic_of(coll).is_some()
     }
 
+    /// A node's record is rewritten now and then only to note when it was last seen; that is
+    /// no change anyone needs to hear of, and telling needs the record as it was.
+    fn wants_before(&self, coll: &CollectionSpec) -> bool {
+        coll.name == "nodes"
+    }
+
     fn written(&self, coll: &CollectionSpec, before: Option<&Value>, after: Option<&Value>) {
         let Some(topic) = topic_of(coll) else { return };
         let Some(doc) = after.or(before) else { return };
+        if let (Some(b), Some(a)) = (before, after) {
+            let unchanged = |field: &str| field == "last_seen" || field == "revision" || a.get(field) == b.get(field);
+            let fields = a
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.keys())
+                .chain(b.as_object().into_iter().flat_map(|m| m.keys()));
+            if coll.name == "nodes" && fields.into_iter().all(|f| unchanged(f)) {
+                return;
+            }
+        }
         let deleted = after.is_none();
         let text = |field: &str| doc.get(field).and_then(Value::as_str).map(str::to_string);
         let id = text("id").unwrap_or_default();

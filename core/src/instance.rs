@@ -40,6 +40,7 @@ pub fn collections() -> Vec<&'static CollectionSpec> {
         &ConnectionRecord::COLLECTION,
         &PendingChange::COLLECTION,
         &crate::model::AuditEntry::COLLECTION,
+        &crate::managers::WebhookRecord::COLLECTION,
     ]
 }
 

@@ -82,6 +82,7 @@ async fn switchyard(swarm: Arc<Written>) -> (Switchyard, tempfile::TempDir) {
         anchor_image: "anchor".into(),
         max_memory_bytes: 0,
         max_nano_cpus: 0,
+        alert_interrupted_grace: Duration::from_secs(30),
         trigger_grace: Duration::from_secs(10),
     };
     let sy = Switchyard::with_swarm(store, docker, swarm, registry, None, EngineConfig::default(), settings);

@@ -103,6 +103,10 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_SESSION_IDLE_SECS", default_value_t = 8 * 3600)]
     pub session_idle_secs: u64,
 
+    /// A connection that stays INTERRUPTED this long raises an alert.
+    #[arg(long, env = "SWITCHYARD_ALERT_INTERRUPTED_SECS", default_value_t = 60)]
+    pub alert_interrupted_secs: u64,
+
     /// How many days the audit trail keeps an entry.
     #[arg(long, env = "SWITCHYARD_AUDIT_RETENTION_DAYS", default_value_t = 90)]
     pub audit_retention_days: u64,

@@ -106,6 +106,7 @@ async fn run(config: Config) -> Result<(), String> {
         max_memory_bytes: config.max_process_memory,
         max_nano_cpus: config.max_process_nano_cpus,
         trigger_grace: Duration::from_secs(config.trigger_grace_secs.max(1)),
+        alert_interrupted_grace: Duration::from_secs(config.alert_interrupted_secs.max(1)),
     };
     let engine_config =
         EngineConfig { lease: Duration::from_secs(config.change_lease_secs.max(1)), ..Default::default() };

@@ -7,12 +7,13 @@ use crate::{
     model::{ChangeKind, PendingChange},
 };
 
-use super::{ConnectionManager, ProcessManager};
+use super::{AlertManager, ConnectionManager, ProcessManager};
 
 /// Runs every kind of pending change.
 pub struct Runners {
     pub processes: ProcessManager,
     pub connections: ConnectionManager,
+    pub alerts: AlertManager,
 }
 
 impl Runners {
@@ -27,6 +28,7 @@ impl Runners {
             ChangeKind::ResumeProcess => p.run_resume(id).await,
             ChangeKind::MoveProcess => p.run_move(id).await,
             ChangeKind::DeleteProcess => p.run_delete(change, id).await,
+            ChangeKind::DeliverWebhook => self.alerts.run_deliver(change, id).await,
             ChangeKind::ConnectEndpoint | ChangeKind::SuspendEndpoint | ChangeKind::TerminateEndpoint => {
                 let Some((record, side)) = c.side_of(change, id).await? else { return Ok(Outcome::Done) };
                 match change.kind {

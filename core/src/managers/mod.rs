@@ -2,6 +2,7 @@
 //! may do, so the REST API and the web UI obey the same rules by construction. A manager never
 //! speaks HTTP or Docker itself: it uses the store and the connectors.
 
+mod alerts;
 mod anchor;
 mod connections;
 mod dispatch;
@@ -12,6 +13,7 @@ mod processes;
 mod services;
 mod users;
 
+pub use alerts::{sign as sign_webhook, AlertManager, WebhookRecord, CRASHED};
 pub use anchor::{Anchor, ORCHESTRATOR_ALIAS, TRIGGER_PORT};
 pub use connections::{ConnectionFilter, ConnectionManager, ConnectionRecord};
 pub use dispatch::Runners;
@@ -79,6 +81,8 @@ pub struct Switchyard {
     pub metrics: crate::metrics::Metrics,
     /// Who changed what (`/api/v1/audit`).
     pub audit: crate::audit::AuditManager,
+    /// Alerts: the UI's toasts and webhook deliveries.
+    pub alerts: AlertManager,
 }
 
 impl Switchyard {
@@ -105,6 +109,7 @@ impl Switchyard {
         engine_config: EngineConfig,
         process_settings: ProcessSettings,
     ) -> Self {
+        let alert_grace = process_settings.alert_interrupted_grace;
         // Every write through this store (and its clones, which every manager holds) is published.
         let events = Events::new();
         let store =
@@ -127,7 +132,9 @@ impl Switchyard {
         );
         let connections =
             ConnectionManager::new(store.clone(), engine.clone(), processes.clone(), services.clone(), anchor.clone());
+        let alerts = AlertManager::new(store.clone(), engine.clone(), events.clone(), alert_grace);
         Self {
+            alerts,
             metrics: engine.metrics().clone(),
             audit: crate::audit::AuditManager::new(store.clone()),
             users: UserManager::new(store.clone(), initial_password_file),
@@ -144,11 +151,13 @@ impl Switchyard {
         }
     }
 
-    /// Start the background work: the pending-change workers.
+    /// Start the background work: the pending-change workers and the alert watcher.
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
+        self.alerts.start();
         self.engine.start(std::sync::Arc::new(Runners {
             processes: self.processes.clone(),
             connections: self.connections.clone(),
+            alerts: self.alerts.clone(),
         }))
     }
 }

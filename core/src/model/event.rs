@@ -14,11 +14,13 @@ pub enum Topic {
     PendingChange,
     /// The service catalogue (read from the registry).
     Catalogue,
+    /// Something failed that someone should hear of (see `message`).
+    Alert,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 5] =
-        [Topic::Process, Topic::Connection, Topic::Node, Topic::PendingChange, Topic::Catalogue];
+    pub const ALL: [Topic; 6] =
+        [Topic::Process, Topic::Connection, Topic::Node, Topic::PendingChange, Topic::Catalogue, Topic::Alert];
 
     /// Its name on the wire: the SSE `event:` field, and `topics=` in the query.
     pub fn as_str(self) -> &'static str {
@@ -28,6 +30,7 @@ impl Topic {
             Topic::Node => "node",
             Topic::PendingChange => "pending_change",
             Topic::Catalogue => "catalogue",
+            Topic::Alert => "alert",
         }
     }
 }
@@ -56,5 +59,8 @@ pub struct LiveEvent {
     pub resource_id: String,
     /// Its state (a node: its status) after the change, where it has one.
     pub state: Option<String>,
+    /// What an alert says, for people (alerts only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     pub at: DateTime<Utc>,
 }

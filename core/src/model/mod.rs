@@ -5,6 +5,7 @@
 //! instead of silently overwritten. Secrets (password hashes, token hashes, process tokens) live
 //! only in server-side record types in `store`, never in these.
 
+mod alert;
 mod audit;
 mod connection;
 mod event;
@@ -15,6 +16,7 @@ mod process;
 mod service;
 mod user;
 
+pub use alert::*;
 pub use audit::*;
 pub use connection::*;
 pub use event::*;

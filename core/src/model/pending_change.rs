@@ -47,10 +47,12 @@ pub enum ChangeKind {
     SuspendEndpoint,
     /// Tell one side of a connection to end it.
     TerminateEndpoint,
+    /// POST an alert to a webhook subscription.
+    DeliverWebhook,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 11] = [
+    pub const ALL: [ChangeKind; 12] = [
         ChangeKind::CreateProcess,
         ChangeKind::ConfigureProcess,
         ChangeKind::UpdateProcessParameters,
@@ -62,6 +64,7 @@ impl ChangeKind {
         ChangeKind::ConnectEndpoint,
         ChangeKind::SuspendEndpoint,
         ChangeKind::TerminateEndpoint,
+        ChangeKind::DeliverWebhook,
     ];
 
     /// Its stored name.
@@ -78,6 +81,7 @@ impl ChangeKind {
             ChangeKind::ConnectEndpoint => "connect_endpoint",
             ChangeKind::SuspendEndpoint => "suspend_endpoint",
             ChangeKind::TerminateEndpoint => "terminate_endpoint",
+            ChangeKind::DeliverWebhook => "deliver_webhook",
         }
     }
 

@@ -19,6 +19,7 @@ pub mod processes;
 mod services;
 mod tokens;
 mod users;
+mod webhooks;
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -62,6 +63,7 @@ return the number of matching items in `X-Total-Count`. Errors are JSON: \
         (name = "processes", description = "Deployed instances of service versions"),
         (name = "connections", description = "Links between interfaces of two processes"),
         (name = "pending-changes", description = "Changes to the outside world that are still to be made"),
+        (name = "alerts", description = "Webhook subscriptions: alerts POSTed, signed, when something fails"),
         (name = "audit", description = "Who changed what, when, from where, and how it ended"),
         (name = "events", description = "Changes as they happen, pushed as Server-Sent Events"),
         (name = "health", description = "Liveness and readiness"),
@@ -140,6 +142,7 @@ pub fn api_router() -> Router<AppState> {
                 .merge(connections::router())
                 .merge(events::router())
                 .merge(audit::router())
+                .merge(webhooks::router())
                 .merge(services::router()),
         )
         .merge(health::router())

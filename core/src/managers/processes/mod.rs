@@ -55,6 +55,8 @@ pub struct ProcessSettings {
     /// A container that runs this long without asking for its configuration (some libraries
     /// only log a failed config trigger) is configured by Switchyard unasked.
     pub trigger_grace: Duration,
+    /// A connection interrupted for this long raises an alert.
+    pub alert_interrupted_grace: Duration,
 }
 
 /// A process's containers' last log lines.

@@ -293,7 +293,7 @@ pub(super) fn decide(
             } else if !failed && p.state == ProcessState::Running {
                 let reason = match previous {
                     Some(old) => {
-                        format!("its container stopped ({}); the swarm is starting a new one", describe_exit(old))
+                        format!("{} ({}); the swarm is starting a new one", super::super::CRASHED, describe_exit(old))
                     }
                     None => format!("its container is {}", latest.state),
                 };
