@@ -247,6 +247,21 @@ fn rest_rows(i: &Ids) -> Vec<Row> {
             [Is(401), Ok, Is(404), Ok],
         ),
         row(
+            "GET",
+            "/api/v1/processes/{id}/logs/download",
+            format!("/api/v1/processes/{p}/logs/download?tail=5"),
+            None,
+            [Is(401), Ok, Is(404), Ok],
+        ),
+        // The follow stream never ends: a bad `since` shows who is let in without reading one.
+        row(
+            "GET",
+            "/api/v1/processes/{id}/logs/follow",
+            format!("/api/v1/processes/{p}/logs/follow?since=never"),
+            None,
+            [Is(401), Is(400), Is(400), Is(400)],
+        ),
+        row(
             "POST",
             "/api/v1/processes/{id}/move",
             format!("/api/v1/processes/{p}/move"),
@@ -384,7 +399,7 @@ fn server_fn_rows(i: &Ids) -> Vec<ServerFnRow> {
         ("open_connections", f(&[("owner", "")]), [unauth, Ok, Ok, Ok]),
         ("placed_processes", vec![], [unauth, Ok, Ok, Ok]),
         ("process_connections", f(&[("process_id", &p)]), [unauth, Ok, Is(404), Ok]),
-        ("process_logs", f(&[("id", &p)]), [unauth, Ok, Is(404), Ok]),
+        ("process_logs", f(&[("id", &p), ("tail", "5")]), [unauth, Ok, Is(404), Ok]),
         ("refresh_catalogue", vec![], [unauth, Passed, Passed, Passed]),
         ("refresh_connections", f(&[("owner", "")]), [unauth, Ok, Ok, Ok]),
         ("reset_password", f(&[("id", &u), ("new_password", "short")]), [unauth, Is(422), Is(404), Is(422)]),
@@ -429,6 +444,24 @@ fn check(expect: Expect, status: u16, body: &str) -> bool {
         Hidden => status == 404 || (status == 422 && (body.contains("no process") || body.contains("unknown"))),
         AnyOf(list) => list.contains(&status),
     }
+}
+
+/// The other user's own audit entries record the refusals this test provoked, with the message
+/// they got back ("no process with id '<the owner's id>'"): the id they sent themselves, which
+/// tells them nothing. Those messages are left out before looking for the owner's ids.
+fn without_own_refusals(body: &str) -> String {
+    let Some(mut v) = serde_json::from_str::<Value>(body).ok() else { return body.to_string() };
+    let entries: Option<&mut Vec<Value>> = match &mut v {
+        Value::Array(items) => Some(items),
+        Value::Object(o) => o.get_mut("items").and_then(Value::as_array_mut),
+        _ => None,
+    };
+    for entry in entries.into_iter().flatten() {
+        if entry.get("outcome").is_some_and(|o| o["ok"] == false) {
+            entry["outcome"]["error"] = Value::Null;
+        }
+    }
+    v.to_string()
 }
 
 async fn call(c: Option<&Client>, base: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
@@ -529,6 +562,7 @@ async fn every_operation_answers_each_caller_as_it_should() {
                 ));
             }
             if r == 2 && (200..300).contains(&status) {
+                let body = without_own_refusals(&body);
                 for secret in secrets {
                     if body.contains(secret.as_str()) {
                         wrong.push(format!("{} {} as another user shows the owner's {secret}", row.method, path));
@@ -578,6 +612,7 @@ async fn every_operation_answers_each_caller_as_it_should() {
                     .push(format!("server function {name} as {role}: {status}, expected {:?}: {body:.200}", expect[r]));
             }
             if r == 2 && (200..300).contains(&status) {
+                let body = without_own_refusals(&body);
                 for secret in secrets {
                     if body.contains(secret.as_str()) {
                         wrong.push(format!("server function {name} as another user shows the owner's {secret}"));

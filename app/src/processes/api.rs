@@ -9,7 +9,7 @@ use server_fn::codec::Json;
 use switchyard_core::model::{NewProcess, Node, PendingChange, Process, ProcessUpdate};
 
 #[cfg(feature = "ssr")]
-use super::{fields::placement_of, LOG_LINES};
+use super::fields::placement_of;
 #[cfg(feature = "ssr")]
 use crate::auth::ssr::{caller, sy};
 use crate::AppError;
@@ -103,8 +103,13 @@ pub async fn get_process(id: String) -> Result<ProcessDetail, AppError> {
 
 /// The last lines of a process's container logs.
 #[server]
-pub async fn process_logs(id: String) -> Result<Vec<String>, AppError> {
-    Ok(sy().processes.logs(&caller().await?, &id, LOG_LINES).await?.lines)
+pub async fn process_logs(
+    id: String,
+    tail: u32,
+    since_secs: Option<u64>,
+) -> Result<Vec<switchyard_core::model::LogLine>, AppError> {
+    let since = since_secs.map(|s| chrono::Utc::now() - chrono::Duration::seconds(s.min(365 * 86400) as i64));
+    Ok(sy().processes.logs(&caller().await?, &id, tail, since).await?.entries)
 }
 
 /// A service the deploy form offers.

@@ -6,8 +6,8 @@ use leptos_router::{
     components::A,
     hooks::{use_params_map, use_query_map},
 };
-use switchyard_core::model::ProcessState;
 use switchyard_core::model::Topic;
+use switchyard_core::model::{LogLine, ProcessState};
 
 use super::{
     api::{
@@ -373,31 +373,99 @@ fn MovePanel(
 /// The last log lines, read again on request.
 #[component]
 fn Logs(id: String, state: Signal<ProcessState>) -> impl IntoView {
-    let again = RwSignal::new(0u32);
-    // Read again on request and whenever the state changes (a new container, a stopped one).
-    let logs = Resource::new(move || (id.clone(), again.get(), state.get()), |(id, _, _)| process_logs(id));
+    let tail = RwSignal::new(LOG_LINES);
+    let since = RwSignal::new(None::<u64>);
+    let search = RwSignal::new(String::new());
+    let follow = RwSignal::new(true);
+    // Lines that arrived by following, after the last load.
+    let followed = RwSignal::new(Vec::<LogLine>::new());
+    let local_time = crate::components::hydrated();
+    let id2 = id.clone();
+    // Read again when the choices change and whenever the state does (a new container, a stopped one).
+    let logs = Resource::new(
+        move || (id2.clone(), tail.get(), since.get(), state.get()),
+        |(id, tail, since, _)| process_logs(id, tail, since),
+    );
+    Effect::new(move |_| {
+        logs.track();
+        followed.set(Vec::new());
+    });
+    follow_logs(id.clone(), follow, logs, followed);
+    let download = {
+        let id = id.clone();
+        move || {
+            let since = since.get().map(|s| format!("&since_secs={s}")).unwrap_or_default();
+            format!("/api/v1/processes/{id}/logs/download?tail={}{since}", tail.get())
+        }
+    };
     view! {
         <section class="card stack" aria-labelledby="logs-heading">
             <div class="section-head">
                 <h2 id="logs-heading">"Logs"</h2>
-                <button type="button" on:click=move |_| again.update(|n| *n += 1)>"Refresh"</button>
+                <a href=download download="">"Download"</a>
             </div>
-            <p class="hint">{format!("The last {LOG_LINES} lines of the process's container output.")}</p>
+            <div class="toolbar log-controls">
+                <label>"Lines "
+                    <select on:change=move |ev| tail.set(event_target_value(&ev).parse().unwrap_or(LOG_LINES))>
+                        {[100u32, 200, 1000, 5000].into_iter().map(|n| view! { <option value=n.to_string() selected=n == LOG_LINES>{n.to_string()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Since "
+                    <select on:change=move |ev| since.set(event_target_value(&ev).parse().ok())>
+                        <option value="">"the start"</option>
+                        <option value="900">"15 minutes ago"</option>
+                        <option value="3600">"an hour ago"</option>
+                        <option value="86400">"a day ago"</option>
+                    </select>
+                </label>
+                <label>"Search "
+                    <input type="search" placeholder="text in the lines" prop:value=move || search.get()
+                        on:input=move |ev| search.set(event_target_value(&ev))/>
+                </label>
+                <label class="check"><input type="checkbox" prop:checked=move || follow.get()
+                    on:change=move |ev| follow.set(event_target_checked(&ev))/>" Follow"</label>
+            </div>
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match logs.await {
                         Err(e) => view! { <ErrorMessage error=e/> }.into_any(),
-                        Ok(lines) if lines.is_empty() => view! { <p class="muted">"No log lines yet."</p> }.into_any(),
                         Ok(lines) => {
-                            // Newest lines last: show the end.
-                            let pre = NodeRef::<leptos::html::Pre>::new();
+                            let pre = NodeRef::<leptos::html::Div>::new();
+                            let all = move || {
+                                let mut all = lines.clone();
+                                all.extend(followed.get());
+                                all
+                            };
+                            // Newest lines last: keep the end in view as lines arrive.
                             Effect::new(move |_| {
+                                followed.track();
                                 if let Some(el) = pre.get() {
                                     el.set_scroll_top(el.scroll_height());
                                 }
                             });
                             view! {
-                                <pre class="logs" tabindex="0" aria-label="Log lines" node_ref=pre>{lines.join("\n")}</pre>
+                                <div class="logs" tabindex="0" role="log" aria-label="Log lines" node_ref=pre>
+                                    {move || {
+                                        let needle = search.get().to_lowercase();
+                                        let shown: Vec<LogLine> = all().into_iter().filter(|l| needle.is_empty() || l.text.to_lowercase().contains(&needle)).collect();
+                                        if shown.is_empty() {
+                                            let word = if needle.is_empty() { "No log lines yet." } else { "No line matches." };
+                                            return view! { <p class="muted">{word}</p> }.into_any();
+                                        }
+                                        let local = local_time.get();
+                                        shown.into_iter().map(|l| {
+                                            let at = l.at.map(|t| log_time(&t, local)).unwrap_or_default();
+                                            let iso = l.at.map(|t| t.to_rfc3339()).unwrap_or_default();
+                                            view! {
+                                                <div class=if l.previous { "log-line previous" } else { "log-line" }>
+                                                    <time datetime=iso>{at}</time>
+                                                    {l.previous.then(|| view! { <span class="badge" title="written by the process's previous container">"previous"</span> })}
+                                                    " "{highlight(&l.text, &needle)}
+                                                </div>
+                                            }
+                                        }).collect_view().into_any()
+                                    }}
+                                </div>
                             }.into_any()
                         }
                     }
@@ -405,4 +473,91 @@ fn Logs(id: String, state: Signal<ProcessState>) -> impl IntoView {
             </Transition>
         </section>
     }
+}
+
+/// A line's time for people: in the viewer's time zone once the page runs in the browser, in
+/// UTC before (the server does not know the viewer's zone).
+fn log_time(t: &switchyard_core::model::Timestamp, local: bool) -> String {
+    #[cfg(feature = "hydrate")]
+    if local {
+        use leptos::web_sys::js_sys::Date;
+        let d = Date::new(&(t.timestamp_millis() as f64).into());
+        let ms = t.timestamp_subsec_millis();
+        return format!(
+            "{} {:02}:{:02}:{:02}.{ms:03}",
+            d.to_locale_date_string("default", &Default::default()),
+            d.get_hours(),
+            d.get_minutes(),
+            d.get_seconds()
+        );
+    }
+    let _ = local;
+    t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
+}
+
+/// The text with each case-insensitive match of `needle` marked.
+fn highlight(text: &str, needle: &str) -> AnyView {
+    if needle.is_empty() {
+        return text.to_string().into_any();
+    }
+    let lower = text.to_lowercase();
+    let mut parts = Vec::new();
+    let mut at = 0;
+    // Lower-casing may change lengths outside ASCII: fall back to no marks then.
+    if lower.len() != text.len() {
+        return text.to_string().into_any();
+    }
+    while let Some(found) = lower[at..].find(needle) {
+        let start = at + found;
+        let end = start + needle.len();
+        parts.push(view! { {text[at..start].to_string()}<mark>{text[start..end].to_string()}</mark> }.into_any());
+        at = end;
+    }
+    parts.push(text[at..].to_string().into_any());
+    parts.collect_view().into_any()
+}
+
+/// While `follow` is on (in the browser), append the lines the process writes, as they come
+/// (`/api/v1/processes/{id}/logs/follow`, after the newest line loaded).
+fn follow_logs(
+    id: String,
+    follow: RwSignal<bool>,
+    logs: Resource<Result<Vec<LogLine>, AppError>>,
+    followed: RwSignal<Vec<LogLine>>,
+) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use leptos::{
+            wasm_bindgen::{closure::Closure, JsCast},
+            web_sys::{EventSource, MessageEvent},
+        };
+        if !follow.get() {
+            return;
+        }
+        let Some(Ok(lines)) = logs.get() else { return };
+        let newest = lines.iter().filter_map(|l| l.at).max();
+        let since = newest.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)).unwrap_or_default();
+        let url = format!("/api/v1/processes/{id}/logs/follow?since={}", since.replace('+', "%2B"));
+        let Ok(source) = EventSource::new(&url) else { return };
+        let on_line = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let Some(text) = e.data().as_string() else { return };
+            if let Ok(line) = serde_json::from_str::<LogLine>(&text) {
+                followed.update(|f| {
+                    f.push(line);
+                    let excess = f.len().saturating_sub(5000);
+                    f.drain(..excess);
+                });
+            }
+        });
+        let _ = source.add_event_listener_with_callback("line", on_line.as_ref().unchecked_ref());
+        // Both live in the browser's one thread; the wrapper lets the cleanup hold them.
+        let held = send_wrapper::SendWrapper::new((source, on_line));
+        on_cleanup(move || {
+            let (source, on_line) = held.take();
+            source.close();
+            drop(on_line);
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, follow, logs, followed);
 }

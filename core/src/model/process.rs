@@ -263,3 +263,15 @@ pub struct ProcessMove {
     #[serde(default)]
     pub revision: Option<u64>,
 }
+
+/// One line a process's container wrote.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogLine {
+    /// When Docker received it.
+    pub at: Option<DateTime<Utc>>,
+    pub text: String,
+    /// Written by an earlier container of the process (before a restart or a move).
+    #[serde(default)]
+    pub previous: bool,
+}

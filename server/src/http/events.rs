@@ -201,13 +201,20 @@ impl Feed {
     }
 
     async fn still_allowed(&self) -> switchyard_core::Result<Option<Caller>> {
-        match &self.credential {
-            Credential::Token(secret) => match self.sy.users.authenticate_token(secret).await {
+        self.credential.still_allowed(&self.sy).await
+    }
+}
+
+impl Credential {
+    /// Who the credential stands for now: `None` once the session ended or the token was revoked.
+    pub async fn still_allowed(&self, sy: &Switchyard) -> switchyard_core::Result<Option<Caller>> {
+        match self {
+            Credential::Token(secret) => match sy.users.authenticate_token(secret).await {
                 Ok(caller) => Ok(Some(caller)),
                 Err(Error::Unauthenticated(_)) => Ok(None),
                 Err(e) => Err(e),
             },
-            Credential::Session(Some(id)) => self.sy.users.stored_session_caller(id).await,
+            Credential::Session(Some(id)) => sy.users.stored_session_caller(id).await,
             Credential::Session(None) => Ok(None),
         }
     }

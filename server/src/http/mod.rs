@@ -8,7 +8,7 @@ mod audit;
 mod auth;
 mod backup;
 pub mod connections;
-mod events;
+pub mod events;
 mod health;
 pub mod metrics;
 pub use audit::record as record_audit;

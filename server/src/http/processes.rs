@@ -8,7 +8,7 @@ use axum::{
 use serde::Deserialize;
 use switchyard_core::{
     managers::{ListParams, ProcessFilter, ProcessLogs},
-    model::{NewProcess, PendingChange, Process, ProcessMove, ProcessState, ProcessUpdate},
+    model::{LogLine, NewProcess, PendingChange, Process, ProcessMove, ProcessState, ProcessUpdate},
 };
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -28,6 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resume_process))
         .routes(routes!(move_process))
         .routes(routes!(process_logs))
+        .routes(routes!(download_logs))
+        .routes(routes!(follow_logs))
         .routes(routes!(process_changes))
 }
 
@@ -223,6 +225,29 @@ pub async fn move_process(
 pub struct LogsQuery {
     /// How many of the last lines (1–5000, default 200).
     tail: Option<u32>,
+    /// Only lines after this time (RFC 3339).
+    since: Option<String>,
+    /// Only lines of the last this many seconds (instead of `since`).
+    since_secs: Option<u64>,
+}
+
+impl LogsQuery {
+    fn after(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, switchyard_core::Error> {
+        match self.since_secs {
+            Some(secs) => Ok(Some(chrono::Utc::now() - chrono::Duration::seconds(secs.min(365 * 86400) as i64))),
+            None => since_of(self.since.as_deref()),
+        }
+    }
+}
+
+fn since_of(text: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, switchyard_core::Error> {
+    text.filter(|t| !t.is_empty())
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|d| d.with_timezone(&chrono::Utc))
+                .map_err(|e| switchyard_core::Error::BadRequest(format!("since: '{t}' is not an RFC 3339 time ({e})")))
+        })
+        .transpose()
 }
 
 /// The last lines its containers wrote (stdout and stderr, with timestamps).
@@ -241,7 +266,123 @@ pub async fn process_logs(
     Path(id): Path<String>,
     Query(q): Query<LogsQuery>,
 ) -> ApiResult<axum::Json<ProcessLogs>> {
-    Ok(axum::Json(s.sy.processes.logs(&caller, &id, q.tail.unwrap_or(200)).await?))
+    Ok(axum::Json(s.sy.processes.logs(&caller, &id, q.tail.unwrap_or(200), q.after()?).await?))
+}
+
+/// The same lines as a text file to download (`<time> <text>`, earlier containers' lines marked).
+#[utoipa::path(get, path = "/processes/{id}/logs/download", tag = "processes", params(("id" = String, Path), LogsQuery),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, description = "text/plain, as an attachment", content_type = "text/plain", body = String),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ))]
+pub async fn download_logs(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<LogsQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::{http::header, response::IntoResponse};
+    let logs = s.sy.processes.logs(&caller, &id, q.tail.unwrap_or(5000), q.after()?).await?;
+    let mut text = String::new();
+    for line in &logs.entries {
+        let at = line.at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)).unwrap_or_default();
+        let mark = if line.previous { " [previous container]" } else { "" };
+        text.push_str(&format!("{at}{mark} {}\n", line.text));
+    }
+    let name = format!("attachment; filename=\"process-{id}-logs.txt\"");
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)], text)
+        .into_response())
+}
+
+/// Follow the logs as they are written, as Server-Sent Events
+///
+/// `line` events, each a LogLine (`id:` its time, so a reconnecting client resumes after it),
+/// starting after `since` (or now). Switchyard asks Docker for newer lines once a second while
+/// the stream is open; it ends when the caller's session or token does.
+#[utoipa::path(get, path = "/processes/{id}/logs/follow", tag = "processes", params(("id" = String, Path), LogsQuery),
+    security(("session" = []), ("token" = [])),
+    responses(
+        (status = 200, description = "An endless text/event-stream of LogLine", content_type = "text/event-stream", body = LogLine),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+pub async fn follow_logs(
+    State(s): State<AppState>,
+    AuthUser(caller): AuthUser,
+    credential: super::events::Credential,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<LogsQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::{
+        sse::{Event, KeepAlive, Sse},
+        IntoResponse,
+    };
+    let resumed = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let since = match resumed {
+        Some(id) => since_of(Some(&id))?,
+        None => q.after()?,
+    };
+    // Asked once now: an unknown process (or someone else's) is a 404, not an empty stream.
+    let first = s.sy.processes.logs(&caller, &id, q.tail.unwrap_or(200), since).await?;
+    let start = since.or_else(|| first.entries.iter().filter_map(|l| l.at).max()).or_else(|| Some(chrono::Utc::now()));
+    let queue: std::collections::VecDeque<LogLine> =
+        if since.is_some() { first.entries.into() } else { Default::default() };
+    struct Follow {
+        sy: switchyard_core::managers::Switchyard,
+        caller: switchyard_core::managers::Caller,
+        credential: super::events::Credential,
+        id: String,
+        last: Option<chrono::DateTime<chrono::Utc>>,
+        queue: std::collections::VecDeque<LogLine>,
+        checked: std::time::Instant,
+        every: std::time::Duration,
+    }
+    let follow = Follow {
+        sy: s.sy.clone(),
+        caller,
+        credential,
+        id,
+        last: start,
+        queue,
+        checked: std::time::Instant::now(),
+        every: s.event_recheck,
+    };
+    let stream = futures::stream::unfold(follow, |mut f| async move {
+        loop {
+            if let Some(line) = f.queue.pop_front() {
+                if line.at.is_some() {
+                    f.last = line.at.max(f.last);
+                }
+                let id = line.at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)).unwrap_or_default();
+                let data = serde_json::to_string(&line).unwrap_or_default();
+                let event = Event::default().event("line").id(id).data(data);
+                return Some((Ok::<_, std::convert::Infallible>(event), f));
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            if f.checked.elapsed() >= f.every {
+                f.checked = std::time::Instant::now();
+                match f.credential.still_allowed(&f.sy).await {
+                    Ok(Some(caller)) => f.caller = caller,
+                    Ok(None) => return None,
+                    Err(_) => {}
+                }
+            }
+            match f.sy.processes.logs(&f.caller, &f.id, 1000, f.last).await {
+                Ok(logs) => f.queue.extend(logs.entries),
+                Err(switchyard_core::Error::NotFound(_)) => return None,
+                Err(e) => tracing::debug!("following logs: {e}"),
+            }
+        }
+    });
+    let mut response = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
+    response.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
+    Ok(response)
 }
 
 /// The pending changes of a process, newest first.

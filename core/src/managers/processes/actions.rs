@@ -344,14 +344,41 @@ impl ProcessManager {
         .await
     }
 
-    /// The last lines of the process's container logs.
-    pub async fn logs(&self, caller: &Caller, id: &str, tail: u32) -> Result<ProcessLogs> {
+    /// The last lines of the process's containers' logs (after `since`, when given), oldest
+    /// first; lines of an earlier container (before a restart or a move) are marked.
+    pub async fn logs(
+        &self,
+        caller: &Caller,
+        id: &str,
+        tail: u32,
+        since: Option<chrono::DateTime<Utc>>,
+    ) -> Result<ProcessLogs> {
         let record = self.record_for(caller, id).await?;
-        match self.0.swarm.service_logs(&record.process.id, tail.clamp(1, 5000)).await {
-            Ok(lines) => Ok(ProcessLogs { lines }),
-            Err(Error::NotFound(_)) => Ok(ProcessLogs { lines: Vec::new() }),
-            Err(e) => Err(e),
+        // Docker takes seconds with a fraction; a line exactly at `since` is not new.
+        let after = since.map(|t| t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos() + 1) / 1e9);
+        let raw = match self.0.swarm.service_logs(&record.process.id, tail.clamp(1, 5000), after).await {
+            Ok(lines) => lines,
+            Err(Error::NotFound(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let current = record.task_id.as_deref();
+        let mut entries = Vec::with_capacity(raw.len());
+        let mut lines = Vec::with_capacity(raw.len());
+        for line in &raw {
+            let (at, task, text) = parse_log_line(line);
+            let previous = matches!((task, current), (Some(t), Some(c)) if t != c);
+            lines.push(match at {
+                Some(t) => format!("{} {text}", t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)),
+                None => text.to_string(),
+            });
+            entries.push(crate::model::LogLine { at, text: text.to_string(), previous });
         }
+        // Service logs come from each task in turn; people read them in time order.
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_by_key(|&i| entries[i].at);
+        let entries = order.iter().map(|&i| entries[i].clone()).collect();
+        let lines = order.iter().map(|&i| lines[i].clone()).collect();
+        Ok(ProcessLogs { lines, entries })
     }
 
     /// The config trigger: a (re)started process asks for its configuration, authenticated by its
@@ -401,5 +428,41 @@ impl ProcessManager {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// A line of `docker service logs --timestamps --details`: its time, the task that wrote it, and
+/// its text.
+pub(crate) fn parse_log_line(line: &str) -> (Option<chrono::DateTime<Utc>>, Option<&str>, &str) {
+    let (at, rest) = match line.split_once(' ') {
+        Some((first, rest)) => match chrono::DateTime::parse_from_rfc3339(first) {
+            Ok(t) => (Some(t.with_timezone(&Utc)), rest),
+            Err(_) => (None, line),
+        },
+        None => (chrono::DateTime::parse_from_rfc3339(line).ok().map(|t| t.with_timezone(&Utc)), ""),
+    };
+    if !rest.starts_with("com.docker.swarm.") {
+        return (at, None, rest);
+    }
+    let (details, text) = rest.split_once(' ').unwrap_or((rest, ""));
+    let task = details.split(',').find_map(|kv| kv.strip_prefix("com.docker.swarm.task.id="));
+    (at, task, text)
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::parse_log_line;
+
+    #[test]
+    fn a_detailed_log_line_gives_its_time_task_and_text() {
+        let line = "2026-12-04T01:02:03.123456789Z com.docker.swarm.node.id=n1,com.docker.swarm.service.id=s1,com.docker.swarm.task.id=t9 count=3 at 12:00";
+        let (at, task, text) = parse_log_line(line);
+        assert_eq!(at.unwrap().to_rfc3339(), "2026-12-04T01:02:03.123456789+00:00");
+        assert_eq!(task, Some("t9"));
+        assert_eq!(text, "count=3 at 12:00");
+        assert_eq!(parse_log_line("plain text"), (None, None, "plain text"));
+        let (at, task, text) = parse_log_line("2026-12-04T01:02:03Z  indented");
+        assert!(at.is_some() && task.is_none());
+        assert_eq!(text, " indented");
     }
 }

@@ -63,7 +63,10 @@ pub struct ProcessSettings {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProcessLogs {
+    /// Each line as `<RFC 3339 time> <text>`.
     pub lines: Vec<String>,
+    /// The same lines, parsed: time, text, and whether an earlier container wrote it.
+    pub entries: Vec<crate::model::LogLine>,
 }
 
 /// Filters of the process list.
