@@ -1,4 +1,5 @@
 // Live views: pages update from the event stream (/api/v1/events), not by polling.
+import { execSync } from "node:child_process";
 import { expect, type Page, type Request } from "@playwright/test";
 import { adminPassword, ensureExampleImage, login, publicNode, releaseNode, test, tidy } from "./fixtures";
 
@@ -115,6 +116,78 @@ test("a lost event stream says so, the page keeps itself current meanwhile, and 
     await tidy(passed, async () => {
       const deleted = await page.request.delete(`/api/v1/node-pools/${poolId}`);
       expect(deleted.ok(), await deleted.text()).toBeTruthy();
+    });
+  }
+});
+
+test("the process page follows its logs, searches them, and a killed container raises a toast and an activity entry", async ({
+  page,
+  request,
+}) => {
+  test.setTimeout(240_000);
+  await ensureExampleImage(request, "counter", "1.0.0");
+  await login(page, "admin", adminPassword());
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  const { node, poolId } = await publicNode(page, "e2e-logs");
+  const name = `e2e-logs-${Date.now().toString(36)}`;
+  let id = "";
+  let passed = false;
+  try {
+    const r = await page.request.post("/api/v1/processes", {
+      data: {
+        name, service_id: "counter", service_version: "1.0.0", parameters: { step: "1", interval_ms: "300" },
+        placement: { kind: "node_pool", pool_id: poolId },
+      },
+    });
+    expect(r.status(), await r.text()).toBe(201);
+    id = (await r.json()).id;
+    await page.goto(`/processes/${id}`);
+    await live(page);
+    const lines = page.locator(".logs .log-line");
+    // Lines arrive by themselves while the page is open (Follow is on), each with its time.
+    await expect(lines.filter({ hasText: "count=" }).first()).toBeVisible({ timeout: 120_000 });
+    const before = await lines.count();
+    await expect.poll(async () => await lines.count(), { timeout: 15_000 }).toBeGreaterThan(before);
+    await expect(lines.first().locator("time")).toHaveAttribute("datetime", /^\d{4}-\d\d-\d\dT/);
+    await expect(lines.first().locator("time")).not.toContainText("UTC"); // the viewer's zone, not the server's
+    // Search: only matching lines, the match marked.
+    await page.getByLabel("Search").fill("count=");
+    await expect(page.locator(".logs mark").first()).toHaveText("count=");
+    await page.getByLabel("Search").fill("no line says this");
+    await expect(page.locator(".logs")).toContainText("No line matches.");
+    await page.getByLabel("Search").fill("");
+    // Download: a text file of the lines.
+    const download = page.waitForEvent("download");
+    await page.getByRole("link", { name: "Download" }).click();
+    const file = await (await download).path();
+    expect(file).toBeTruthy();
+
+    // The container killed: a toast says so on the page, and the old container's lines are marked.
+    const container = execSync(`docker ps -q --filter label=com.docker.swarm.service.name=${id}`).toString().trim().split("\n")[0];
+    expect(container, "the process has a running container").toBeTruthy();
+    execSync(`docker kill ${container}`);
+    const toast = page.locator(".toast").filter({ hasText: name });
+    await expect(toast).toBeVisible({ timeout: 60_000 });
+    await expect(toast).toContainText(/killed|137/);
+    await expect(page.locator(".state-line")).toContainText("RUNNING", { timeout: 120_000 });
+    await expect(page.locator(".logs .log-line.previous").first()).toBeVisible({ timeout: 30_000 });
+
+    // The Activity page has the creation, made through the API by the admin.
+    await page.goto("/activity");
+    const row = page.locator('tr[data-action="POST /api/v1/processes"]').filter({ hasText: name }).first();
+    await expect(row).toBeVisible();
+    await expect(row).toContainText("admin");
+    passed = true;
+  } finally {
+    await tidy(passed, async () => {
+      if (id) {
+        const gone = await page.request.delete(`/api/v1/processes/${id}`);
+        expect(gone.ok(), await gone.text()).toBeTruthy();
+        await expect
+          .poll(async () => (await page.request.get(`/api/v1/processes/${id}`)).status(), { timeout: 60_000 })
+          .toBe(404);
+      }
+      await releaseNode(page, node.id, poolId);
     });
   }
 });
