@@ -77,7 +77,7 @@ pub struct Subscription {
     pub newest: String,
     pub live: broadcast::Receiver<Arc<Published>>,
     pub closed: watch::Receiver<bool>,
-    _count: SubscriberCount,
+    _count: Option<SubscriberCount>,
 }
 
 struct SubscriberCount(Arc<Inner>);
@@ -175,7 +175,17 @@ impl Events {
     }
 
     /// Subscribe, resuming after `last_id` (an event id this stream gave before) when given.
+    /// Counted among the [`Events::subscribers`] (the open streams) while it lives.
     pub fn subscribe(&self, last_id: Option<&str>) -> Subscription {
+        self.subscribe_with(last_id, true)
+    }
+
+    /// A subscription of Switchyard's own (the alert watcher), from now on, not counted.
+    pub fn subscribe_inside(&self) -> Subscription {
+        self.subscribe_with(None, false)
+    }
+
+    fn subscribe_with(&self, last_id: Option<&str>, counted: bool) -> Subscription {
         let ring = self.0.ring.lock().unwrap_or_else(|p| p.into_inner());
         let live = self.0.live.subscribe();
         let newest = ring.next - 1;
@@ -193,8 +203,11 @@ impl Events {
         };
         let newest = format!("{}-{newest}", self.0.boot);
         drop(ring);
-        self.0.subscribers.fetch_add(1, Ordering::Relaxed);
-        Subscription { start, newest, live, closed: self.0.closed.subscribe(), _count: SubscriberCount(self.0.clone()) }
+        let count = counted.then(|| {
+            self.0.subscribers.fetch_add(1, Ordering::Relaxed);
+            SubscriberCount(self.0.clone())
+        });
+        Subscription { start, newest, live, closed: self.0.closed.subscribe(), _count: count }
     }
 
     fn seq_of(&self, id: &str) -> Option<u64> {

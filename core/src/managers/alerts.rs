@@ -151,7 +151,7 @@ impl AlertManager {
     }
 
     async fn watch(self) {
-        let mut subscription = self.0.events.subscribe(None);
+        let mut subscription = self.0.events.subscribe_inside();
         let mut last: HashMap<String, String> = HashMap::new();
         loop {
             match subscription.live.recv().await {
