@@ -54,7 +54,12 @@ impl Swarm for Written {
     async fn tasks(&self, name: &str) -> Result<Vec<TaskInfo>> {
         Ok(self.tasks.lock().unwrap().get(name).cloned().unwrap_or_default())
     }
-    async fn service_logs(&self, _name: &str, _tail: u32, _since: Option<f64>) -> Result<Vec<String>> {
+    async fn service_logs(
+        &self,
+        _name: &str,
+        _tail: u32,
+        _since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
     async fn ensure_network(&self, name: &str, _owner: &Owner) -> Result<String> {

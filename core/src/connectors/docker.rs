@@ -551,8 +551,15 @@ impl DockerConnector {
     }
 
     /// The last `tail` lines of a service's logs, from every node its tasks ran on.
-    pub async fn service_logs(&self, name: &str, tail: u32, since: Option<f64>) -> Result<Vec<String>> {
-        let since = since.map(|s| format!("&since={s:.9}")).unwrap_or_default();
+    pub async fn service_logs(
+        &self,
+        name: &str,
+        tail: u32,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<String>> {
+        // Seconds and nanoseconds exactly (a float loses the nanoseconds at today's timestamps).
+        let since =
+            since.map(|t| format!("&since={}.{:09}", t.timestamp(), t.timestamp_subsec_nanos())).unwrap_or_default();
         let path = format!("/services/{name}/logs?stdout=1&stderr=1&timestamps=1&details=1&tail={tail}{since}");
         let bytes = self.raw_get(&path).await?;
         Ok(demultiplex(&bytes))

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use super::docker::{DockerConnector, Owner, ServiceRequest, SwarmNode, TaskInfo};
 use crate::error::Result;
 
@@ -27,10 +29,10 @@ pub trait Swarm: Send + Sync + 'static {
     async fn remove_service(&self, name: &str) -> Result<()>;
     /// The tasks of service `name`, newest first.
     async fn tasks(&self, name: &str) -> Result<Vec<TaskInfo>>;
-    /// The last `tail` log lines of service `name`'s containers (only those after `since`, Unix
-    /// seconds, when given), each `<RFC 3339 time> <details> <text>`, where the details name the
-    /// swarm task that wrote it (`…,com.docker.swarm.task.id=<id>`).
-    async fn service_logs(&self, name: &str, tail: u32, since: Option<f64>) -> Result<Vec<String>>;
+    /// The last `tail` log lines of service `name`'s containers (only those after `since`, when
+    /// given), each `<RFC 3339 time> <details> <text>`, where the details name the swarm task
+    /// that wrote it (`…,com.docker.swarm.task.id=<id>`).
+    async fn service_logs(&self, name: &str, tail: u32, since: Option<DateTime<Utc>>) -> Result<Vec<String>>;
     /// Make sure an attachable overlay network `name` exists; returns its id.
     async fn ensure_network(&self, name: &str, owner: &Owner) -> Result<String>;
     /// Make sure a plain container `name` of `image` runs; returns its main process's pid.
@@ -61,7 +63,7 @@ impl Swarm for DockerConnector {
     async fn tasks(&self, name: &str) -> Result<Vec<TaskInfo>> {
         DockerConnector::tasks(self, name).await
     }
-    async fn service_logs(&self, name: &str, tail: u32, since: Option<f64>) -> Result<Vec<String>> {
+    async fn service_logs(&self, name: &str, tail: u32, since: Option<DateTime<Utc>>) -> Result<Vec<String>> {
         DockerConnector::service_logs(self, name, tail, since).await
     }
     async fn ensure_network(&self, name: &str, owner: &Owner) -> Result<String> {

@@ -354,9 +354,7 @@ impl ProcessManager {
         since: Option<chrono::DateTime<Utc>>,
     ) -> Result<ProcessLogs> {
         let record = self.record_for(caller, id).await?;
-        // Docker takes seconds with a fraction; a line exactly at `since` is not new.
-        let after = since.map(|t| t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos() + 1) / 1e9);
-        let raw = match self.0.swarm.service_logs(&record.process.id, tail.clamp(1, 5000), after).await {
+        let raw = match self.0.swarm.service_logs(&record.process.id, tail.clamp(1, 5000), since).await {
             Ok(lines) => lines,
             Err(Error::NotFound(_)) => Vec::new(),
             Err(e) => return Err(e),
@@ -366,6 +364,10 @@ impl ProcessManager {
         let mut lines = Vec::with_capacity(raw.len());
         for line in &raw {
             let (at, task, text) = parse_log_line(line);
+            // Docker's `since` includes a line written exactly then: that one is not new.
+            if since.is_some() && at <= since {
+                continue;
+            }
             let previous = matches!((task, current), (Some(t), Some(c)) if t != c);
             lines.push(match at {
                 Some(t) => format!("{} {text}", t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)),
