@@ -66,10 +66,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/connections") view={Lazy::<ConnectionsRoute>::new()}/>
                     <Route path=path!("/nodes") view=nodes::NodesPage/>
                     <Route path=path!("/pending-changes") view=pending_changes::PendingChangesPage/>
-                    <Route path=path!("/users") view=users::UsersPage/>
-                    <Route path=path!("/users/new") view=users::NewUserPage/>
-                    <Route path=path!("/users/:id") view=users::EditUserPage/>
-                    <Route path=path!("/account") view=account::AccountPage/>
+                    <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("/users/new") view={Lazy::<NewUserRoute>::new()}/>
+                    <Route path=path!("/users/:id") view={Lazy::<EditUserRoute>::new()}/>
+                    <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
                     <Route path=path!("/activity") view={Lazy::<ActivityRoute>::new()}/>
                 </ParentRoute>
             </Routes>
@@ -110,18 +110,33 @@ macro_rules! lazy_pages {
     };
 }
 
-/// The Activity page: its own module, fetched when first visited.
-struct ActivityRoute;
+/// Pages that need no data before their code: each its own module, fetched when first visited
+/// (rarely used pages, kept out of the first download).
+macro_rules! lazy_plain_pages {
+    ($($route:ident => $page:path),* $(,)?) => {
+        $(
+            struct $route;
 
-#[lazy_route]
-impl LazyRoute for ActivityRoute {
-    fn data() -> Self {
-        ActivityRoute
-    }
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
 
-    fn view(_this: Self) -> AnyView {
-        view! { <activity::ActivityPage/> }.into_any()
-    }
+                fn view(_this: Self) -> AnyView {
+                    $page().into_any()
+                }
+            }
+        )*
+    };
+}
+
+lazy_plain_pages! {
+    ActivityRoute => activity::ActivityPage,
+    UsersRoute => users::UsersPage,
+    NewUserRoute => users::NewUserPage,
+    EditUserRoute => users::EditUserPage,
+    AccountRoute => account::AccountPage,
 }
 
 use connections::{ConnectionsData, ConnectionsPage};

@@ -59,9 +59,14 @@ pub fn provide_live() -> Live {
 /// Call `refresh` whenever an event of `topics` arrives (or everything must be reloaded) while
 /// the calling component is mounted; while the stream is down, every 2 s instead.
 pub(crate) fn refresh_live(topics: &'static [Topic], refresh: impl Fn() + Clone + Send + Sync + 'static) {
+    // One copy of the code below for every page, not one per page's closure type.
+    refresh_any(topics, std::sync::Arc::new(refresh));
+}
+
+fn refresh_any(topics: &'static [Topic], refresh: std::sync::Arc<dyn Fn() + Send + Sync>) {
     let Some(live) = use_context::<Live>() else {
         // Outside the layout (never, today): refresh as the pages used to.
-        crate::components::poll_while_mounted(FALLBACK_EVERY, refresh);
+        crate::components::poll_while_mounted(FALLBACK_EVERY, move || refresh());
         return;
     };
     let on_event = refresh.clone();
@@ -75,8 +80,11 @@ pub(crate) fn refresh_live(topics: &'static [Topic], refresh: impl Fn() + Clone 
     Effect::new(move |_| {
         if live.status.get() == LiveStatus::Reconnecting {
             #[cfg(feature = "hydrate")]
-            if let Ok(handle) = set_interval_with_handle(refresh.clone(), FALLBACK_EVERY) {
-                on_cleanup(move || handle.clear());
+            {
+                let refresh = refresh.clone();
+                if let Ok(handle) = set_interval_with_handle(move || refresh(), FALLBACK_EVERY) {
+                    on_cleanup(move || handle.clear());
+                }
             }
         }
     });
