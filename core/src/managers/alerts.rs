@@ -188,7 +188,7 @@ impl AlertManager {
                 let reason = p.state_reason.clone().unwrap_or_default();
                 let crashed = p.state == ProcessState::Starting && reason.starts_with(CRASHED);
                 if p.state == ProcessState::Failed || crashed {
-                    let what = if crashed { "stopped" } else { "failed" };
+                    let what = if crashed { "stopped" } else { "has failed" };
                     let message = format!("process {} {what}: {reason}", p.name);
                     self.raise(AlertKind::ProcessFailed, Some(&p.user_id), "process", &p.id, Some(&p.name), message)
                         .await?;
