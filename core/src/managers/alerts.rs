@@ -24,7 +24,7 @@ use crate::{
     events::{Audience, Events, Published},
     model::{
         Alert, AlertKind, ChangeKind, ConnectionState, CreatedWebhook, NewWebhook, Node, NodeKind, PendingChange,
-        PendingChangeState, ProcessState, Topic, Webhook, WebhookDelivery,
+        PendingChangeState, ProcessState, StateChange, Topic, Webhook, WebhookDelivery,
     },
     store::{new_id, CollectionSpec, Entity, ProcessRecord, Query, Store},
     validate,
@@ -44,6 +44,14 @@ impl Entity for WebhookRecord {
 
 /// The reason the reconciler gives when a running process's container stopped (a crash).
 pub const CRASHED: &str = "its container stopped";
+
+/// What the watcher has seen: each resource's last state, and for each process the time of the
+/// last history entry it alerted about (or when it started watching).
+struct Seen {
+    states: HashMap<String, String>,
+    history: HashMap<String, chrono::DateTime<Utc>>,
+    since: chrono::DateTime<Utc>,
+}
 
 /// How long a delivery may take before it counts as failed (and is tried again).
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -152,11 +160,11 @@ impl AlertManager {
 
     async fn watch(self) {
         let mut subscription = self.0.events.subscribe_inside();
-        let mut last: HashMap<String, String> = HashMap::new();
+        let mut seen = Seen { states: HashMap::new(), history: HashMap::new(), since: Utc::now() };
         loop {
             match subscription.live.recv().await {
                 Ok(published) => {
-                    if let Err(e) = self.consider(&published, &mut last).await {
+                    if let Err(e) = self.consider(&published, &mut seen).await {
                         tracing::warn!("raising an alert: {e}");
                     }
                 }
@@ -169,31 +177,40 @@ impl AlertManager {
     }
 
     /// Raise an alert if this event is a transition into a state worth one.
-    async fn consider(&self, published: &Published, last: &mut HashMap<String, String>) -> Result<()> {
+    async fn consider(&self, published: &Published, seen: &mut Seen) -> Result<()> {
         let e = &published.event;
         if e.action == "deleted" {
-            last.remove(&e.resource_id);
-            return Ok(());
-        }
-        let Some(state) = e.state.clone() else { return Ok(()) };
-        let before = last.insert(e.resource_id.clone(), state.clone());
-        if before.as_deref() == Some(state.as_str()) {
+            seen.states.remove(&e.resource_id);
+            seen.history.remove(&e.resource_id);
             return Ok(());
         }
         let store = &self.0.store;
-        match (e.topic, state.as_str()) {
-            (Topic::Process, "FAILED" | "STARTING") => {
-                let Some(r) = store.get::<ProcessRecord>(&e.resource_id).await? else { return Ok(()) };
-                let p = &r.process;
-                let reason = p.state_reason.clone().unwrap_or_default();
-                let crashed = p.state == ProcessState::Starting && reason.starts_with(CRASHED);
-                if p.state == ProcessState::Failed || crashed {
-                    let what = if crashed { "stopped" } else { "has failed" };
-                    let message = format!("process {} {what}: {reason}", p.name);
-                    self.raise(AlertKind::ProcessFailed, Some(&p.user_id), "process", &p.id, Some(&p.name), message)
-                        .await?;
-                }
+        if e.topic == Topic::Process {
+            // A process's history says what happened to it, however Switchyard learnt it (the
+            // reconciler saw the failed task, or the new container asked for its configuration
+            // before the reconciler looked): alert on each failure or crash written since.
+            let Some(r) = store.get::<ProcessRecord>(&e.resource_id).await? else { return Ok(()) };
+            let p = &r.process;
+            let after = *seen.history.get(&p.id).unwrap_or(&seen.since);
+            let worth = |h: &&StateChange| {
+                h.at > after
+                    && (h.state == ProcessState::Failed || h.reason.as_deref().is_some_and(|r| r.starts_with(CRASHED)))
+            };
+            if let Some(h) = p.history.iter().rev().find(worth) {
+                seen.history.insert(p.id.clone(), h.at);
+                let what = if h.state == ProcessState::Failed { "has failed" } else { "stopped" };
+                let message = format!("process {} {what}: {}", p.name, h.reason.clone().unwrap_or_default());
+                self.raise(AlertKind::ProcessFailed, Some(&p.user_id), "process", &p.id, Some(&p.name), message)
+                    .await?;
             }
+            return Ok(());
+        }
+        let Some(state) = e.state.clone() else { return Ok(()) };
+        let before = seen.states.insert(e.resource_id.clone(), state.clone());
+        if before.as_deref() == Some(state.as_str()) {
+            return Ok(());
+        }
+        match (e.topic, state.as_str()) {
             (Topic::PendingChange, "FAILED") => {
                 let Some(c) = store.get::<PendingChange>(&e.resource_id).await? else { return Ok(()) };
                 // A delivery that failed for good is on its subscription; alerting about it would

@@ -278,7 +278,7 @@ pub(super) fn decide(
             let adopt = (record.task_id.as_deref() != Some(task.id.as_str())).then(|| Adopt {
                 task: task.id.clone(),
                 reason: previous.map(|old| {
-                    format!("its container stopped ({}) and the swarm started a new one", describe_exit(old))
+                    format!("{} ({}) and the swarm started a new one", super::super::CRASHED, describe_exit(old))
                 }),
             });
             if !configure_unasked && adopt.is_none() {
