@@ -101,7 +101,18 @@ export async function login(
   password: string,
   baseUrl?: string,
 ): Promise<void> {
-  await page.goto(baseUrl ? new URL("/login", baseUrl).toString() : "/login");
+  const target = baseUrl ? new URL("/login", baseUrl).toString() : "/login";
+  // After a logout the app reloads itself at /login; a goto at that moment is interrupted by
+  // that navigation (to the same page): let it land, then go on.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(target);
+      break;
+    } catch (e) {
+      if (attempt >= 3 || !/interrupted by another navigation/.test(String(e))) throw e;
+      await page.waitForLoadState();
+    }
+  }
   await page.fill("input[name=username]", username);
   await page.fill("input[name=password]", password);
   await page.click("button[type=submit]");
