@@ -25,8 +25,24 @@ pub mod ssr {
 
     use crate::AppError;
 
+    /// The installation's one set of managers, given to every page and server function.
+    static SWITCHYARD: std::sync::OnceLock<Switchyard> = std::sync::OnceLock::new();
+
+    /// Remember the managers for the server functions (the server calls this once per request
+    /// context; only the first call stores anything).
+    pub fn provide_switchyard(sy: &Switchyard) {
+        SWITCHYARD.get_or_init(|| sy.clone());
+        provide_context(sy.clone());
+    }
+
+    /// The managers. From the reactive context where there is one; a server function that
+    /// asks after an `.await` may be resumed where the context is not (a resource's future
+    /// polled again outside its owner during server rendering), so the one instance is also kept
+    /// for the whole server.
     pub fn sy() -> Switchyard {
-        expect_context::<Switchyard>()
+        use_context::<Switchyard>()
+            .or_else(|| SWITCHYARD.get().cloned())
+            .expect("the server provides the managers before any page or server function runs")
     }
 
     pub async fn session() -> Result<Session, AppError> {

@@ -40,7 +40,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
 /// Leptos's inline scripts.
 fn page_context(sy: switchyard_core::managers::Switchyard) -> impl Fn() + Clone + Send + 'static {
     move || {
-        provide_context(sy.clone());
+        switchyard_app::auth::ssr::provide_switchyard(&sy);
         provide_context(StatusOf(crate::http::status_of));
         let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<crate::guard::CspNonce>().cloned());
