@@ -45,6 +45,10 @@ impl Entity for WebhookRecord {
 /// The reason the reconciler gives when a running process's container stopped (a crash).
 pub const CRASHED: &str = "its container stopped";
 
+/// The reason recorded when a running process's new container asks for its configuration
+/// before the reconciler saw the old one stop (a crash, too).
+pub const RESTARTED: &str = "the process restarted and asked for its configuration again";
+
 /// What the watcher has seen: each resource's last state, and for each process the time of the
 /// last history entry it alerted about (or when it started watching).
 struct Seen {
@@ -194,7 +198,8 @@ impl AlertManager {
             let after = *seen.history.get(&p.id).unwrap_or(&seen.since);
             let worth = |h: &&StateChange| {
                 h.at > after
-                    && (h.state == ProcessState::Failed || h.reason.as_deref().is_some_and(|r| r.starts_with(CRASHED)))
+                    && (h.state == ProcessState::Failed
+                        || h.reason.as_deref().is_some_and(|r| r.starts_with(CRASHED) || r.starts_with(RESTARTED)))
             };
             if let Some(h) = p.history.iter().rev().find(worth) {
                 seen.history.insert(p.id.clone(), h.at);

@@ -13,7 +13,7 @@ mod processes;
 mod services;
 mod users;
 
-pub use alerts::{sign as sign_webhook, AlertManager, WebhookRecord, CRASHED};
+pub use alerts::{sign as sign_webhook, AlertManager, WebhookRecord, CRASHED, RESTARTED};
 pub use anchor::{Anchor, ORCHESTRATOR_ALIAS, TRIGGER_PORT};
 pub use connections::{ConnectionFilter, ConnectionManager, ConnectionRecord};
 pub use dispatch::Runners;

@@ -406,7 +406,7 @@ impl ProcessManager {
             .modify::<ProcessRecord>(id, |r| {
                 if !matches!(r.process.state, ProcessState::Terminated | ProcessState::Suspended) {
                     let reason = if r.process.state == ProcessState::Running {
-                        "the process restarted and asked for its configuration again"
+                        super::super::RESTARTED
                     } else {
                         "the process asked for its configuration"
                     };
