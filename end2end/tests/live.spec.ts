@@ -8,10 +8,20 @@ function watchRequests(page: Page): { at: number; url: string }[] {
   const seen: { at: number; url: string }[] = [];
   page.on("request", (r: Request) => {
     const url = new URL(r.url());
-    if (url.pathname.startsWith("/pkg/") || url.pathname === "/api/v1/events") return;
+    if (url.pathname.startsWith("/pkg/") || url.pathname === "/api/v1/events" || url.pathname === "/healthz") return;
     seen.push({ at: Date.now(), url: url.pathname });
   });
   return seen;
+}
+
+/**
+ * Let `ms` of the page's time pass at once: its timers (a polling interval, a reconnect back-off)
+ * fire as they would in that time (Playwright's clock, installed before the page loaded), with no
+ * waiting. Then a request of our own, so that whatever the timers sent has been seen first.
+ */
+async function passTime(page: Page, ms: number) {
+  await page.clock.runFor(ms);
+  await page.evaluate(() => fetch("/healthz").then((r) => r.status));
 }
 
 /** The page's event stream is open (the header's status word says "live"). */
@@ -33,6 +43,8 @@ test("a process created through the REST API appears in an open process list and
   const editor = await page.context().newPage();
   let passed = false;
   try {
+    await page.clock.install();
+    await editor.clock.install();
     await page.goto("/processes");
     await editor.goto("/connections");
     await live(page);
@@ -40,9 +52,9 @@ test("a process created through the REST API appears in an open process list and
     const listAsked = watchRequests(page);
     const editorAsked = watchRequests(editor);
 
-    // Idle for more than two of the old polling periods (2 s): nobody asks for anything. (This
-    // wait is the measurement, not a synchronisation.)
-    await page.waitForTimeout(4_500);
+    // More than two of the old polling periods (2 s) of the pages' time: nobody asks for anything.
+    await passTime(page, 4_500);
+    await passTime(editor, 4_500);
     expect(listAsked, "the process list asked for something while nothing changed").toEqual([]);
     expect(editorAsked, "the connection editor asked for something while nothing changed").toEqual([]);
 
@@ -108,6 +120,8 @@ test("a lost event stream says so, the page keeps itself current meanwhile, and 
     await expect(status).toHaveAttribute("data-status", "live", { timeout: 30_000 });
     await expect(status).toHaveText("");
     // Back, the page reloads once (it may have missed events); after that, nothing more.
+    // (A real-time window here: with Playwright's clock the back-off and the polling interval
+    // have not yet been made to agree with the fake time; the first test uses the clock.)
     const quiet = watchRequests(page);
     const back = Date.now();
     await page.waitForTimeout(4_500); // the measurement: two old polling periods
