@@ -28,8 +28,17 @@ impl Entity for AuditEntry {
 }
 
 /// The collections whose changes are recorded, and the word for one of their documents.
-const AUDITED: &[&str] =
-    &["users", "api_tokens", "node_pools", "nodes", "processes", "connections", "pending_changes", "webhooks"];
+const AUDITED: &[&str] = &[
+    "users",
+    "api_tokens",
+    "node_pools",
+    "nodes",
+    "processes",
+    "connections",
+    "pending_changes",
+    "webhooks",
+    "deployments",
+];
 
 /// Fields that change without anyone changing anything worth a line (bookkeeping).
 const IGNORED: &[&str] = &["revision", "updated", "last_used", "last_seen", "assigned_revision", "lease_until"];

@@ -8,6 +8,10 @@ pub enum Error {
     /// The input is well-formed but not acceptable (HTTP 422).
     #[error("{message}")]
     Invalid { field: Option<String>, message: String },
+    /// A document (a network) with these problems, each at its path (HTTP 422, code
+    /// `validation_failed`, `details.problems`).
+    #[error("{}", problems_message(.0))]
+    InvalidDocument(Vec<crate::model::Problem>),
     /// The request itself is malformed (HTTP 400).
     #[error("{0}")]
     BadRequest(String),
@@ -38,6 +42,14 @@ pub enum Error {
     Internal(String),
 }
 
+fn problems_message(problems: &[crate::model::Problem]) -> String {
+    let each: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
+    match problems.len() {
+        1 => format!("the document has a problem: {}", each[0]),
+        n => format!("the document has {n} problems: {}", each.join("; ")),
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
@@ -48,7 +60,7 @@ impl Error {
     /// A stable, machine-readable name for the kind of error.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Invalid { .. } => "validation_failed",
+            Error::Invalid { .. } | Error::InvalidDocument(_) => "validation_failed",
             Error::BadRequest(_) => "bad_request",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",

@@ -288,6 +288,7 @@ fn topic_of(coll: &CollectionSpec) -> Option<Topic> {
         "connections" => Some(Topic::Connection),
         "nodes" | "node_pools" => Some(Topic::Node),
         "pending_changes" => Some(Topic::PendingChange),
+        "deployments" => Some(Topic::Deployment),
         _ => None,
     }
 }

@@ -41,6 +41,8 @@ pub fn collections() -> Vec<&'static CollectionSpec> {
         &PendingChange::COLLECTION,
         &crate::model::AuditEntry::COLLECTION,
         &crate::managers::WebhookRecord::COLLECTION,
+        &crate::model::Plan::COLLECTION,
+        &crate::model::Deployment::COLLECTION,
     ]
 }
 

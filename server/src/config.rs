@@ -29,6 +29,15 @@ pub enum Command {
     /// Load a backup into a new store: the data directory (or database) of the flags, which must
     /// hold no installation yet. Then start Switchyard on it: it finds its processes running.
     Restore(RestoreArgs),
+    /// Write a network as a document (YAML or JSON), from a running server (SWITCHYARD_URL,
+    /// SWITCHYARD_TOKEN).
+    Export(crate::cli::ExportArgs),
+    /// Show what applying a network document would do. Exit code 0: nothing to change; 2:
+    /// changes; 1: problems, refusals or errors.
+    Plan(crate::cli::PlanArgs),
+    /// Plan a network document, ask, and apply it, following the deployment to its end. Exit
+    /// code 0: applied or nothing to change; 3: the deployment failed; 1: anything else.
+    Apply(crate::cli::ApplyArgs),
     /// Print the UI's server functions (method and path), one per line: the authorization tests
     /// check that each has an entry.
     #[command(hide = true)]

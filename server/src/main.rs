@@ -1,6 +1,7 @@
 //! The Switchyard server: reads its configuration, opens the store, connects to Docker, and
 //! serves the REST API (`http`) and the web UI (`web`) from one axum router.
 
+mod cli;
 mod config;
 mod guard;
 mod http;
@@ -52,11 +53,32 @@ fn main() {
         Command::Serve => runtime.block_on(serve(cli.config)),
         Command::Backup(args) => ops::exit_with(runtime.block_on(ops::backup(&cli.config, &args))),
         Command::Restore(args) => ops::exit_with(runtime.block_on(ops::restore(&cli.config, &args))),
+        Command::Export(args) => cli_exit(runtime.block_on(cli::export(&args))),
+        Command::Plan(args) => cli_exit(runtime.block_on(cli::plan(&args))),
+        Command::Apply(args) => cli_exit(runtime.block_on(cli::apply(&args))),
         Command::ServerFunctions => {
             let mut all: Vec<String> =
                 leptos::server_fn::axum::server_fn_paths().map(|(path, method)| format!("{method} {path}")).collect();
             all.sort();
             println!("{}", all.join("\n"));
+        }
+    }
+}
+
+/// End a command-line run with its message and exit code.
+fn cli_exit(result: Result<String, cli::Failure>) -> ! {
+    match result {
+        Ok(message) => {
+            if !message.is_empty() {
+                eprintln!("{message}");
+            }
+            std::process::exit(0)
+        }
+        Err(cli::Failure(code, message)) => {
+            if !message.is_empty() {
+                eprintln!("switchyard: {message}");
+            }
+            std::process::exit(code)
         }
     }
 }

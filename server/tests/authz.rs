@@ -49,6 +49,8 @@ struct Ids {
     change: String,
     node: String,
     pool: String,
+    /// A plan of alice's network (as it is: it changes nothing).
+    plan: String,
 }
 
 /// One row: method, path template, the path to call (on the owner's resources), a body, and
@@ -142,6 +144,66 @@ fn rest_rows(i: &Ids) -> Vec<Row> {
         // The stream itself never ends: an unknown topic shows who is let in without reading one.
         row("GET", "/api/v1/events", "/api/v1/events?topics=nope".into(), None, [Is(401), Is(400), Is(400), Is(400)]),
         row("GET", "/api/v1/audit", "/api/v1/audit".into(), None, [Is(401), Ok, Ok, Ok]),
+        row("GET", "/api/v1/networks/export", "/api/v1/networks/export".into(), None, [Is(401), Ok, Ok, Ok]),
+        row("GET", "/api/v1/networks/schema", "/api/v1/networks/schema".into(), None, [Ok, Ok, Ok, Ok]),
+        row(
+            "POST",
+            "/api/v1/plans",
+            "/api/v1/plans".into(),
+            Some(json!({"user": "alice", "processes": [{"name": "x", "service": "no-such-service"}]})),
+            [Is(401), Is(422), Is(403), Is(422)],
+        ),
+        row("GET", "/api/v1/plans/{id}", format!("/api/v1/plans/{}", i.plan), None, [Is(401), Ok, Is(404), Ok]),
+        row("GET", "/api/v1/deployments", "/api/v1/deployments".into(), None, [Is(401), Ok, Ok, Ok]),
+        row(
+            "POST",
+            "/api/v1/deployments",
+            "/api/v1/deployments".into(),
+            Some(json!({"plan_id": i.plan})),
+            [Is(401), Is(409), Hidden, Is(409)],
+        ),
+        row(
+            "GET",
+            "/api/v1/deployments/{id}",
+            format!("/api/v1/deployments/{UNKNOWN}"),
+            None,
+            [Is(401), Is(404), Is(404), Is(404)],
+        ),
+        row(
+            "POST",
+            "/api/v1/deployments/{id}/cancel",
+            format!("/api/v1/deployments/{UNKNOWN}/cancel"),
+            None,
+            [Is(401), Is(404), Is(404), Is(404)],
+        ),
+        row(
+            "POST",
+            "/api/v1/deployments/{id}/retry",
+            format!("/api/v1/deployments/{UNKNOWN}/retry"),
+            None,
+            [Is(401), Is(404), Is(404), Is(404)],
+        ),
+        row(
+            "GET",
+            "/api/v1/deployments/{id}/diff",
+            format!("/api/v1/deployments/{UNKNOWN}/diff?to={UNKNOWN}"),
+            None,
+            [Is(401), Is(404), Is(404), Is(404)],
+        ),
+        row(
+            "POST",
+            "/api/v1/deployments/{id}/rollback",
+            format!("/api/v1/deployments/{UNKNOWN}/rollback"),
+            Some(json!({})),
+            [Is(401), Is(404), Is(404), Is(404)],
+        ),
+        row(
+            "POST",
+            "/api/v1/processes/{id}/upgrade",
+            format!("/api/v1/processes/{q}/upgrade"),
+            Some(json!({"service_version": "9.9.9"})),
+            [Is(401), Is(422), Is(404), Is(422)],
+        ),
         row("GET", "/api/v1/webhooks", "/api/v1/webhooks".into(), None, [Is(401), Ok, Ok, Ok]),
         row(
             "POST",
@@ -524,6 +586,11 @@ async fn every_operation_answers_each_caller_as_it_should() {
         change: changes[0]["id"].as_str().expect("the sensor's create change").into(),
         node: nodes.as_array().unwrap().iter().find(|n| n["manager"] == true).unwrap()["id"].as_str().unwrap().into(),
         pool: pools[0]["id"].as_str().unwrap().into(),
+        plan: {
+            let doc: Value = alice.get("/api/v1/networks/export").await.json().await.unwrap();
+            let plan: Value = alice.post("/api/v1/plans", doc).await.json().await.unwrap();
+            plan["id"].as_str().expect("alice's plan").into()
+        },
     };
     let secrets = [&ids.alice, &ids.sensor, &ids.counter, &ids.connection, &ids.token, &ids.change];
 

@@ -131,6 +131,10 @@ impl Client {
     pub async fn put(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
         self.http.put(self.url(path)).json(&body).send().await.unwrap()
     }
+    /// POST a body of this content type (a YAML document, say).
+    pub async fn post_text(&self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+        self.http.post(self.url(path)).header("content-type", content_type).body(body.to_string()).send().await.unwrap()
+    }
     pub async fn delete(&self, path: &str) -> reqwest::Response {
         self.http.delete(self.url(path)).send().await.unwrap()
     }

@@ -7,13 +7,14 @@ use crate::{
     model::{ChangeKind, PendingChange},
 };
 
-use super::{AlertManager, ConnectionManager, ProcessManager};
+use super::{AlertManager, ConnectionManager, NetworkManager, ProcessManager};
 
 /// Runs every kind of pending change.
 pub struct Runners {
     pub processes: ProcessManager,
     pub connections: ConnectionManager,
     pub alerts: AlertManager,
+    pub networks: NetworkManager,
 }
 
 impl Runners {
@@ -29,6 +30,7 @@ impl Runners {
             ChangeKind::MoveProcess => p.run_move(id).await,
             ChangeKind::DeleteProcess => p.run_delete(change, id).await,
             ChangeKind::DeliverWebhook => self.alerts.run_deliver(change, id).await,
+            ChangeKind::ApplyDeployment => self.networks.run_deployment(id).await,
             ChangeKind::ConnectEndpoint | ChangeKind::SuspendEndpoint | ChangeKind::TerminateEndpoint => {
                 let Some((record, side)) = c.side_of(change, id).await? else { return Ok(Outcome::Done) };
                 match change.kind {

@@ -7,6 +7,7 @@ mod anchor;
 mod connections;
 mod dispatch;
 mod listing;
+mod networks;
 mod nodes;
 mod pending_changes;
 mod processes;
@@ -18,6 +19,7 @@ pub use anchor::{Anchor, ORCHESTRATOR_ALIAS, TRIGGER_PORT};
 pub use connections::{ConnectionFilter, ConnectionManager, ConnectionRecord};
 pub use dispatch::Runners;
 pub use listing::ListParams;
+pub use networks::NetworkManager;
 pub use nodes::{NewNodePool, NodeAssignment, NodeManager, NodePoolUpdate};
 pub use pending_changes::PendingChangeManager;
 pub use processes::{ProcessFilter, ProcessHooks, ProcessLogs, ProcessManager, ProcessSettings};
@@ -83,6 +85,8 @@ pub struct Switchyard {
     pub audit: crate::audit::AuditManager,
     /// Alerts: the UI's toasts and webhook deliveries.
     pub alerts: AlertManager,
+    /// Networks as documents: export, plan, apply, history, rollback.
+    pub networks: NetworkManager,
 }
 
 impl Switchyard {
@@ -133,7 +137,15 @@ impl Switchyard {
         let connections =
             ConnectionManager::new(store.clone(), engine.clone(), processes.clone(), services.clone(), anchor.clone());
         let alerts = AlertManager::new(store.clone(), engine.clone(), events.clone(), alert_grace);
+        let networks = NetworkManager::new(
+            store.clone(),
+            engine.clone(),
+            processes.clone(),
+            connections.clone(),
+            services.clone(),
+        );
         Self {
+            networks,
             alerts,
             metrics: engine.metrics().clone(),
             audit: crate::audit::AuditManager::new(store.clone()),
@@ -158,6 +170,7 @@ impl Switchyard {
             processes: self.processes.clone(),
             connections: self.connections.clone(),
             alerts: self.alerts.clone(),
+            networks: self.networks.clone(),
         }))
     }
 }

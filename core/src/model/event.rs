@@ -16,11 +16,20 @@ pub enum Topic {
     Catalogue,
     /// Something failed that someone should hear of (see `message`).
     Alert,
+    /// A deployment (a network document applied) and its steps.
+    Deployment,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 6] =
-        [Topic::Process, Topic::Connection, Topic::Node, Topic::PendingChange, Topic::Catalogue, Topic::Alert];
+    pub const ALL: [Topic; 7] = [
+        Topic::Process,
+        Topic::Connection,
+        Topic::Node,
+        Topic::PendingChange,
+        Topic::Catalogue,
+        Topic::Alert,
+        Topic::Deployment,
+    ];
 
     /// Its name on the wire: the SSE `event:` field, and `topics=` in the query.
     pub fn as_str(self) -> &'static str {
@@ -31,6 +40,7 @@ impl Topic {
             Topic::PendingChange => "pending_change",
             Topic::Catalogue => "catalogue",
             Topic::Alert => "alert",
+            Topic::Deployment => "deployment",
         }
     }
 }

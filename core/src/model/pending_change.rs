@@ -49,10 +49,12 @@ pub enum ChangeKind {
     TerminateEndpoint,
     /// POST an alert to a webhook subscription.
     DeliverWebhook,
+    /// Carry out a deployment's steps (a network document applied).
+    ApplyDeployment,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 12] = [
+    pub const ALL: [ChangeKind; 13] = [
         ChangeKind::CreateProcess,
         ChangeKind::ConfigureProcess,
         ChangeKind::UpdateProcessParameters,
@@ -65,6 +67,7 @@ impl ChangeKind {
         ChangeKind::SuspendEndpoint,
         ChangeKind::TerminateEndpoint,
         ChangeKind::DeliverWebhook,
+        ChangeKind::ApplyDeployment,
     ];
 
     /// Its stored name.
@@ -82,6 +85,7 @@ impl ChangeKind {
             ChangeKind::SuspendEndpoint => "suspend_endpoint",
             ChangeKind::TerminateEndpoint => "terminate_endpoint",
             ChangeKind::DeliverWebhook => "deliver_webhook",
+            ChangeKind::ApplyDeployment => "apply_deployment",
         }
     }
 

@@ -74,6 +74,7 @@ pub struct ConfigEntry {
 /// still applies).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(schemars::JsonSchema))]
 pub struct ResourceLimits {
     #[serde(default)]
     pub memory_bytes: u64,
@@ -260,6 +261,35 @@ pub struct ProcessUpdate {
 pub struct ProcessMove {
     pub placement: Placement,
     /// The revision this move is based on; a newer stored revision refuses it.
+    #[serde(default)]
+    pub revision: Option<u64>,
+}
+
+/// What a caller sends to upgrade a process: another version of its service (and, with it,
+/// other parameters, environment or limits), keeping its state and its connections. Switchyard
+/// suspends it (its state handed over), starts the new version (on a node of `placement` when
+/// given) and resumes it with that state; each connection moves to the best interface-version
+/// pair the two sides now share. Refused before anything happens when a connection would have no
+/// fitting pair, unless `drop_connections`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ProcessUpgrade {
+    pub service_version: String,
+    /// The complete new set of parameter values; absent: the current ones (checked against the
+    /// new version).
+    #[serde(default)]
+    pub parameters: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    pub environment: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    pub limits: Option<ResourceLimits>,
+    #[serde(default)]
+    pub placement: Option<Placement>,
+    /// End the connections the new version cannot keep instead of refusing the upgrade.
+    #[serde(default)]
+    pub drop_connections: bool,
+    /// The revision this upgrade is based on; a newer stored revision refuses it.
     #[serde(default)]
     pub revision: Option<u64>,
 }

@@ -99,6 +99,21 @@ pub struct MoveTarget {
     pub image: String,
     /// Why that node.
     pub reason: String,
+    /// Set for an upgrade: what the process runs once relocated.
+    #[serde(default)]
+    pub upgrade: Option<UpgradeTarget>,
+}
+
+/// What an upgrade changes when its relocation step runs (see `ProcessManager::upgrade`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UpgradeTarget {
+    pub from_version: String,
+    pub service_version: String,
+    /// The new version's interfaces, as its image's labels give them.
+    pub interfaces: Vec<crate::model::Interface>,
+    pub parameters: Vec<crate::model::ConfigEntry>,
+    pub environment: Vec<crate::model::ConfigEntry>,
+    pub limits: crate::model::ResourceLimits,
 }
 
 impl Entity for ProcessRecord {

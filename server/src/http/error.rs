@@ -69,6 +69,7 @@ impl From<Error> for ApiError {
         let mut api = ApiError::new(status, e.code(), e.to_string());
         match &e {
             Error::Invalid { field: Some(field), .. } => api.details = json!({ "field": field }),
+            Error::InvalidDocument(problems) => api.details = json!({ "problems": problems }),
             Error::Throttled { retry_after_secs } => {
                 api.details = json!({ "retry_after_secs": retry_after_secs });
                 api.retry_after = Some(*retry_after_secs);

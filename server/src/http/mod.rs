@@ -12,6 +12,7 @@ pub mod events;
 mod health;
 pub mod metrics;
 pub use audit::record as record_audit;
+pub mod networks;
 mod node_pools;
 mod nodes;
 mod pending_changes;
@@ -62,6 +63,7 @@ return the number of matching items in `X-Total-Count`. Errors are JSON: \
         (name = "node-pools", description = "Named groups of public nodes"),
         (name = "processes", description = "Deployed instances of service versions"),
         (name = "connections", description = "Links between interfaces of two processes"),
+        (name = "networks", description = "A network as a document: export, plan, apply, history, rollback"),
         (name = "pending-changes", description = "Changes to the outside world that are still to be made"),
         (name = "alerts", description = "Webhook subscriptions: alerts POSTed, signed, when something fails"),
         (name = "audit", description = "Who changed what, when, from where, and how it ended"),
@@ -143,6 +145,7 @@ pub fn api_router() -> Router<AppState> {
                 .merge(events::router())
                 .merge(audit::router())
                 .merge(webhooks::router())
+                .merge(networks::router())
                 .merge(services::router()),
         )
         .merge(health::router())

@@ -75,7 +75,8 @@ impl ConnectionManager {
                 // side that was told of its peer's suspension once the peer runs again.
                 ProcessState::Running
                     if record.accepted[side].as_deref() != current
-                        || (record.told_suspended[side] && peer.process.state == ProcessState::Running) =>
+                        || ((record.told_suspended[side] || record.renegotiate[side])
+                            && peer.process.state == ProcessState::Running) =>
                 {
                     if !self.0.engine.has_open(&side_resource(id, side), ChangeKind::ConnectEndpoint).await? {
                         let verb = if record.told_suspended[side] { "Resume" } else { "Connect" };
@@ -153,7 +154,7 @@ impl ConnectionManager {
                 others.iter().map(|r| &r.process).filter(|o| o.id != me.id && o.state != ProcessState::Terminated)
             {
                 for oi in other.interfaces.iter().filter(|i| i.auto_connect) {
-                    match self.connect(me.clone(), &iface.id, other.clone(), &oi.id, true).await {
+                    match self.connect(me.clone(), &iface.id, other.clone(), &oi.id, true, None).await {
                         Ok(c) => {
                             made += 1;
                             tracing::info!(connection = %c.id, process = %me.id, peer = %other.id, "auto-connected");
@@ -189,6 +190,66 @@ impl crate::managers::ProcessHooks for ConnectionManager {
     async fn deleting(&self, process_id: &str, name: &str) -> Result<()> {
         for record in self.live_of(&[process_id]).await? {
             self.terminate_record(record, &format!("process '{name}' is being deleted")).await?;
+        }
+        Ok(())
+    }
+
+    async fn unfit_after_upgrade(
+        &self,
+        process: &Process,
+        interfaces: &[crate::model::Interface],
+    ) -> Result<Vec<(String, String)>> {
+        let mut unfit = Vec::new();
+        for record in self.live_of(&[&process.id]).await? {
+            let c = &record.connection;
+            let side = if c.endpoint1.process_id == process.id { 0 } else { 1 };
+            let Some(peer) = self.0.processes.load(&record.endpoint(1 - side).process_id).await? else { continue };
+            if let Err(why) = renegotiate(c, side, interfaces, &peer.process) {
+                unfit.push((c.id.clone(), why));
+            }
+        }
+        Ok(unfit)
+    }
+
+    async fn drop_connections(&self, ids: &[String], why: &str) -> Result<()> {
+        for id in ids {
+            if let Some(record) = self.0.store.get::<ConnectionRecord>(id).await? {
+                if record.connection.is_live() {
+                    self.terminate_record(record, why).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn upgraded(&self, process_id: &str) -> Result<()> {
+        let Some(me) = self.0.processes.load(process_id).await? else { return Ok(()) };
+        for record in self.live_of(&[process_id]).await? {
+            let c = &record.connection;
+            let side = if c.endpoint1.process_id == process_id { 0 } else { 1 };
+            let Some(peer) = self.0.processes.load(&record.endpoint(1 - side).process_id).await? else { continue };
+            match renegotiate(c, side, &me.process.interfaces, &peer.process) {
+                Ok((mine, theirs, peer_changed)) => {
+                    self.0
+                        .store
+                        .modify::<ConnectionRecord>(&c.id, |r| {
+                            let (me_ep, peer_ep) = if side == 0 {
+                                (&mut r.connection.endpoint1, &mut r.connection.endpoint2)
+                            } else {
+                                (&mut r.connection.endpoint2, &mut r.connection.endpoint1)
+                            };
+                            me_ep.interface_version_name = mine.clone();
+                            peer_ep.interface_version_name = theirs.clone();
+                            if peer_changed {
+                                r.renegotiate[1 - side] = true;
+                            }
+                            Ok(())
+                        })
+                        .await?;
+                }
+                // Checked when the upgrade was asked for; a peer upgraded meanwhile may not fit.
+                Err(why) => self.terminate_record(record, &why).await.map(|_| ())?,
+            }
         }
         Ok(())
     }

@@ -65,6 +65,11 @@ pub struct ConnectionRecord {
     /// Why it is being terminated (its reason once TERMINATED).
     #[serde(default)]
     pub ending: Option<String>,
+    /// Per side: the interface version this side uses changed (its peer was upgraded), so it
+    /// is told to end the connection and make it again with the new version's hashes (a RESUME
+    /// keeps the old ones).
+    #[serde(default)]
+    pub renegotiate: [bool; 2],
 }
 
 impl Entity for ConnectionRecord {
@@ -207,6 +212,12 @@ impl ConnectionManager {
     /// Connect two interfaces, if they fit and no cardinality rule is broken. The connection is
     /// saved STARTING; each process is told once it runs.
     pub async fn create(&self, caller: &Caller, new: NewConnection) -> Result<Connection> {
+        self.create_as(caller, new, None).await
+    }
+
+    /// As [`ConnectionManager::create`], with the new connection's id chosen by the caller (a
+    /// deployment step, which must find what it made when it runs again).
+    pub async fn create_as(&self, caller: &Caller, new: NewConnection, id: Option<String>) -> Result<Connection> {
         let a = self.process_for(caller, "endpoint1.process_id", &new.endpoint1.process_id).await?;
         let b = self.process_for(caller, "endpoint2.process_id", &new.endpoint2.process_id).await?;
         for (field, value) in [
@@ -217,10 +228,18 @@ impl ConnectionManager {
                 return Err(Error::invalid(field, "an interface id is required"));
             }
         }
-        self.connect(a, &new.endpoint1.interface_id, b, &new.endpoint2.interface_id, false).await
+        self.connect(a, &new.endpoint1.interface_id, b, &new.endpoint2.interface_id, false, id).await
     }
 
-    async fn connect(&self, a: Process, ia: &str, b: Process, ib: &str, automatic: bool) -> Result<Connection> {
+    async fn connect(
+        &self,
+        a: Process,
+        ia: &str,
+        b: Process,
+        ib: &str,
+        automatic: bool,
+        id: Option<String>,
+    ) -> Result<Connection> {
         let _guard = self.0.create_lock.lock().await;
         let existing = self.live_of(&[&a.id, &b.id]).await?;
         let connections: Vec<Connection> = existing.iter().map(|r| r.connection.clone()).collect();
@@ -235,7 +254,7 @@ impl ConnectionManager {
         };
         let now = Utc::now();
         let connection = Connection {
-            id: new_id(),
+            id: id.unwrap_or_else(new_id),
             user_id: a.user_id.clone(),
             endpoint1: Endpoint {
                 process_id: a.id.clone(),
@@ -264,6 +283,7 @@ impl ConnectionManager {
             told_suspended: [false, false],
             terminated: [false, false],
             ending: None,
+            renegotiate: [false, false],
         };
         let record = self.0.store.insert(&record).await?;
         let how = if automatic { "Auto-connect" } else { "Connect" };
@@ -403,6 +423,37 @@ impl ConnectionManager {
             }
         }
         Ok(Candidates { process_id: p.id, interface_id: interface_id.to_string(), processes, services })
+    }
+}
+
+/// The version names a connection's two sides use once the process on `side` has
+/// `interfaces` (an upgrade), and whether the other side's changes; `Err` with why when the
+/// two no longer fit.
+pub(crate) fn renegotiate(
+    c: &Connection,
+    side: usize,
+    interfaces: &[crate::model::Interface],
+    peer: &Process,
+) -> std::result::Result<(Option<String>, Option<String>, bool), String> {
+    let (me_ep, peer_ep) = if side == 0 { (&c.endpoint1, &c.endpoint2) } else { (&c.endpoint2, &c.endpoint1) };
+    let Some(mine) = interfaces.iter().find(|i| i.id == me_ep.interface_id) else {
+        return Err(format!(
+            "the connection to '{}' uses interface '{}', which the new version does not have",
+            peer.name, me_ep.interface_id
+        ));
+    };
+    let Some(theirs) = peer.interfaces.iter().find(|i| i.id == peer_ep.interface_id) else {
+        return Err(format!("process '{}' has no interface '{}'", peer.name, peer_ep.interface_id));
+    };
+    match choose_versions(mine, theirs) {
+        Some((v_me, v_peer)) => {
+            let peer_changed = peer_ep.interface_version_name.as_deref() != Some(v_peer.version_name.as_str());
+            Ok((Some(v_me.version_name.clone()), Some(v_peer.version_name.clone()), peer_changed))
+        }
+        None => Err(format!(
+            "the connection to '{}' ({}) would have no interface version the two sides share",
+            peer.name, peer_ep.interface_id
+        )),
     }
 }
 

@@ -55,7 +55,20 @@ impl ConnectionManager {
         };
         // The side with the smaller process id listens; the other connects to it by name.
         let target_address = if me.process.id <= peer.process.id { String::new() } else { peer.process.id.clone() };
-        let resume = record.told_suspended[side];
+        let renegotiating = record.renegotiate[side];
+        if renegotiating {
+            // Its peer's upgrade changed the version this side uses: it ends the connection it
+            // has and makes it again with the new hashes (a RESUME would keep the old ones).
+            if let Told::Unreachable =
+                self.0.anchor.tell_connection(&me.process, mode_only(ModeType::Terminate, &id)).await?
+            {
+                return Ok(Outcome::NotYet(
+                    Duration::from_secs(1),
+                    format!("process '{}' has no running container", me.process.name),
+                ));
+            }
+        }
+        let resume = record.told_suspended[side] && !renegotiating;
         let message = ConnectionMessage {
             mode: if resume { ModeType::Resume } else { ModeType::Create } as i32,
             connection_id: id.clone(),
@@ -87,6 +100,7 @@ impl ConnectionManager {
             .modify::<ConnectionRecord>(&id, |r| {
                 r.accepted[side] = Some(task.clone());
                 r.told_suspended[side] = false;
+                r.renegotiate[side] = false;
                 Ok(())
             })
             .await?;

@@ -9,6 +9,13 @@ impl ProcessManager {
     /// Create a process: validate everything, choose its node, save it STARTING and submit the
     /// change that creates its swarm service. Nothing is saved when anything is wrong.
     pub async fn create(&self, caller: &Caller, new: NewProcess) -> Result<Process> {
+        self.create_as(caller, new, None).await
+    }
+
+    /// As [`ProcessManager::create`], with the new process's id chosen by the caller (a
+    /// deployment, which must find what it made when it runs a step again); an id that exists
+    /// already is a conflict.
+    pub async fn create_as(&self, caller: &Caller, new: NewProcess, id: Option<String>) -> Result<Process> {
         let owner = match new.user_id.as_deref() {
             Some(uid) if uid != caller.user.id => {
                 caller.require_admin()?;
@@ -70,7 +77,7 @@ impl ProcessManager {
 
         let now = Utc::now();
         let mut process = Process {
-            id: new_id(),
+            id: id.unwrap_or_else(new_id),
             name,
             user_id: owner.id.clone(),
             service_id: service.id.clone(),
@@ -132,7 +139,7 @@ impl ProcessManager {
         Ok(record.process)
     }
 
-    pub(super) fn check_limits(
+    pub(crate) fn check_limits(
         &self,
         mut limits: crate::model::ResourceLimits,
     ) -> Result<crate::model::ResourceLimits> {

@@ -26,6 +26,7 @@ mod moves;
 mod placement;
 mod reconcile;
 mod runners;
+mod upgrade;
 use crate::{
     auth,
     changes::{ChangeEngine, NewChange, Outcome},
@@ -35,10 +36,10 @@ use crate::{
     },
     error::{Error, Result},
     model::{
-        ChangeKind, NewProcess, Node, NodeKind, NodePool, NodeStatus, Page, PendingChange, Placement, Process,
-        ProcessMove, ProcessState, ProcessUpdate, Service, User,
+        ChangeKind, Interface, NewProcess, Node, NodeKind, NodePool, NodeStatus, Page, PendingChange, Placement,
+        Process, ProcessMove, ProcessState, ProcessUpdate, ProcessUpgrade, Service, User,
     },
-    store::{new_id, MoveTarget, ProcessRecord, Query, RemovedProcess, Store, UserRecord},
+    store::{new_id, MoveTarget, ProcessRecord, Query, RemovedProcess, Store, UpgradeTarget, UserRecord},
     validate,
 };
 
@@ -108,6 +109,13 @@ pub trait ProcessHooks: Send + Sync + 'static {
     /// It is about to be deleted: what depends on it must be ended first (changes submitted
     /// now run before its deletion).
     async fn deleting(&self, process_id: &str, name: &str) -> Result<()>;
+    /// The live connections of this process that would have no fitting interface-version pair
+    /// if it had `interfaces` instead of its own: each connection's id and why.
+    async fn unfit_after_upgrade(&self, process: &Process, interfaces: &[Interface]) -> Result<Vec<(String, String)>>;
+    /// End these connections (an upgrade the caller chose to drop them for).
+    async fn drop_connections(&self, ids: &[String], why: &str) -> Result<()>;
+    /// Its upgrade took effect: its connections are renegotiated.
+    async fn upgraded(&self, process_id: &str) -> Result<()>;
 }
 
 #[derive(Clone)]

@@ -47,13 +47,14 @@ impl ProcessManager {
                 placement: request.placement,
                 image,
                 reason,
+                upgrade: None,
             },
         )
         .await
     }
 
     /// The service version a process runs, as the registry describes it now.
-    pub(super) async fn service_of(&self, p: &Process) -> Result<Service> {
+    pub(crate) async fn service_of(&self, p: &Process) -> Result<Service> {
         match self.0.services.get(&p.service_id, Some(&p.service_version)).await {
             Err(Error::NotFound(_)) => Err(Error::Conflict(format!(
                 "version {} of {} is no longer in the registry, so there is no image to run elsewhere",
@@ -70,7 +71,10 @@ impl ProcessManager {
         let id = record.process.id.clone();
         let was = record.process.state;
         let now = Utc::now();
-        let note = format!("moving to {}: {}", target.node_name, target.reason);
+        let note = match &target.upgrade {
+            Some(u) => format!("upgrading to version {} on {}", u.service_version, target.node_name),
+            None => format!("moving to {}: {}", target.node_name, target.reason),
+        };
         let updated = self
             .0
             .store
@@ -89,7 +93,11 @@ impl ProcessManager {
         let p = &updated.process;
         let from = self.node_name(p.running_node_id.as_deref()).await?;
         let to = &target.node_name;
-        for (kind, what) in move_steps(&p.name, was, &from, to) {
+        let steps = match &target.upgrade {
+            Some(u) => upgrade_steps(&p.name, was, &u.from_version, &u.service_version),
+            None => move_steps(&p.name, was, &from, to),
+        };
+        for (kind, what) in steps {
             self.0.engine.submit(NewChange::new(kind, &p.user_id, &id, what)).await?;
         }
         tracing::info!(process = %id, from = %from, to = %to, "moving");
@@ -116,6 +124,19 @@ impl ProcessManager {
                 r.process.image = Some(target.image.clone());
                 r.process.moving_to_node_id = None;
                 r.moving_to = None;
+                if let Some(u) = &target.upgrade {
+                    r.process.service_version = u.service_version.clone();
+                    r.process.interfaces = u.interfaces.clone();
+                    r.process.parameters = u.parameters.clone();
+                    r.process.environment = u.environment.clone();
+                    r.process.limits = u.limits.clone();
+                    let what = if u.from_version == u.service_version {
+                        format!("limits changed (version {})", u.service_version)
+                    } else {
+                        format!("upgraded from version {} to {}", u.from_version, u.service_version)
+                    };
+                    r.process.note(what, now);
+                }
                 if r.process.state == ProcessState::Suspended {
                     r.process.note(format!("moved from {from} to {}; still suspended", target.node_name), now);
                 } else {
@@ -126,6 +147,12 @@ impl ProcessManager {
                 Ok(())
             })
             .await?;
+        if target.upgrade.is_some() {
+            // Its connections now use the best version pair the two sides share.
+            if let Some(h) = self.0.hooks.get() {
+                h.upgraded(id).await?;
+            }
+        }
         self.changed(id).await;
         Ok(Outcome::Done)
     }
@@ -153,6 +180,24 @@ pub(super) fn move_steps(name: &str, was: ProcessState, from: &str, to: &str) ->
     steps
 }
 
+/// An upgrade's pending changes: those of a move, told as an upgrade.
+pub(super) fn upgrade_steps(name: &str, was: ProcessState, from: &str, to: &str) -> Vec<(ChangeKind, String)> {
+    move_steps(name, was, "", "")
+        .into_iter()
+        .map(|(kind, _)| {
+            let what = match kind {
+                ChangeKind::SuspendProcess => {
+                    format!("Suspend process '{name}' to upgrade it to {to}, keeping its state")
+                }
+                ChangeKind::MoveProcess => format!("Replace the container of process '{name}': version {from} → {to}"),
+                _ if was == ProcessState::Running => format!("Resume process '{name}' (version {to}) with its state"),
+                _ => format!("Start process '{name}' (version {to})"),
+            };
+            (kind, what)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +214,16 @@ mod tests {
         assert_eq!(steps[0].1, "Suspend process 'counter' to move it to edge-2, keeping its state");
         assert_eq!(steps[1].1, "Move process 'counter' from edge-1 to edge-2");
         assert_eq!(steps[2].1, "Resume process 'counter' on edge-2 with its state");
+    }
+
+    #[test]
+    fn an_upgrade_takes_the_steps_of_a_move_and_says_so() {
+        let steps = upgrade_steps("counter", ProcessState::Running, "1.0.0", "2.0.0");
+        let kinds: Vec<ChangeKind> = steps.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, [ChangeKind::SuspendProcess, ChangeKind::MoveProcess, ChangeKind::ResumeProcess]);
+        assert_eq!(steps[1].1, "Replace the container of process 'counter': version 1.0.0 → 2.0.0");
+        assert_eq!(steps[2].1, "Resume process 'counter' (version 2.0.0) with its state");
+        assert_eq!(upgrade_steps("counter", ProcessState::Suspended, "1", "2").len(), 1);
     }
 
     #[test]

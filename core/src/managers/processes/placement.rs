@@ -105,6 +105,7 @@ impl ProcessManager {
                         node_id: to.id,
                         node_name: to.name,
                         placement,
+                        upgrade: None,
                     });
                 }
                 Ok(_) | Err(Error::Invalid { .. }) => continue,

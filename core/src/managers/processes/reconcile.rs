@@ -449,6 +449,7 @@ mod tests {
             placement: Placement::Automatic,
             image: "img".into(),
             reason: "r".into(),
+            upgrade: None,
         });
         assert_eq!(
             run(&r, true, NodeStatus::Disconnected, &[]),

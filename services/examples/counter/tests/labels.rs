@@ -38,3 +38,26 @@ fn counter_labels() {
     assert_eq!(interfaces11[0].interface_versions, temperature.interface_versions);
     assert_eq!(labels::parameters(&labels11), expected);
 }
+
+/// 2.0.0 adds interface version "2" (it relays readings: sends and receives them), which no
+/// sensor speaks; its version "1" is 1.0.0's, so an upgrade keeps a sensor's connection on "1".
+#[test]
+fn counter_2_adds_an_interface_version() {
+    let v1 = labels::interfaces(&labels::labels("counter-1.0.0.Dockerfile"));
+    let v2 = labels::interfaces(&labels::labels("counter-2.0.0.Dockerfile"));
+    let versions = &v2[0].interface_versions;
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0], v1[0].interface_versions[0]);
+    let (sends, receives) = labels::temperature_hashes(&["TemperatureReading"], &["TemperatureReading"]);
+    assert_eq!(
+        (versions[1].version_name.as_str(), &versions[1].sends_hash, &versions[1].receives_hash),
+        ("2", &sends, &receives)
+    );
+    let sensor = labels::interfaces(&labels::labels("sensor-1.0.0.Dockerfile"));
+    let (mine, theirs) = switchyard_core::model::choose_versions(&v2[0], &sensor[0]).expect("still fits the sensor");
+    assert_eq!((mine.version_name.as_str(), theirs.version_name.as_str()), ("1", "1"));
+    assert_eq!(
+        labels::parameters(&labels::labels("counter-2.0.0.Dockerfile")),
+        labels::parameters(&labels::labels("counter-1.0.0.Dockerfile"))
+    );
+}

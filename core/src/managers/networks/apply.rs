@@ -1,0 +1,592 @@
+//! Applying a plan: the deployment record, its runner (the `apply_deployment` pending change),
+//! cancelling and retrying.
+//!
+//! The runner is level-triggered, like the reconciler: each time it runs it looks at every step,
+//! launches those whose dependencies are done, follows those launched until they took effect,
+//! skips those whose dependencies failed, and asks to run again shortly while anything is open.
+//! A step is marked RUNNING (with the id of what it will make) before its operation is asked for,
+//! and each launch first looks whether its effect exists, so a runner killed at any point and
+//! run again does each step once.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::*;
+use crate::{
+    changes::{NewChange, Outcome},
+    model::{
+        ChangeKind, ConnectionState, DeploymentState, DeploymentStep, EndpointRef, NewConnection, NewProcess,
+        PendingChangeState, ProcessMove, ProcessUpdate, ProcessUpgrade, StepAction, StepState,
+    },
+    store::new_id,
+};
+
+/// A step not done after this long has failed.
+const STEP_TIMEOUT: chrono::Duration = chrono::Duration::minutes(10);
+
+impl NetworkManager {
+    /// Apply a plan as one deployment (a new revision of the network). Refused when the plan has
+    /// refusals, changes nothing, or is stale (the network changed since it was planned: the
+    /// refusal says what changed), and while another deployment of the network runs.
+    pub async fn apply(&self, caller: &Caller, plan_id: &str) -> Result<Deployment> {
+        let plan = self.get_plan(caller, plan_id).await?;
+        let _one_at_a_time = self.0.apply_lock.lock().await;
+        if !plan.applicable {
+            let refused: Vec<String> = plan
+                .steps
+                .iter()
+                .filter_map(|s| s.refusal.as_ref().map(|r| format!("step {} ({}): {r}", s.index + 1, s.subject)))
+                .collect();
+            return Err(Error::Conflict(format!("this plan cannot be applied: {}", refused.join("; "))));
+        }
+        if !plan.changes_anything() {
+            return Err(Error::Conflict("nothing to apply: the network is as the document says already".into()));
+        }
+        let (running, _) = self
+            .0
+            .store
+            .list::<Deployment>(
+                &Query::all()
+                    .eq("user_id", plan.user_id.as_str())
+                    .eq("state", DeploymentState::Running.as_str())
+                    .page(0, 1),
+            )
+            .await?;
+        if let Some(d) = running.first() {
+            return Err(Error::Conflict(format!(
+                "deployment #{} of this network is still running; wait for it to finish or cancel it",
+                d.number
+            )));
+        }
+        let owner: User = self.0.store.fetch::<UserRecord>(&plan.user_id).await?.user;
+        let current = self.current(&owner).await?;
+        let names: BTreeSet<&str> = plan.document.processes.iter().map(|p| p.name.as_str()).collect();
+        let in_scope: Vec<&Process> = current
+            .processes
+            .iter()
+            .filter(|p| plan.document.scope == Scope::Network || names.contains(p.name.as_str()))
+            .collect();
+        let now_doc = current.document(&in_scope, plan.document.scope);
+        if now_doc != plan.base {
+            let changed: Vec<String> = diff_documents(&plan.base, &now_doc).iter().map(|c| c.to_string()).collect();
+            return Err(Error::StaleRevision(format!(
+                "the network changed since this plan was made ({}); plan again",
+                if changed.is_empty() { "its details differ".to_string() } else { changed.join("; ") }
+            )));
+        }
+        let (_, count) =
+            self.0.store.list::<Deployment>(&Query::all().eq("user_id", plan.user_id.as_str()).page(0, 1)).await?;
+        let now = Utc::now();
+        let steps = plan
+            .steps
+            .iter()
+            .map(|s| {
+                let fresh = matches!(s.action, StepAction::CreateProcess | StepAction::AddConnection);
+                DeploymentStep {
+                    step: s.clone(),
+                    state: if s.action.changes() { StepState::Waiting } else { StepState::Done },
+                    message: None,
+                    target_id: if fresh { Some(new_id()) } else { s.resource_id.clone() },
+                    launched: false,
+                    started: None,
+                    finished: if s.action.changes() { None } else { Some(now) },
+                }
+            })
+            .collect();
+        let deployment = Deployment {
+            id: new_id(),
+            user_id: plan.user_id.clone(),
+            number: count + 1,
+            plan_id: plan.id.clone(),
+            document: plan.document.clone(),
+            before: plan.base.clone(),
+            steps,
+            state: DeploymentState::Running,
+            applied_by: caller.user.username.clone(),
+            applied_by_id: caller.user.id.clone(),
+            restores: plan.restores.clone(),
+            summary: plan.summary.clone(),
+            created: now,
+            finished: None,
+            revision: 0,
+        };
+        let deployment = self.0.store.insert(&deployment).await?;
+        if let Err(e) = self.submit_runner(&deployment).await {
+            let _ = self.0.store.delete::<Deployment>(&deployment.id, None).await;
+            return Err(e);
+        }
+        // A plan is applied once.
+        let _ = self.0.store.delete::<Plan>(&plan.id, None).await;
+        Ok(deployment)
+    }
+
+    async fn submit_runner(&self, d: &Deployment) -> Result<()> {
+        let mut change = NewChange::new(
+            ChangeKind::ApplyDeployment,
+            &d.user_id,
+            &d.id,
+            format!("Apply deployment #{} of {}'s network", d.number, d.document.user.as_deref().unwrap_or("this")),
+        );
+        // One deployment of a network at a time, in order.
+        change.resources.push(format!("network:{}", d.user_id));
+        self.0.engine.submit(change).await?;
+        Ok(())
+    }
+
+    /// Stop a running deployment: steps not yet launched are cancelled; those under way finish.
+    pub async fn cancel(&self, caller: &Caller, id: &str) -> Result<Deployment> {
+        let d = self.deployment(caller, id).await?;
+        if d.state != DeploymentState::Running {
+            return Err(Error::Conflict(format!("deployment #{} is {} already", d.number, d.state.as_str())));
+        }
+        let now = Utc::now();
+        let by = caller.user.username.clone();
+        let d = self
+            .0
+            .store
+            .modify::<Deployment>(id, |d| {
+                for s in d.steps.iter_mut().filter(|s| s.state == StepState::Waiting) {
+                    s.state = StepState::Cancelled;
+                    s.message = Some(format!("cancelled by {by}"));
+                    s.finished = Some(now);
+                }
+                Ok(())
+            })
+            .await?;
+        self.0.engine.kick();
+        Ok(d)
+    }
+
+    /// Run a failed or cancelled deployment's unfinished steps again (failed changes of what
+    /// they act on are retried too).
+    pub async fn retry(&self, caller: &Caller, id: &str) -> Result<Deployment> {
+        let _one_at_a_time = self.0.apply_lock.lock().await;
+        let d = self.deployment(caller, id).await?;
+        if !matches!(d.state, DeploymentState::Failed | DeploymentState::Cancelled) {
+            return Err(Error::Conflict(format!(
+                "only a FAILED or CANCELLED deployment can be retried; #{} is {}",
+                d.number,
+                d.state.as_str()
+            )));
+        }
+        let (running, _) = self
+            .0
+            .store
+            .list::<Deployment>(
+                &Query::all()
+                    .eq("user_id", d.user_id.as_str())
+                    .eq("state", DeploymentState::Running.as_str())
+                    .page(0, 1),
+            )
+            .await?;
+        if let Some(other) = running.first() {
+            return Err(Error::Conflict(format!("deployment #{} of this network is running", other.number)));
+        }
+        for s in d.steps.iter().filter(|s| s.state == StepState::Failed) {
+            if let Some(target) = &s.target_id {
+                for change in self.0.engine.of_resource(target).await? {
+                    if change.state == PendingChangeState::Failed {
+                        self.0.engine.retry(&change.id).await?;
+                    }
+                }
+            }
+        }
+        let d = self
+            .0
+            .store
+            .modify::<Deployment>(id, |d| {
+                d.state = DeploymentState::Running;
+                d.finished = None;
+                for s in d
+                    .steps
+                    .iter_mut()
+                    .filter(|s| matches!(s.state, StepState::Failed | StepState::Skipped | StepState::Cancelled))
+                {
+                    s.state = if s.launched { StepState::Running } else { StepState::Waiting };
+                    s.message = None;
+                    s.started = s.launched.then(Utc::now);
+                    s.finished = None;
+                }
+                Ok(())
+            })
+            .await?;
+        self.submit_runner(&d).await?;
+        Ok(d)
+    }
+
+    /// The runner: one look at every step (see the module's comment).
+    pub(in crate::managers) async fn run_deployment(&self, id: &str) -> Result<Outcome> {
+        let Some(d) = self.0.store.get::<Deployment>(id).await? else { return Ok(Outcome::Done) };
+        if d.state != DeploymentState::Running {
+            return Ok(Outcome::Done);
+        }
+        let caller = match self.0.store.get::<UserRecord>(&d.applied_by_id).await? {
+            Some(r) => Caller { user: r.user },
+            None => {
+                self.finish_all(id, "the user who applied it no longer exists").await?;
+                return Ok(Outcome::Done);
+            }
+        };
+        loop {
+            let d: Deployment = self.0.store.fetch(id).await?;
+            let mut progressed = false;
+            for i in 0..d.steps.len() {
+                let s = &d.steps[i];
+                match s.state {
+                    StepState::Waiting => {
+                        let deps: Vec<&DeploymentStep> =
+                            s.step.depends_on.iter().filter_map(|j| d.steps.get(*j)).collect();
+                        if let Some(bad) = deps
+                            .iter()
+                            .find(|x| matches!(x.state, StepState::Failed | StepState::Skipped | StepState::Cancelled))
+                        {
+                            let why = format!(
+                                "not done: step {} ({}) {}",
+                                bad.step.index + 1,
+                                bad.step.subject,
+                                match bad.state {
+                                    StepState::Failed => "failed",
+                                    StepState::Cancelled => "was cancelled",
+                                    _ => "was skipped",
+                                }
+                            );
+                            self.set_step(id, i, StepState::Skipped, Some(why)).await?;
+                            progressed = true;
+                        } else if deps.iter().all(|x| x.state == StepState::Done) {
+                            self.set_step(id, i, StepState::Running, None).await?;
+                            self.launch(&caller, &d, i).await?;
+                            progressed = true;
+                        }
+                    }
+                    StepState::Running if !s.launched => {
+                        self.launch(&caller, &d, i).await?;
+                        progressed = true;
+                    }
+                    StepState::Running => {
+                        if let Some((state, message)) = self.settled(s).await? {
+                            self.set_step(id, i, state, message).await?;
+                            progressed = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if progressed {
+                continue;
+            }
+            let d: Deployment = self.0.store.fetch(id).await?;
+            if d.steps.iter().any(|s| !s.state.is_final()) {
+                let open = d.steps.iter().filter(|s| !s.state.is_final()).count();
+                return Ok(Outcome::NotYet(Duration::from_millis(500), format!("{open} steps under way")));
+            }
+            let state = if d.steps.iter().any(|s| matches!(s.state, StepState::Failed | StepState::Skipped)) {
+                DeploymentState::Failed
+            } else if d.steps.iter().any(|s| s.state == StepState::Cancelled) {
+                DeploymentState::Cancelled
+            } else {
+                DeploymentState::Succeeded
+            };
+            let now = Utc::now();
+            self.0
+                .store
+                .modify::<Deployment>(id, |d| {
+                    d.state = state;
+                    d.finished = Some(now);
+                    Ok(())
+                })
+                .await?;
+            tracing::info!(deployment = id, state = state.as_str(), "deployment finished");
+            return Ok(Outcome::Done);
+        }
+    }
+
+    async fn finish_all(&self, id: &str, why: &str) -> Result<()> {
+        let now = Utc::now();
+        self.0
+            .store
+            .modify::<Deployment>(id, |d| {
+                for s in d.steps.iter_mut().filter(|s| !s.state.is_final()) {
+                    s.state = StepState::Cancelled;
+                    s.message = Some(why.to_string());
+                    s.finished = Some(now);
+                }
+                d.state = DeploymentState::Cancelled;
+                d.finished = Some(now);
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn set_step(&self, id: &str, i: usize, state: StepState, message: Option<String>) -> Result<()> {
+        let now = Utc::now();
+        self.0
+            .store
+            .modify::<Deployment>(id, |d| {
+                let s = &mut d.steps[i];
+                s.state = state;
+                if message.is_some() {
+                    s.message = message.clone();
+                }
+                match state {
+                    StepState::Running => s.started = Some(now),
+                    _ if state.is_final() => s.finished = Some(now),
+                    _ => {}
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Ask for step `i`'s operation, unless what it makes exists already. A refusal fails the
+    /// step; the store or Docker unreachable is tried again (the step stays RUNNING, unlaunched).
+    async fn launch(&self, caller: &Caller, d: &Deployment, i: usize) -> Result<()> {
+        let s = &d.steps[i];
+        let result = self.launch_step(caller, d, s).await;
+        let outcome = match result {
+            Ok(()) => None,
+            Err(e @ (Error::Unavailable(_) | Error::Internal(_))) => return Err(e),
+            Err(e) => Some(e.to_string()),
+        };
+        self.0
+            .store
+            .modify::<Deployment>(&d.id, |d| {
+                let s = &mut d.steps[i];
+                match &outcome {
+                    None => s.launched = true,
+                    Some(why) => {
+                        s.state = StepState::Failed;
+                        s.message = Some(why.clone());
+                        s.finished = Some(Utc::now());
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn launch_step(&self, caller: &Caller, d: &Deployment, s: &DeploymentStep) -> Result<()> {
+        let target = s.target_id.clone().unwrap_or_default();
+        let spec = || d.document.processes.iter().find(|p| p.name == s.step.subject).cloned();
+        let owner = || async { Ok::<User, Error>(self.0.store.fetch::<UserRecord>(&d.user_id).await?.user) };
+        let (p, c) = (&self.0.processes, &self.0.connections);
+        match s.step.action {
+            StepAction::CreateProcess => {
+                if p.load(&target).await?.is_some() {
+                    return Ok(());
+                }
+                let spec =
+                    spec().ok_or_else(|| Error::BadRequest("the step's process is not in its document".into()))?;
+                let owner = owner().await?;
+                let current = self.current(&owner).await?;
+                let placement = self
+                    .resolve_placement(&owner, &current, &spec.placement)
+                    .map_err(|m| Error::invalid("placement", m))?;
+                let new = NewProcess {
+                    name: Some(spec.name.clone()),
+                    service_id: spec.service.clone(),
+                    service_version: spec.version.clone(),
+                    placement: Some(placement),
+                    parameters: spec.parameters.clone(),
+                    environment: spec.environment.clone(),
+                    limits: spec.limits.clone(),
+                    mounts: vec![],
+                    ports: vec![],
+                    user_id: Some(d.user_id.clone()),
+                    move_on_failure: spec.move_on_failure,
+                };
+                p.create_as(caller, new, Some(target)).await.map(|_| ())
+            }
+            StepAction::UpdateProcess => {
+                let spec =
+                    spec().ok_or_else(|| Error::BadRequest("the step's process is not in its document".into()))?;
+                let update = ProcessUpdate {
+                    name: None,
+                    parameters: Some(spec.parameters.clone()),
+                    environment: Some(spec.environment.clone()),
+                    move_on_failure: Some(spec.move_on_failure),
+                    revision: None,
+                };
+                p.update(caller, &target, update).await.map(|_| ())
+            }
+            StepAction::MoveProcess => {
+                let spec =
+                    spec().ok_or_else(|| Error::BadRequest("the step's process is not in its document".into()))?;
+                let owner = owner().await?;
+                let current = self.current(&owner).await?;
+                let placement = self
+                    .resolve_placement(&owner, &current, &spec.placement)
+                    .map_err(|m| Error::invalid("placement", m))?;
+                let now = p.get(caller, &target).await?;
+                if now.placement == placement || now.moving_to_node_id.is_some() {
+                    return Ok(());
+                }
+                p.move_process(caller, &target, ProcessMove { placement, revision: None }).await.map(|_| ())
+            }
+            StepAction::UpgradeProcess => {
+                let spec =
+                    spec().ok_or_else(|| Error::BadRequest("the step's process is not in its document".into()))?;
+                let now = p.get(caller, &target).await?;
+                let version = spec.version.clone().unwrap_or_default();
+                if now.moving_to_node_id.is_some() || (now.service_version == version && now.limits == spec.limits) {
+                    return Ok(());
+                }
+                let owner = owner().await?;
+                let current = self.current(&owner).await?;
+                let placement = self
+                    .resolve_placement(&owner, &current, &spec.placement)
+                    .map_err(|m| Error::invalid("placement", m))?;
+                let request = ProcessUpgrade {
+                    service_version: version,
+                    parameters: Some(spec.parameters.clone()),
+                    environment: Some(spec.environment.clone()),
+                    limits: Some(spec.limits.clone()),
+                    placement: (placement != now.placement).then_some(placement),
+                    drop_connections: false,
+                    revision: None,
+                };
+                p.upgrade(caller, &target, request).await.map(|_| ())
+            }
+            StepAction::TerminateProcess => match p.load(&target).await? {
+                None => Ok(()),
+                Some(r) if r.process.state == ProcessState::Terminated => Ok(()),
+                Some(_) => p.delete(caller, &target, None).await.map(|_| ()),
+            },
+            StepAction::AddConnection => {
+                if c.get(caller, &target).await.is_ok() {
+                    return Ok(());
+                }
+                let spec = s
+                    .step
+                    .connection
+                    .clone()
+                    .ok_or_else(|| Error::BadRequest("a connection step without its connection".into()))?;
+                let id_of = |name: &str| {
+                    d.steps
+                        .iter()
+                        .find(|x| x.step.subject == name && x.step.connection.is_none())
+                        .and_then(|x| x.target_id.clone())
+                        .ok_or_else(|| Error::BadRequest(format!("process '{name}' has no step in this deployment")))
+                };
+                let new = NewConnection {
+                    endpoint1: EndpointRef {
+                        process_id: id_of(&spec.endpoints[0].process)?,
+                        interface_id: spec.endpoints[0].interface.clone(),
+                    },
+                    endpoint2: EndpointRef {
+                        process_id: id_of(&spec.endpoints[1].process)?,
+                        interface_id: spec.endpoints[1].interface.clone(),
+                    },
+                };
+                c.create_as(caller, new, Some(target)).await.map(|_| ())
+            }
+            StepAction::RemoveConnection => match c.terminate(caller, &target).await {
+                Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+                Err(e) => Err(e),
+            },
+            StepAction::KeepProcess | StepAction::KeepConnection => Ok(()),
+        }
+    }
+
+    /// Whether a launched step took effect: `Some(DONE)`, `Some(FAILED with why)`, or `None`
+    /// (not yet).
+    async fn settled(&self, s: &DeploymentStep) -> Result<Option<(StepState, Option<String>)>> {
+        let target = s.target_id.clone().unwrap_or_default();
+        let started = s.started.unwrap_or_else(Utc::now);
+        let failed_change = || async {
+            let changes = self.0.engine.of_resource(&target).await?;
+            Ok::<Option<String>, Error>(
+                changes
+                    .into_iter()
+                    .find(|c| {
+                        c.state == PendingChangeState::Failed && c.created >= started - chrono::Duration::seconds(1)
+                    })
+                    .map(|c| format!("{}: {}", c.description, c.last_error.unwrap_or_default())),
+            )
+        };
+        let late = Utc::now() - started > STEP_TIMEOUT;
+        match s.step.action {
+            StepAction::CreateProcess
+            | StepAction::UpdateProcess
+            | StepAction::MoveProcess
+            | StepAction::UpgradeProcess => {
+                let Some(r) = self.0.processes.load(&target).await? else {
+                    return Ok(Some((StepState::Failed, Some("the process is gone".into()))));
+                };
+                let p = &r.process;
+                if let Some(why) = failed_change().await? {
+                    return Ok(Some((StepState::Failed, Some(why))));
+                }
+                if p.state == ProcessState::Failed {
+                    let why = p.state_reason.clone().unwrap_or_else(|| "it failed".into());
+                    return Ok(Some((StepState::Failed, Some(format!("process '{}' failed: {why}", p.name)))));
+                }
+                let open = self.0.engine.of_resource(&target).await?.into_iter().any(|c| !c.state.is_final());
+                let resting = matches!(p.state, ProcessState::Running | ProcessState::Suspended);
+                if resting && !open && r.moving_to.is_none() {
+                    return Ok(Some((StepState::Done, None)));
+                }
+                if late {
+                    return Ok(Some((
+                        StepState::Failed,
+                        Some(format!(
+                            "not done after {} minutes: process '{}' is {}{}",
+                            STEP_TIMEOUT.num_minutes(),
+                            p.name,
+                            p.state,
+                            p.state_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                        )),
+                    )));
+                }
+                Ok(None)
+            }
+            StepAction::TerminateProcess => {
+                if self.0.processes.load(&target).await?.is_none() {
+                    return Ok(Some((StepState::Done, None)));
+                }
+                if let Some(why) = failed_change().await? {
+                    return Ok(Some((StepState::Failed, Some(why))));
+                }
+                Ok(late.then(|| (StepState::Failed, Some("the process was not removed in time".into()))))
+            }
+            StepAction::AddConnection => {
+                let Some(r) = self.0.store.get::<ConnectionRecord>(&target).await? else {
+                    return Ok(Some((StepState::Failed, Some("the connection is gone".into()))));
+                };
+                match r.connection.state {
+                    ConnectionState::Connected => Ok(Some((StepState::Done, None))),
+                    ConnectionState::Terminated => Ok(Some((
+                        StepState::Failed,
+                        Some(format!("the connection ended: {}", r.connection.state_reason.unwrap_or_default())),
+                    ))),
+                    _ => {
+                        if let Some(why) = failed_change().await? {
+                            return Ok(Some((StepState::Failed, Some(why))));
+                        }
+                        Ok(late.then(|| {
+                            (
+                                StepState::Failed,
+                                Some(format!(
+                                    "not connected after {} minutes: {}",
+                                    STEP_TIMEOUT.num_minutes(),
+                                    r.connection.state_reason.unwrap_or_default()
+                                )),
+                            )
+                        }))
+                    }
+                }
+            }
+            StepAction::RemoveConnection => match self.0.store.get::<ConnectionRecord>(&target).await? {
+                None => Ok(Some((StepState::Done, None))),
+                Some(r) if r.connection.state == ConnectionState::Terminated => Ok(Some((StepState::Done, None))),
+                Some(_) => Ok(late.then(|| (StepState::Failed, Some("the connection did not end in time".into())))),
+            },
+            StepAction::KeepProcess | StepAction::KeepConnection => Ok(Some((StepState::Done, None))),
+        }
+    }
+}
+
+use std::collections::BTreeSet;
