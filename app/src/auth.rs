@@ -204,6 +204,7 @@ pub fn Layout() -> impl IntoView {
                     <A href="/services">"Services"</A>
                     <A href="/processes">"Processes"</A>
                     <A href="/connections">"Connections"</A>
+                    <A href="/network">"Network"</A>
                     <A href="/nodes">"Nodes"</A>
                     <A href="/pending-changes">"Pending changes"</A>
                     <A href="/activity">"Activity"</A>

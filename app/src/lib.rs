@@ -10,6 +10,7 @@ pub mod components;
 pub mod connections;
 pub mod error;
 pub mod live;
+pub mod network;
 pub mod nodes;
 pub mod overview;
 pub mod pending_changes;
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/:id") view={Lazy::<EditUserRoute>::new()}/>
                     <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
                     <Route path=path!("/activity") view={Lazy::<ActivityRoute>::new()}/>
+                    <Route path=path!("/network") view={Lazy::<NetworkRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -133,6 +135,7 @@ macro_rules! lazy_plain_pages {
 
 lazy_plain_pages! {
     ActivityRoute => activity::ActivityPage,
+    NetworkRoute => network::NetworkPage,
     UsersRoute => users::UsersPage,
     NewUserRoute => users::NewUserPage,
     EditUserRoute => users::EditUserPage,

@@ -19,6 +19,8 @@ pub mod changes;
 #[cfg(feature = "server")]
 pub mod connectors;
 #[cfg(feature = "server")]
+pub mod documents;
+#[cfg(feature = "server")]
 pub mod events;
 #[cfg(feature = "server")]
 pub mod instance;

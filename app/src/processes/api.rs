@@ -185,6 +185,30 @@ pub async fn update_process(id: String, change: ProcessUpdate) -> Result<Process
     Ok(sy().processes.update(&caller().await?, &id, change).await?)
 }
 
+/// Upgrade a process to another version of its service, keeping its state and connections
+/// (those the new version cannot keep end only with `drop_connections`).
+#[server]
+pub async fn upgrade_process(
+    id: String,
+    version: String,
+    drop_connections: Option<String>,
+) -> Result<Process, AppError> {
+    use switchyard_core::model::ProcessUpgrade;
+    if version.is_empty() {
+        return Err(AppError {
+            code: "validation_failed".into(),
+            message: "choose a version".into(),
+            field: Some("service_version".into()),
+        });
+    }
+    let request = ProcessUpgrade {
+        service_version: version,
+        drop_connections: drop_connections.is_some_and(|d| d == "on" || d == "true"),
+        ..Default::default()
+    };
+    Ok(sy().processes.upgrade(&caller().await?, &id, request).await?)
+}
+
 /// Move a process to `placement` (`node:<id>` or `pool:<id>`, as the deploy form's choice).
 #[server]
 pub async fn move_process(id: String, placement: String) -> Result<Process, AppError> {

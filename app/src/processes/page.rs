@@ -12,7 +12,7 @@ use switchyard_core::model::{LogLine, ProcessState};
 use super::{
     api::{
         deploy_choices, get_process, process_logs, DeleteProcess, MoveProcess, ProcessDetail, ResumeProcess,
-        SetMoveOnFailure, SuspendProcess,
+        SetMoveOnFailure, SuspendProcess, UpgradeProcess,
     },
     config::ConfigSection,
     fields::MIB,
@@ -366,7 +366,54 @@ fn MovePanel(
                 </button>
             </ActionForm>
             <FormError result=failure_result/>
+            <UpgradePanel detail/>
         </div>
+    }
+}
+
+/// Upgrading the process to another version of its service, with its state.
+#[component]
+fn UpgradePanel(detail: RwSignal<ProcessDetail>) -> impl IntoView {
+    let upgrade = ServerAction::<UpgradeProcess>::new();
+    let result: Signal<_> = upgrade.value().into();
+    let (id, service, current) = detail
+        .with_untracked(|d| (d.process.id.clone(), d.process.service_id.clone(), d.process.service_version.clone()));
+    let versions = Resource::new(move || service.clone(), crate::services::service_versions);
+    let live =
+        Memo::new(move |_| detail.with(|d| d.process.state != ProcessState::Terminated && d.moving_to.is_none()));
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let (id, current) = (id.clone(), current.clone());
+                Suspend::new(async move {
+                    let Ok(all) = versions.await else { return ().into_any() };
+                    let others: Vec<String> = all.into_iter().map(|s| s.version).filter(|v| *v != current).collect();
+                    if others.is_empty() {
+                        return ().into_any();
+                    }
+                    view! {
+                        <ActionForm action=upgrade attr:class="toolbar" attr:aria-label="Upgrade the process">
+                            <input type="hidden" name="id" value=id/>
+                            <label for="upgrade-to">"Upgrade to version"</label>
+                            <select id="upgrade-to" name="version" required>
+                                <option value="">"Choose a version…"</option>
+                                {others.into_iter().map(|v| view! { <option value=v.clone()>{v.clone()}</option> }).collect_view()}
+                            </select>
+                            <label class="check small"><input type="checkbox" name="drop_connections"/>" drop connections it cannot keep"</label>
+                            <button type="submit" disabled=rx(move || upgrade.pending().get() || !live.get())>"Upgrade"</button>
+                        </ActionForm>
+                    }
+                    .into_any()
+                })
+            }}
+        </Suspense>
+        {move || match result.get() {
+            Some(Ok(p)) => Some(view! {
+                <p class="notice" role="status">{format!("Upgrading '{}': it is suspended with its state, started as the new version and resumed; its connections follow.", p.name)}</p>
+            }.into_any()),
+            Some(Err(e)) => Some(view! { <ErrorMessage error=e/> }.into_any()),
+            None => None,
+        }}
     }
 }
 

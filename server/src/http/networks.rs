@@ -52,24 +52,7 @@ pub fn parse_document(headers: &HeaderMap, body: &[u8]) -> Result<NetworkDocumen
             format!("a network document is JSON (application/json) or YAML (application/yaml), not {essence}"),
         )));
     }
-    parse_document_text(body, yaml).map_err(|p| Box::new(Error::InvalidDocument(vec![p]).into()))
-}
-
-/// Parse a document (YAML or JSON), the problem at its path when it does not fit the schema.
-pub fn parse_document_text(body: &[u8], yaml: bool) -> Result<NetworkDocument, Problem> {
-    let problem = |path: String, message: String| Problem {
-        path: if path.is_empty() || path == "." { "(document)".into() } else { path },
-        message,
-    };
-    if yaml {
-        let text =
-            std::str::from_utf8(body).map_err(|_| problem(String::new(), "the document is not UTF-8 text".into()))?;
-        let de = yaml_serde::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| problem(e.path().to_string(), e.inner().to_string()))
-    } else {
-        let mut de = serde_json::Deserializer::from_slice(body);
-        serde_path_to_error::deserialize(&mut de).map_err(|e| problem(e.path().to_string(), e.inner().to_string()))
-    }
+    switchyard_core::documents::parse(body, yaml).map_err(|p| Box::new(Error::InvalidDocument(vec![p]).into()))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -104,19 +87,13 @@ async fn export_network(
     match q.format.as_deref().unwrap_or("json") {
         "json" => Ok(axum::Json(doc).into_response()),
         "yaml" => {
-            let text = to_yaml(&doc)?;
+            let text = switchyard_core::documents::to_yaml(&doc)?;
             let mut response = text.into_response();
             response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
             Ok(response)
         }
         other => Err(Error::invalid("format", format!("format is json or yaml, not '{other}'")).into()),
     }
-}
-
-/// A document as YAML, with a line saying what it is.
-pub fn to_yaml(doc: &NetworkDocument) -> Result<String, Error> {
-    let body = yaml_serde::to_string(doc).map_err(|e| Error::Internal(format!("writing YAML: {e}")))?;
-    Ok(format!("# A Switchyard network (schema: /api/v1/networks/schema)\n{body}"))
 }
 
 /// The JSON Schema of a network document
@@ -314,24 +291,4 @@ async fn upgrade_process(
 ) -> ApiResult<(StatusCode, axum::Json<Process>)> {
     let p = s.sy.processes.upgrade(&caller, &id, request).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(p)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_yaml_document_reads_and_a_wrong_field_is_named_by_its_path() {
-        let yaml = b"processes:\n  - name: tally\n    service: counter\n    parameters: {step: 2}\nconnections: []\n";
-        let doc = parse_document_text(yaml, true).unwrap();
-        assert_eq!(doc.processes[0].parameters["step"], "2");
-        let bad = b"processes:\n  - name: tally\n    service: counter\n  - name: k\n    sevrice: sensor\n";
-        let p = parse_document_text(bad, true).unwrap_err();
-        assert_eq!(p.path, "processes[1].sevrice");
-        assert!(p.message.contains("unknown field `sevrice`"), "{}", p.message);
-        let p = parse_document_text(br#"{"processes": [{"name": 3, "service": "x"}]}"#, false).unwrap_err();
-        assert_eq!(p.path, "processes[0].name");
-        let round = to_yaml(&doc).unwrap();
-        assert_eq!(parse_document_text(round.as_bytes(), true).unwrap(), doc);
-    }
 }
