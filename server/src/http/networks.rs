@@ -10,7 +10,7 @@ use axum::{
 use serde::Deserialize;
 use switchyard_core::{
     managers::ListParams,
-    model::{Deployment, DocumentChange, NetworkDocument, Plan, Problem, Process, ProcessUpgrade},
+    model::{Deployment, DocumentChange, NetworkDocument, Plan, Process, ProcessUpgrade},
     Error,
 };
 use utoipa::{IntoParams, ToSchema};

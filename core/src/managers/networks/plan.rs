@@ -542,11 +542,13 @@ impl NetworkManager {
                 StepAction::KeepProcess | StepAction::KeepConnection => summary.unchanged += 1,
             }
         }
+        // The revision keeps the document as Switchyard reads it (versions resolved, defaults
+        // filled in, limits capped), so that two revisions differ only where the networks do.
         let mut document = doc.clone();
         for w in &wanted {
-            document.processes[w.index].version = Some(w.service.version.clone());
-            document.processes[w.index].name = w.normal.name.clone();
+            document.processes[w.index] = w.normal.clone();
         }
+        document.connections = wanted_connections.iter().map(|(_, c)| c.clone()).collect();
         if owner.id != caller.user.id {
             document.user = Some(owner.username.clone());
         }
