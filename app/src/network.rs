@@ -470,7 +470,7 @@ fn History(
                                                     <td>{d.applied_by.clone()}</td>
                                                     <td><span class=format!("state deployment-{state}")>{d.state.as_str()}</span></td>
                                                     <td class="small">{what}</td>
-                                                    <td class="row-actions">
+                                                    <td><div class="row-actions">
                                                         <button type="button" class="small" on:click=move |_| deployment.set(Some(show.clone()))>"Progress"</button>
                                                         {prev.map(|prev| view! {
                                                             <button type="button" class="small" on:click=move |_| {
@@ -493,7 +493,7 @@ fn History(
                                                         {(number == 1).then(|| view! {
                                                             <button type="button" class="small" on:click=move |_| { rolling.dispatch((before.clone(), true)); }>"Restore before"</button>
                                                         })}
-                                                    </td>
+                                                    </div></td>
                                                 </tr>
                                             }
                                         }).collect_view()}

@@ -139,6 +139,13 @@ async fn export_edit_plan_apply_and_roll_back() {
     })
     .await;
 
+    // The deployment's steps are in the audit trail, as the applier's.
+    let audit: Value =
+        c.get(&format!("/api/v1/audit?resource_id={}", tally["id"].as_str().unwrap())).await.json().await.unwrap();
+    let made = audit.as_array().unwrap().iter().find(|e| e["action"] == "deployment #1 step 2: create_process");
+    let made = made.unwrap_or_else(|| panic!("the create step is audited: {audit:#}"));
+    assert_eq!((made["actor"]["username"].as_str(), made["via"].as_str()), (Some("admin"), Some("deployment")));
+
     // Export: the network as a document, with the defaults Switchyard filled in.
     let r = c.get("/api/v1/networks/export?format=yaml").await;
     assert_eq!(r.status(), 200);

@@ -344,7 +344,24 @@ impl NetworkManager {
     /// step; the store or Docker unreachable is tried again (the step stays RUNNING, unlaunched).
     async fn launch(&self, caller: &Caller, d: &Deployment, i: usize) -> Result<()> {
         let s = &d.steps[i];
-        let result = self.launch_step(caller, d, s).await;
+        // Recorded in the audit trail as the applier's, like the request it stands for.
+        let scope = crate::audit::Scope::new("deployment", None);
+        let result = scope
+            .run(async {
+                crate::audit::note_actor(caller, None);
+                self.launch_step(caller, d, s).await
+            })
+            .await;
+        let (status, error) = match &result {
+            Ok(()) => (200, None),
+            Err(e) => (if matches!(e, Error::NotFound(_)) { 404 } else { 422 }, Some(e.to_string())),
+        };
+        let action = format!("deployment #{} step {}: {}", d.number, s.step.index + 1, s.step.action.as_str());
+        if let Err(e) =
+            crate::audit::AuditManager::new(self.0.store.clone()).finish(&scope, action, status, error, false).await
+        {
+            tracing::warn!(deployment = %d.id, error = %e, "recording a deployment step in the audit trail");
+        }
         let outcome = match result {
             Ok(()) => None,
             Err(e @ (Error::Unavailable(_) | Error::Internal(_))) => return Err(e),
