@@ -230,21 +230,7 @@ fn mark(effect: &str) -> &'static str {
 
 #[component]
 fn PlanView(plan: Plan, applying: Action<String, Result<Deployment, AppError>>) -> impl IntoView {
-    let s = plan.summary.clone();
-    let counts: Vec<String> = [
-        (s.create, "to create"),
-        (s.update, "to reconfigure"),
-        (s.move_, "to move"),
-        (s.upgrade, "to upgrade"),
-        (s.terminate, "to terminate"),
-        (s.connect, "to connect"),
-        (s.disconnect, "to disconnect"),
-        (s.unchanged, "unchanged"),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, w)| format!("{n} {w}"))
-    .collect();
+    let counts = plan.summary.in_words();
     let changes = plan.changes_anything();
     let applicable = plan.applicable && changes;
     let id = plan.id.clone();
@@ -276,17 +262,7 @@ fn StepItem(step: PlanStep) -> impl IntoView {
     let fields: Vec<String> = if step.action == StepAction::CreateProcess {
         Vec::new()
     } else {
-        step.changes
-            .iter()
-            .map(|c| {
-                format!(
-                    "{}: {} → {}",
-                    c.field,
-                    c.before.as_deref().unwrap_or("(none)"),
-                    c.after.as_deref().unwrap_or("(none)")
-                )
-            })
-            .collect()
+        step.changes.iter().map(|c| c.to_string()).collect()
     };
     view! {
         <li class=format!("step {effect}") data-action=step.action.as_str()>

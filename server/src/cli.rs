@@ -258,22 +258,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<String, Failure> {
 
 /// A plan for people: a summary line, then each step that changes something.
 pub fn describe_plan(plan: &Plan) -> String {
-    let s = &plan.summary;
-    let mut parts = Vec::new();
-    for (n, what) in [
-        (s.create, "to create"),
-        (s.update, "to reconfigure"),
-        (s.move_, "to move"),
-        (s.upgrade, "to upgrade"),
-        (s.terminate, "to terminate"),
-        (s.connect, "to connect"),
-        (s.disconnect, "to disconnect"),
-        (s.unchanged, "unchanged"),
-    ] {
-        if n > 0 {
-            parts.push(format!("{n} {what}"));
-        }
-    }
+    let parts = plan.summary.in_words();
     let mut out = format!(
         "Plan for {}'s network: {}\n",
         plan.username,
@@ -295,12 +280,7 @@ fn describe_step(step: &PlanStep) -> String {
     let mut out = format!("  {mark} {}\n", step.description);
     if step.action != StepAction::CreateProcess {
         for c in &step.changes {
-            out.push_str(&format!(
-                "      {}: {} → {}\n",
-                c.field,
-                c.before.as_deref().unwrap_or("(none)"),
-                c.after.as_deref().unwrap_or("(none)")
-            ));
+            out.push_str(&format!("      {c}\n"));
         }
     }
     if let Some(r) = &step.refusal {

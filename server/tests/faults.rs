@@ -42,14 +42,6 @@ fn container_of(process: &str) -> String {
     id.lines().next().unwrap().to_string()
 }
 
-fn counts(log: &str) -> Vec<i64> {
-    log.lines()
-        .filter_map(|l| l.split("count=").nth(1))
-        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit() && c != '-').next())
-        .filter_map(|n| n.parse().ok())
-        .collect()
-}
-
 async fn changes_of(c: &Client, id: &str) -> Vec<Value> {
     c.get(&format!("/api/v1/processes/{id}/pending-changes"))
         .await

@@ -78,14 +78,6 @@ fn container_of(process: &str) -> String {
     docker(&["service", "ps", "-q", "--filter", "desired-state=running", process])
 }
 
-fn counts(log: &str) -> Vec<i64> {
-    log.lines()
-        .filter_map(|l| l.split("count=").nth(1))
-        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit() && c != '-').next())
-        .filter_map(|n| n.parse().ok())
-        .collect()
-}
-
 const NETWORK: &str = r#"
 processes:
   - name: kitchen
@@ -502,6 +494,7 @@ async fn the_command_line_plans_applies_and_exports() {
             .args(args)
             .env("SWITCHYARD_URL", &s.server.url)
             .env("SWITCHYARD_TOKEN", &token)
+            .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
         (
@@ -514,49 +507,10 @@ async fn the_command_line_plans_applies_and_exports() {
     let (code, out, err) = run(&["plan", "-f", f]);
     assert_eq!(code, Some(2), "changes planned: {out}{err}");
     assert!(out.contains("2 to create, 1 to connect") && out.contains("+ Deploy 'kitchen'"), "{out}");
-    let (code, _, err) = tokio::task::spawn_blocking({
-        let url = s.server.url.clone();
-        let token = token.clone();
-        let f = f.to_string();
-        move || {
-            let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-                .args(["apply", "-f", &f])
-                .env("SWITCHYARD_URL", url)
-                .env("SWITCHYARD_TOKEN", token)
-                .stdin(std::process::Stdio::null())
-                .output()
-                .unwrap();
-            (
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout).to_string(),
-                String::from_utf8_lossy(&out.stderr).to_string(),
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let (code, _, err) = run(&["apply", "-f", f]);
     assert_eq!(code, Some(1), "not applied without --yes when nobody can be asked: {err}");
     assert!(err.contains("--yes"), "{err}");
-    let (code, out, err) = tokio::task::spawn_blocking({
-        let url = s.server.url.clone();
-        let token = token.clone();
-        let f = f.to_string();
-        move || {
-            let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-                .args(["apply", "-f", &f, "--yes"])
-                .env("SWITCHYARD_URL", url)
-                .env("SWITCHYARD_TOKEN", token)
-                .output()
-                .unwrap();
-            (
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout).to_string(),
-                String::from_utf8_lossy(&out.stderr).to_string(),
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let (code, out, err) = run(&["apply", "-f", f, "--yes"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(err.contains("deployment #1 succeeded"), "{err}");
     assert_eq!(process_named(c, "tally").await.unwrap()["state"], "RUNNING");

@@ -405,6 +405,39 @@ pub struct PlanSummary {
     pub unchanged: usize,
 }
 
+impl PlanSummary {
+    /// `2 to create`, `1 to connect`, `3 unchanged`: the counts that are not 0, in words.
+    pub fn in_words(&self) -> Vec<String> {
+        [
+            (self.create, "to create"),
+            (self.update, "to reconfigure"),
+            (self.move_, "to move"),
+            (self.upgrade, "to upgrade"),
+            (self.terminate, "to terminate"),
+            (self.connect, "to connect"),
+            (self.disconnect, "to disconnect"),
+            (self.unchanged, "unchanged"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect()
+    }
+}
+
+impl std::fmt::Display for SpecChange {
+    /// `parameters.step: 1 → 2`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} → {}",
+            self.field,
+            self.before.as_deref().unwrap_or("(none)"),
+            self.after.as_deref().unwrap_or("(none)")
+        )
+    }
+}
+
 /// What Switchyard would do to make a network what a document says. Planning changes nothing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -551,18 +584,7 @@ impl std::fmt::Display for DocumentChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {} '{}'", self.kind, self.effect, self.subject)?;
         if !self.changes.is_empty() {
-            let fields: Vec<String> = self
-                .changes
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{}: {} → {}",
-                        c.field,
-                        c.before.as_deref().unwrap_or("(none)"),
-                        c.after.as_deref().unwrap_or("(none)")
-                    )
-                })
-                .collect();
+            let fields: Vec<String> = self.changes.iter().map(SpecChange::to_string).collect();
             write!(f, " ({})", fields.join(", "))?;
         }
         Ok(())

@@ -166,6 +166,15 @@ pub async fn logs(c: &Client, id: &str) -> String {
     v["lines"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect::<Vec<_>>().join("\n")
 }
 
+/// The counts a counter logged (`count=N`), in order.
+pub fn counts(log: &str) -> Vec<i64> {
+    log.lines()
+        .filter_map(|l| l.split("count=").nth(1))
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit() && c != '-').next())
+        .filter_map(|n| n.parse().ok())
+        .collect()
+}
+
 pub fn docker_services_named(name: &str) -> usize {
     let out =
         Command::new("docker").args(["service", "ls", "-q", "--filter", &format!("name={name}")]).output().unwrap();

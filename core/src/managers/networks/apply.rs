@@ -43,22 +43,7 @@ impl NetworkManager {
         if !plan.changes_anything() {
             return Err(Error::Conflict("nothing to apply: the network is as the document says already".into()));
         }
-        let (running, _) = self
-            .0
-            .store
-            .list::<Deployment>(
-                &Query::all()
-                    .eq("user_id", plan.user_id.as_str())
-                    .eq("state", DeploymentState::Running.as_str())
-                    .page(0, 1),
-            )
-            .await?;
-        if let Some(d) = running.first() {
-            return Err(Error::Conflict(format!(
-                "deployment #{} of this network is still running; wait for it to finish or cancel it",
-                d.number
-            )));
-        }
+        self.refuse_while_running(&plan.user_id).await?;
         let owner: User = self.0.store.fetch::<UserRecord>(&plan.user_id).await?.user;
         let current = self.current(&owner).await?;
         let names: BTreeSet<&str> = plan.document.processes.iter().map(|p| p.name.as_str()).collect();
@@ -121,6 +106,19 @@ impl NetworkManager {
         Ok(deployment)
     }
 
+    /// One deployment of a network at a time.
+    async fn refuse_while_running(&self, user_id: &str) -> Result<()> {
+        let query = Query::all().eq("user_id", user_id).eq("state", DeploymentState::Running.as_str()).page(0, 1);
+        let (running, _) = self.0.store.list::<Deployment>(&query).await?;
+        match running.first() {
+            Some(d) => Err(Error::Conflict(format!(
+                "deployment #{} of this network is still running; wait for it to finish or cancel it",
+                d.number
+            ))),
+            None => Ok(()),
+        }
+    }
+
     async fn submit_runner(&self, d: &Deployment) -> Result<()> {
         let mut change = NewChange::new(
             ChangeKind::ApplyDeployment,
@@ -170,19 +168,7 @@ impl NetworkManager {
                 d.state.as_str()
             )));
         }
-        let (running, _) = self
-            .0
-            .store
-            .list::<Deployment>(
-                &Query::all()
-                    .eq("user_id", d.user_id.as_str())
-                    .eq("state", DeploymentState::Running.as_str())
-                    .page(0, 1),
-            )
-            .await?;
-        if let Some(other) = running.first() {
-            return Err(Error::Conflict(format!("deployment #{} of this network is running", other.number)));
-        }
+        self.refuse_while_running(&d.user_id).await?;
         for s in d.steps.iter().filter(|s| s.state == StepState::Failed) {
             if let Some(target) = &s.target_id {
                 for change in self.0.engine.of_resource(target).await? {
@@ -246,7 +232,7 @@ impl NetworkManager {
                                 bad.step.index + 1,
                                 bad.step.subject,
                                 match bad.state {
-                                    StepState::Failed => "failed",
+                                    StepState::Failed => "did not succeed",
                                     StepState::Cancelled => "was cancelled",
                                     _ => "was skipped",
                                 }
@@ -387,21 +373,22 @@ impl NetworkManager {
 
     async fn launch_step(&self, caller: &Caller, d: &Deployment, s: &DeploymentStep) -> Result<()> {
         let target = s.target_id.clone().unwrap_or_default();
-        let spec = || d.document.processes.iter().find(|p| p.name == s.step.subject).cloned();
-        let owner = || async { Ok::<User, Error>(self.0.store.fetch::<UserRecord>(&d.user_id).await?.user) };
+        let spec = || {
+            d.document
+                .processes
+                .iter()
+                .find(|p| p.name == s.step.subject)
+                .cloned()
+                .ok_or_else(|| Error::BadRequest("the step's process is not in its document".into()))
+        };
         let (p, c) = (&self.0.processes, &self.0.connections);
         match s.step.action {
             StepAction::CreateProcess => {
                 if p.load(&target).await?.is_some() {
                     return Ok(());
                 }
-                let spec =
-                    spec().ok_or_else(|| Error::BadRequest("the step's process is not in its document".into()))?;
-                let owner = owner().await?;
-                let current = self.current(&owner).await?;
-                let placement = self
-                    .resolve_placement(&owner, &current, &spec.placement)
-                    .map_err(|m| Error::invalid("placement", m))?;
+                let spec = spec()?;
+                let placement = self.placement_for(&d.user_id, &spec.placement).await?;
                 let new = NewProcess {
                     name: Some(spec.name.clone()),
                     service_id: spec.service.clone(),
@@ -418,8 +405,7 @@ impl NetworkManager {
                 p.create_as(caller, new, Some(target)).await.map(|_| ())
             }
             StepAction::UpdateProcess => {
-                let spec =
-                    spec().ok_or_else(|| Error::BadRequest("the step's process is not in its document".into()))?;
+                let spec = spec()?;
                 let update = ProcessUpdate {
                     name: None,
                     parameters: Some(spec.parameters.clone()),
@@ -430,13 +416,8 @@ impl NetworkManager {
                 p.update(caller, &target, update).await.map(|_| ())
             }
             StepAction::MoveProcess => {
-                let spec =
-                    spec().ok_or_else(|| Error::BadRequest("the step's process is not in its document".into()))?;
-                let owner = owner().await?;
-                let current = self.current(&owner).await?;
-                let placement = self
-                    .resolve_placement(&owner, &current, &spec.placement)
-                    .map_err(|m| Error::invalid("placement", m))?;
+                let spec = spec()?;
+                let placement = self.placement_for(&d.user_id, &spec.placement).await?;
                 let now = p.get(caller, &target).await?;
                 if now.placement == placement || now.moving_to_node_id.is_some() {
                     return Ok(());
@@ -444,18 +425,13 @@ impl NetworkManager {
                 p.move_process(caller, &target, ProcessMove { placement, revision: None }).await.map(|_| ())
             }
             StepAction::UpgradeProcess => {
-                let spec =
-                    spec().ok_or_else(|| Error::BadRequest("the step's process is not in its document".into()))?;
+                let spec = spec()?;
                 let now = p.get(caller, &target).await?;
                 let version = spec.version.clone().unwrap_or_default();
                 if now.moving_to_node_id.is_some() || (now.service_version == version && now.limits == spec.limits) {
                     return Ok(());
                 }
-                let owner = owner().await?;
-                let current = self.current(&owner).await?;
-                let placement = self
-                    .resolve_placement(&owner, &current, &spec.placement)
-                    .map_err(|m| Error::invalid("placement", m))?;
+                let placement = self.placement_for(&d.user_id, &spec.placement).await?;
                 let request = ProcessUpgrade {
                     service_version: version,
                     parameters: Some(spec.parameters.clone()),
@@ -506,6 +482,13 @@ impl NetworkManager {
             },
             StepAction::KeepProcess | StepAction::KeepConnection => Ok(()),
         }
+    }
+
+    /// A document's placement for the owner's network as it is now.
+    async fn placement_for(&self, user_id: &str, spec: &crate::model::PlacementSpec) -> Result<Placement> {
+        let owner: User = self.0.store.fetch::<UserRecord>(user_id).await?.user;
+        let current = self.current(&owner).await?;
+        self.resolve_placement(&owner, &current, spec).map_err(|m| Error::invalid("placement", m))
     }
 
     /// Whether a launched step took effect: `Some(DONE)`, `Some(FAILED with why)`, or `None`
