@@ -40,12 +40,43 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
+                <EditorPrefetch/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// `<link rel="prefetch">` for the editors' modules (see [`lazy_pages!`]): the browser fetches
+/// them when it is idle, so opening an editor later waits for nothing. A prefetch the browser
+/// drops (the page is left, the network fails) costs nothing: the module is fetched again when
+/// its page opens. (Loading them from the app instead, with `LazyRoute::preload`, panics the
+/// whole app when a load fails — as it does whenever the page is left during the download.)
+#[component]
+fn EditorPrefetch() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        let files: Vec<String> = use_context::<leptos::WasmSplitManifest>()
+            .and_then(|m| {
+                m.0.try_with_value(|(pkg, manifest, _)| {
+                    let mut files: Vec<String> = manifest
+                        .iter()
+                        .filter(|(split, _)| EDITOR_ROUTES.iter().any(|r| split.contains(r)))
+                        .flat_map(|(_, files)| files.iter().map(|f| format!("{pkg}/{f}.wasm")))
+                        .collect();
+                    files.sort();
+                    files.dedup();
+                    files
+                })
+            })
+            .unwrap_or_default();
+        files
+            .into_iter()
+            .map(|href| view! { <link rel="prefetch" href=href r#as="fetch" type="application/wasm" crossorigin=""/> })
+            .collect_view()
     }
 }
 
@@ -80,8 +111,8 @@ pub fn App() -> impl IntoView {
 }
 
 /// The editors, each a page whose code `cargo leptos build --split` cuts out of the first
-/// download into a WASM module of its own. The browser fetches them in the background once the
-/// first page is hydrated ([`preload_editors`]); a page opened at an editor fetches its modules
+/// download into a WASM module of its own. The browser fetches them in the background when it is
+/// idle ([`EditorPrefetch`]); a page opened at an editor fetches its modules
 /// before it hydrates. The other pages stay in the first download: they are small and share
 /// most of their code with the shell.
 ///
@@ -104,11 +135,6 @@ macro_rules! lazy_pages {
                 }
             }
         )*
-
-        /// Fetch the editors' modules, so that opening one later waits for nothing.
-        pub async fn preload_editors() {
-            $(<$route as LazyRoute>::preload().await;)*
-        }
     };
 }
 
@@ -144,6 +170,11 @@ lazy_plain_pages! {
 
 use connections::{ConnectionsData, ConnectionsPage};
 use processes::{DeployData, NewProcessPage, ProcessData, ProcessPage};
+
+/// The editors' modules, as `#[lazy_route]` names them (after the route types of
+/// `lazy_pages!`): [`EditorPrefetch`] finds their files in the split manifest by these.
+#[cfg(feature = "ssr")]
+const EDITOR_ROUTES: &[&str] = &["process_route", "connections_route"];
 
 lazy_pages! {
     ProcessRoute(ProcessData) = processes::load_process => ProcessPage { initial },

@@ -8,7 +8,9 @@ test("the server answers /healthz", async ({ request }) => {
 
 test("the editors' modules load in the background after the first page, and browsers keep the site's files", async ({ page }) => {
   // `cargo leptos build --split` cuts the process and connection editors out of the first
-  // download; the app fetches them once the first page has hydrated.
+  // download; every page names their files as <link rel="prefetch">, so the browser fetches
+  // them when it is idle (a prefetch cut short by leaving the page costs nothing; a load by the
+  // app itself would panic it).
   const editors = ["connections_route", "new_process_route", "process_route"];
   const loaded = new Set<string>();
   page.on("response", (r) => {
@@ -20,7 +22,14 @@ test("the editors' modules load in the background after the first page, and brow
   await expect.poll(() => [...loaded].sort(), { timeout: 30_000 }).toEqual(editors);
   // Every file's name carries its content's hash, so a browser keeps it for good and a new
   // build's page can never be paired with an old build's module.
-  const files = await page.locator("head link[href^='/pkg/']").evaluateAll((links) => links.map((l) => l.getAttribute("href")!));
+  const prefetched = await page
+    .locator("head link[rel=prefetch][href^='/pkg/']")
+    .evaluateAll((links) => links.map((l) => l.getAttribute("href")!));
+  const prefetchedEditors = prefetched.flatMap((f) => f.match(/\/pkg\/split___([a-z_]+)_view_\d+\./)?.[1] ?? []);
+  expect(prefetchedEditors.sort()).toEqual(editors);
+  const files = await page
+    .locator("head link[href^='/pkg/']:not([rel=prefetch])")
+    .evaluateAll((links) => links.map((l) => l.getAttribute("href")!));
   expect(files.map((f) => f.replace(/\.[\w-]{22}\./, ".<hash>.")).sort()).toEqual([
     "/pkg/switchyard.<hash>.css",
     "/pkg/switchyard.<hash>.js",

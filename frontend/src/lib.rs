@@ -15,6 +15,5 @@ pub fn hydrate() {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "");
         }
-        switchyard_app::preload_editors().await;
     });
 }
