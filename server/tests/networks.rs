@@ -300,6 +300,11 @@ async fn an_upgrade_keeps_the_count_and_the_connection() {
         return;
     }
     if !registry_has("services/counter", "2.0.0") {
+        // scripts/test pushes it (scripts/images) before the tests: in CI its absence is a failure.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "counter 2.0.0 is not in the registry: scripts/images did not push it"
+        );
         println!("SKIPPED: upgrade with state: counter 2.0.0 is not in the registry (run scripts/images)");
         return;
     }

@@ -152,8 +152,18 @@ impl NetworkManager {
                 Ok(())
             })
             .await?;
+        // Its runner finishes it; one that is gone (cancelled or failed for good as a pending
+        // change) is started again, so a deployment never stays RUNNING with nothing running it.
+        if !self.runner_open(&d).await? {
+            self.submit_runner(&d).await?;
+        }
         self.0.engine.kick();
         Ok(d)
+    }
+
+    /// Whether the deployment's runner (its `apply_deployment` change) is waiting or running.
+    async fn runner_open(&self, d: &Deployment) -> Result<bool> {
+        self.0.engine.has_open(&d.id, ChangeKind::ApplyDeployment).await
     }
 
     /// Run a failed or cancelled deployment's unfinished steps again (failed changes of what
@@ -161,14 +171,19 @@ impl NetworkManager {
     pub async fn retry(&self, caller: &Caller, id: &str) -> Result<Deployment> {
         let _one_at_a_time = self.0.apply_lock.lock().await;
         let d = self.deployment(caller, id).await?;
-        if !matches!(d.state, DeploymentState::Failed | DeploymentState::Cancelled) {
+        // A RUNNING one whose runner is gone (its pending change cancelled, or failed for good)
+        // is retried too: it would stay RUNNING otherwise, and block every later apply.
+        let orphaned = d.state == DeploymentState::Running && !self.runner_open(&d).await?;
+        if !(orphaned || matches!(d.state, DeploymentState::Failed | DeploymentState::Cancelled)) {
             return Err(Error::Conflict(format!(
-                "only a FAILED or CANCELLED deployment can be retried; #{} is {}",
+                "only a FAILED or CANCELLED deployment can be retried; #{} is {} (and still being applied)",
                 d.number,
                 d.state.as_str()
             )));
         }
-        self.refuse_while_running(&d.user_id).await?;
+        if !orphaned {
+            self.refuse_while_running(&d.user_id).await?;
+        }
         for s in d.steps.iter().filter(|s| s.state == StepState::Failed) {
             if let Some(target) = &s.target_id {
                 for change in self.0.engine.of_resource(target).await? {
@@ -240,8 +255,11 @@ impl NetworkManager {
                             self.set_step(id, i, StepState::Skipped, Some(why)).await?;
                             progressed = true;
                         } else if deps.iter().all(|x| x.state == StepState::Done) {
-                            self.set_step(id, i, StepState::Running, None).await?;
-                            self.launch(&caller, &d, i).await?;
+                            // Only a step still waiting starts: a cancel may have landed since
+                            // this copy of the deployment was read.
+                            if self.start_step(id, i).await? {
+                                self.launch(&caller, &d, i).await?;
+                            }
                             progressed = true;
                         }
                     }
@@ -303,6 +321,25 @@ impl NetworkManager {
             })
             .await?;
         Ok(())
+    }
+
+    /// Mark a waiting step RUNNING; false when it is not waiting any more (cancelled meanwhile).
+    async fn start_step(&self, id: &str, i: usize) -> Result<bool> {
+        let now = Utc::now();
+        let mut started = false;
+        self.0
+            .store
+            .modify::<Deployment>(id, |d| {
+                let s = &mut d.steps[i];
+                started = s.state == StepState::Waiting;
+                if started {
+                    s.state = StepState::Running;
+                    s.started = Some(now);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(started)
     }
 
     async fn set_step(&self, id: &str, i: usize, state: StepState, message: Option<String>) -> Result<()> {
@@ -404,19 +441,14 @@ impl NetworkManager {
                 };
                 p.create_as(caller, new, Some(target)).await.map(|_| ())
             }
-            StepAction::UpdateProcess => {
-                let spec = spec()?;
-                let update = ProcessUpdate {
-                    name: None,
-                    parameters: Some(spec.parameters.clone()),
-                    environment: Some(spec.environment.clone()),
-                    move_on_failure: Some(spec.move_on_failure),
-                    revision: None,
-                };
-                p.update(caller, &target, update).await.map(|_| ())
-            }
+            StepAction::UpdateProcess => p.update(caller, &target, settings(&spec()?)).await.map(|_| ()),
             StepAction::MoveProcess => {
                 let spec = spec()?;
+                // The other settings the document changes go first (a move takes only the
+                // placement): asked for again after a restart, they change nothing.
+                if s.step.changes.iter().any(|c| settings_field(&c.field)) {
+                    p.update(caller, &target, settings(&spec)).await?;
+                }
                 let placement = self.placement_for(&d.user_id, &spec.placement).await?;
                 let now = p.get(caller, &target).await?;
                 if now.placement == placement || now.moving_to_node_id.is_some() {
@@ -426,7 +458,13 @@ impl NetworkManager {
             }
             StepAction::UpgradeProcess => {
                 let spec = spec()?;
-                let now = p.get(caller, &target).await?;
+                let mut now = p.get(caller, &target).await?;
+                // An upgrade takes parameters and environment, not moving on failure: that
+                // goes first (asked for again after a restart, it changes nothing).
+                if now.move_on_failure != spec.move_on_failure {
+                    let update = ProcessUpdate { parameters: None, environment: None, ..settings(&spec) };
+                    now = p.update(caller, &target, update).await?;
+                }
                 let version = spec.version.clone().unwrap_or_default();
                 if now.moving_to_node_id.is_some() || (now.service_version == version && now.limits == spec.limits) {
                     return Ok(());
@@ -590,3 +628,20 @@ impl NetworkManager {
 }
 
 use std::collections::BTreeSet;
+
+/// The reconfiguration that gives a process the document's settings.
+fn settings(spec: &crate::model::ProcessSpec) -> ProcessUpdate {
+    ProcessUpdate {
+        name: None,
+        parameters: Some(spec.parameters.clone()),
+        environment: Some(spec.environment.clone()),
+        move_on_failure: Some(spec.move_on_failure),
+        revision: None,
+    }
+}
+
+/// Whether a changed field is one of the settings a reconfiguration makes (not placement,
+/// version or limits).
+fn settings_field(field: &str) -> bool {
+    field.starts_with("parameters.") || field.starts_with("environment.") || field == "move_on_failure"
+}
