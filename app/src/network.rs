@@ -22,7 +22,7 @@ pub struct PlanAnswer {
 }
 
 #[cfg(feature = "ssr")]
-fn answer(result: Result<Plan, switchyard_core::Error>) -> Result<PlanAnswer, AppError> {
+pub(crate) fn answer(result: Result<Plan, switchyard_core::Error>) -> Result<PlanAnswer, AppError> {
     match result {
         Ok(plan) => Ok(PlanAnswer { plan: Some(plan), problems: vec![] }),
         Err(switchyard_core::Error::InvalidDocument(problems)) => Ok(PlanAnswer { plan: None, problems }),
@@ -229,7 +229,7 @@ fn mark(effect: &str) -> &'static str {
 }
 
 #[component]
-fn PlanView(plan: Plan, applying: Action<String, Result<Deployment, AppError>>) -> impl IntoView {
+pub(crate) fn PlanView(plan: Plan, applying: Action<String, Result<Deployment, AppError>>) -> impl IntoView {
     let counts = plan.summary.in_words();
     let changes = plan.changes_anything();
     let applicable = plan.applicable && changes;
@@ -350,7 +350,7 @@ fn step_state(s: StepState) -> &'static str {
 
 /// A deployment's progress, step by step, as it happens.
 #[component]
-fn DeploymentView(id: String) -> impl IntoView {
+pub(crate) fn DeploymentView(id: String) -> impl IntoView {
     let live = live_tick(&[Topic::Deployment]);
     let cancel = Action::new(|id: &String| cancel_deployment(id.clone()));
     let retry = Action::new(|id: &String| retry_deployment(id.clone()));

@@ -1,6 +1,6 @@
 // Helpers shared by the browser tests. The servers and their credentials come
 // from scripts/test through environment variables.
-import { expect, test as base, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, test as base, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 
 /**
  * Wait until the app has hydrated the page (it marks <body data-hydrated>): before that, forms
@@ -209,4 +209,42 @@ export async function tidy(bodyPassed: boolean, cleanup: () => Promise<void>): P
     if (bodyPassed) throw e;
     console.log(`clean-up after the failure failed too: ${e}`);
   }
+}
+
+/**
+ * A user of the test's own, so the other tests' processes (the admin's) are never in their
+ * network: created by the admin (`page`, logged in), logged in on a page of their own, with the
+ * swarm's node public for their processes. `remove` deletes their processes (waiting until they
+ * are gone), the user and the pool: call it from the test's `tidy`.
+ */
+export async function ownUser(
+  page: Page,
+  browser: Browser,
+  prefix: string,
+): Promise<{ user: Page; userId: string; remove: () => Promise<void> }> {
+  const { node, poolId } = await publicNode(page, `e2e-${prefix}`);
+  const username = `${prefix}-${Date.now().toString(36)}`;
+  const password = `a-long-password-for-${prefix}`;
+  const created = await page.request.post("/api/v1/users", { data: { username, password } });
+  expect(created.status(), await created.text()).toBe(201);
+  const userId = (await created.json()).id;
+  const user = await browser.newPage();
+  await user.setViewportSize({ width: 1400, height: 1100 });
+  await login(user, username, password);
+  const remove = async () => {
+    await user.close();
+    const theirs = await (await page.request.get(`/api/v1/processes?user_id=${userId}&per_page=100`)).json();
+    for (const p of theirs as { id: string }[]) {
+      await page.request.delete(`/api/v1/processes/${p.id}`);
+    }
+    await expect
+      .poll(async () => ((await (await page.request.get(`/api/v1/processes?user_id=${userId}`)).json()) as unknown[]).length, {
+        timeout: 120_000,
+      })
+      .toBe(0);
+    const u = await (await page.request.get(`/api/v1/users/${userId}`)).json();
+    await page.request.delete(`/api/v1/users/${userId}?revision=${u.revision}`);
+    await releaseNode(page, node.id, poolId);
+  };
+  return { user, userId, remove };
 }

@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { adminPassword, ensureExampleImage, login, publicNode, releaseNode, test, tidy } from "./fixtures";
+import { adminPassword, ensureExampleImage, login, ownUser, test, tidy } from "./fixtures";
 
 // A user's whole network as a document, in the browser: plan (the graph diff and the steps),
 // apply (live progress), edit and apply again, roll back from the history, and a document with
@@ -26,17 +26,9 @@ test("a network document is planned, applied, edited and rolled back from the Ne
   await ensureExampleImage(request, "counter", "1.0.0");
   await login(page, "admin", adminPassword());
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
-  const { node, poolId } = await publicNode(page, "e2e-network");
-  const username = `net-${Date.now().toString(36)}`;
-  const password = "a-long-password-for-the-network";
-  const created = await page.request.post("/api/v1/users", { data: { username, password } });
-  expect(created.status(), await created.text()).toBe(201);
-  const userId = (await created.json()).id;
-  const user = await browser.newPage();
-  await user.setViewportSize({ width: 1280, height: 1100 });
+  const { user, remove } = await ownUser(page, browser, "net");
   let passed = false;
   try {
-    await login(user, username, password);
     await user.goto("/network");
     await expect(user.getByRole("heading", { name: "Network", exact: true })).toBeVisible();
     const editor = user.locator("#network-document");
@@ -103,20 +95,6 @@ test("a network document is planned, applied, edited and rolled back from the Ne
     await problems.screenshot({ path: test.info().outputPath("network-problems.png") });
     passed = true;
   } finally {
-    await tidy(passed, async () => {
-      await user.close();
-      const theirs = await (await page.request.get(`/api/v1/processes?user_id=${userId}&per_page=100`)).json();
-      for (const p of theirs as { id: string }[]) {
-        await page.request.delete(`/api/v1/processes/${p.id}`);
-      }
-      await expect
-        .poll(async () => ((await (await page.request.get(`/api/v1/processes?user_id=${userId}`)).json()) as unknown[]).length, {
-          timeout: 120_000,
-        })
-        .toBe(0);
-      const u = await (await page.request.get(`/api/v1/users/${userId}`)).json();
-      await page.request.delete(`/api/v1/users/${userId}?revision=${u.revision}`);
-      await releaseNode(page, node.id, poolId);
-    });
+    await tidy(passed, remove);
   }
 });

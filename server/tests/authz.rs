@@ -450,6 +450,10 @@ fn server_fn_rows(i: &Ids) -> Vec<ServerFnRow> {
         ("list_activity", f(&[("page", "1")]), [unauth, Ok, Ok, Ok]),
         ("network_yaml", vec![], [unauth, Ok, Ok, Ok]),
         ("plan_document", f(&[("text", "user: alice\nprocesses: []\n")]), [unauth, Ok, Is(403), Ok]),
+        // The connection editor's draft, planned against alice's network; the other user may
+        // not name her.
+        ("plan_draft", vec![], [unauth, Ok, Is(404), Ok]),
+        ("deploy_options", f(&[("process_id", &p), ("interface_id", "sensor/temperature")]), [unauth, Ok, Hidden, Ok]),
         ("apply_plan", f(&[("plan_id", &i.plan)]), [unauth, Is(409), Is(404), Is(409)]),
         ("list_deployments", vec![], [unauth, Ok, Ok, Ok]),
         ("get_deployment", f(&[("id", UNKNOWN)]), [unauth, Is(404), Is(404), Is(404)]),
@@ -505,6 +509,7 @@ fn server_fn_json(name: &str, i: &Ids) -> Option<Value> {
             Some(json!({"new": {"service_id": "sensor", "parameters": {"interval_ms": "not a number"}}}))
         }
         "update_process" => Some(json!({"id": i.sensor, "change": {"name": "renamed", "revision": 999999}})),
+        "plan_draft" => Some(json!({"draft": {"owner": i.alice, "deploy": [], "connect": [], "disconnect": []}})),
         _ => None,
     }
 }

@@ -208,12 +208,12 @@ pub(super) fn state_word(c: &Connection) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use chrono::Utc;
-    use switchyard_core::model::{Interface, InterfaceVersion, Placement, ProcessState, ResourceLimits};
+    use switchyard_core::model::{Interface, InterfaceVersion, ProcessState};
 
-    fn iface(service: &str, sends: &str, receives: &str, multiple: bool) -> Interface {
+    pub(in crate::connections) fn iface(service: &str, sends: &str, receives: &str, multiple: bool) -> Interface {
         Interface {
             id: format!("{service}/temperature"),
             name: "Temperature".into(),
@@ -228,33 +228,14 @@ mod tests {
         }
     }
 
-    fn process(id: &str, name: &str, interfaces: Vec<Interface>) -> Process {
+    pub(in crate::connections) fn process(id: &str, name: &str, interfaces: Vec<Interface>) -> Process {
+        let service = interfaces.first().map(|i| i.service_id.clone()).unwrap_or_default();
         Process {
             id: id.into(),
-            name: name.into(),
-            user_id: "u1".into(),
-            service_id: interfaces.first().map(|i| i.service_id.clone()).unwrap_or_default(),
-            service_version: "1.0.0".into(),
-            image: None,
-            placement: Placement::Automatic,
-            parameters: vec![],
-            environment: vec![],
-            limits: ResourceLimits::default(),
-            mounts: vec![],
-            ports: vec![],
-            interfaces,
             state: ProcessState::Running,
             state_reason: None,
-            running_node_id: None,
-            placement_reason: None,
-            has_saved_state: false,
-            move_on_failure: false,
-            moving_to_node_id: None,
-            config_revision: 0,
-            history: vec![],
-            created: Utc::now(),
-            updated: Utc::now(),
             revision: 1,
+            ..super::super::draft::staged_process("u1", name, &service, "1.0.0", interfaces)
         }
     }
 

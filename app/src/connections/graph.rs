@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use switchyard_core::model::{Connection, Process};
 
 use super::{
+    draft::DRAFT,
     geometry::{
         anchor, box_height, clip, edge_geometry, ends_text, state_word, versions_text, PortRef, BOX_W, HEADER_H, PORT_H,
     },
@@ -24,7 +25,7 @@ pub(super) fn Graph(ed: EditorState) -> impl IntoView {
             return None;
         }
         let (px, py) = ed.drag.pointer.get();
-        let (ax, ay) = ed.graph.with(|g| {
+        let (ax, ay) = ed.planned.with(|g| {
             ed.layout.with(|l| {
                 let right = l.boxes.get(&from.process_id).map(|b| px > b.x + BOX_W / 2.0).unwrap_or(true);
                 anchor(l, &g.processes, &from, right)
@@ -51,12 +52,13 @@ pub(super) fn Graph(ed: EditorState) -> impl IntoView {
                     role="group" aria-label="Connection graph" aria-describedby="graph-help"
                     data-testid="connection-graph">
                     <g class="boxes">
-                        <For each=move || ed.graph.with(|g| g.processes.clone()) key=|p| (p.id.clone(), p.revision) let:p>
+                        <For each=move || ed.planned.with(|g| g.processes.clone()) key=|p| (p.id.clone(), p.revision) let:p>
                             {process_box(ed, p)}
                         </For>
                     </g>
                     <g class="edges">
-                        <For each=move || ed.graph.with(|g| g.connections.clone()) key=|c| (c.id.clone(), c.revision, c.terminating) let:c>
+                        // What the draft leaves, and the live connections it removes (drawn as such).
+                        <For each=move || drawn_edges(ed) key=|c| (c.id.clone(), c.revision, c.terminating) let:c>
                             {edge_view(ed, c)}
                         </For>
                     </g>
@@ -75,6 +77,18 @@ pub(super) fn Graph(ed: EditorState) -> impl IntoView {
     .into_any()
 }
 
+/// The edges to draw: the graph as the draft leaves it, plus the live connections it removes.
+fn drawn_edges(ed: EditorState) -> Vec<Connection> {
+    ed.planned.with(|g| {
+        let mut edges = g.connections.clone();
+        ed.draft.with(|d| {
+            ed.graph
+                .with(|real| edges.extend(real.connections.iter().filter(|c| d.disconnect.contains(&c.id)).cloned()))
+        });
+        edges
+    })
+}
+
 pub(super) fn process_box(ed: EditorState, p: Process) -> AnyView {
     let pid = p.id.clone();
     let transform = {
@@ -84,8 +98,9 @@ pub(super) fn process_box(ed: EditorState, p: Process) -> AnyView {
         })
     };
     let h = box_height(&p);
-    let state = p.state.as_str();
-    let lower = state.to_lowercase();
+    let staged = p.id.starts_with(DRAFT);
+    let state = if staged { "NEW" } else { p.state.as_str() };
+    let lower = if staged { "staged".to_string() } else { state.to_lowercase() };
     let badge_w = state.len() as f64 * 7.0 + 14.0;
     let title = format!(
         "{} — {} {} — {}{}",
@@ -114,7 +129,8 @@ pub(super) fn process_box(ed: EditorState, p: Process) -> AnyView {
         p.interfaces.iter().enumerate().map(|(i, iface)| port_view(ed, &p, i, iface)).collect_view().into_any()
     };
     view! {
-        <g class=format!("proc state-{lower}") data-box=p.name.clone() data-process-id=pid transform=transform>
+        <g class=format!("proc state-{lower}") data-box=p.name.clone() data-process-id=pid transform=transform
+            data-staged=staged.then_some("true")>
             <title>{title}</title>
             <rect class="proc-box" width=BOX_W.to_string() height=h.to_string() rx="8"/>
             <g class="proc-head" on:pointerdown=grab>
@@ -250,10 +266,11 @@ pub(super) fn port_view(
 pub(super) fn edge_view(ed: EditorState, c: Connection) -> AnyView {
     let geometry = {
         let c = c.clone();
-        Memo::new(move |_| ed.graph.with(|g| ed.layout.with(|l| edge_geometry(l, &g.processes, &c))))
+        Memo::new(move |_| ed.planned.with(|g| ed.layout.with(|l| edge_geometry(l, &g.processes, &c))))
     };
     let id = c.id.clone();
-    let describe = ed.graph.with_untracked(|g| {
+    let staged = c.id.starts_with(DRAFT);
+    let describe = ed.planned.with_untracked(|g| {
         format!(
             "Connection {}: {} (versions {}){}",
             ends_text(g, &c),
@@ -262,17 +279,27 @@ pub(super) fn edge_view(ed: EditorState, c: Connection) -> AnyView {
             c.state_reason.as_ref().map(|r| format!("; {r}")).unwrap_or_default()
         )
     });
-    let class =
-        format!("edge state-{}{}", c.state.as_str().to_lowercase(), if c.terminating { " terminating" } else { "" });
-    let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
+    let class = format!(
+        "edge state-{}{}{}",
+        c.state.as_str().to_lowercase(),
+        if c.terminating { " terminating" } else { "" },
+        if staged { " staged" } else { "" }
+    );
+    let (id1, id2, id3, id4) = (id.clone(), id.clone(), id.clone(), id.clone());
+    let removing = Memo::new(move |_| ed.draft.with(|d| d.disconnect.contains(&id4)));
     let label = describe.clone();
     // A pill over the curve's middle with the versions in use.
     let label_text = versions_text(&c);
     let label_w = label_text.chars().count() as f64 * 6.8 + 14.0;
     let path = move || geometry.with(|g| g.as_ref().map(|g| g.0.clone()).unwrap_or_default());
     view! {
-        <g class=rx(move || if ed.selection.id.with(|s| s.as_deref() == Some(id1.as_str())) { format!("{class} selected") } else { class.clone() })
+        <g class=rx(move || {
+                let selected = if ed.selection.id.with(|s| s.as_deref() == Some(id1.as_str())) { " selected" } else { "" };
+                let removing = if removing.get() { " removing" } else { "" };
+                format!("{class}{selected}{removing}")
+            })
             data-connection=id.clone() data-state=c.state.as_str() data-terminating=c.terminating.then_some("true")
+            data-staged=staged.then_some("added") data-removing=rx(move || removing.get().then_some("true"))
             tabindex="0" role="button" aria-label=label
             on:click=move |_| ed.select(id2.clone())
             on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" || ev.key() == " " {
@@ -301,6 +328,8 @@ pub(super) fn Legend() -> impl IntoView {
             <li><svg width="28" height="10" aria-hidden="true"><line class="legend-line state-interrupted" x1="0" y1="5" x2="28" y2="5"/></svg>"interrupted or suspended"</li>
             <li><svg width="28" height="10" aria-hidden="true"><line class="legend-line terminating" x1="0" y1="5" x2="28" y2="5"/></svg>"terminating"</li>
             <li><code>"1:1"</code>" one connection only · " <code>"1:n"</code>" several · " <code>"auto"</code>" connects automatically"</li>
+            <li><svg width="28" height="10" aria-hidden="true"><line class="legend-line staged" x1="0" y1="5" x2="28" y2="5"/></svg>"staged in the draft"</li>
+            <li><svg width="28" height="10" aria-hidden="true"><line class="legend-line removing" x1="0" y1="5" x2="28" y2="5"/></svg>"removed by the draft"</li>
             <li>"Edge labels: the interface versions in use"</li>
         </ul>
     }

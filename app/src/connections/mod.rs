@@ -11,11 +11,14 @@
 //! - [`api`]: the server functions;
 //! - [`geometry`]: layout and the fit rule, plain functions of the data;
 //! - [`state`]: the editor's shared state;
+//! - [`draft`]: changes staged on the graph, undo/redo, review as a plan and apply, the
+//!   connection matrix;
 //! - [`page`]: the page and the editor around the [`graph`], the [`panel`] of the selected
 //!   connection and the [`table`];
 //! - [`of_process`]: the Connections section of a process's page.
 
 mod api;
+mod draft;
 mod geometry;
 mod graph;
 mod of_process;
@@ -25,6 +28,7 @@ mod state;
 mod table;
 
 pub use api::*;
+pub use draft::{DeployOption, DraftRequest};
 pub use of_process::ProcessConnections;
 pub use page::{load_connections, ConnectionsData, ConnectionsPage};
 

@@ -12,6 +12,7 @@ use switchyard_core::model::Topic;
 
 use super::{
     api::{open_connections, refresh_connections, ConnectionGraph},
+    draft::{DraftBar, Matrix},
     geometry::{ends_text, state_word},
     graph::{Graph, Legend},
     panel::Panel,
@@ -199,6 +200,16 @@ pub(super) fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
                 if ev.key() == "Escape" && ed.drag.from.get_untracked().is_some() {
                     ed.cancel(Some("Nothing was connected."));
                 }
+                // Undo and redo the draft, unless the keys are for a text field.
+                if ed.drafting.get_untracked() && (ev.ctrl_key() || ev.meta_key()) && !typing(&ev) {
+                    match ev.key().as_str() {
+                        "z" | "Z" if ev.shift_key() => ed.redo_step(),
+                        "z" | "Z" => ed.undo_step(),
+                        "y" | "Y" => ed.redo_step(),
+                        _ => return,
+                    }
+                    ev.prevent_default();
+                }
             });
             on_cleanup(move || {
                 moves.remove();
@@ -222,8 +233,10 @@ pub(super) fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
         } else {
             view! {
                 <p class="hint" id="graph-help">
-                    "Drag from one port to another to connect them, or click a port and then another. While a port is held, the ports it fits are highlighted and the others greyed out; hover one to see why. Select an edge to inspect or terminate it. The table and form below do the same with a keyboard."
+                    "Drag from one port to another to connect them, or click a port and then another. While a port is held, the ports it fits are highlighted and the others greyed out; hover one to see why. Select an edge to inspect or terminate it. The table and form below do the same with a keyboard. "
+                    "With " <strong>"Draft changes"</strong> " on, changes are staged on the graph (dashed) with undo and redo, then reviewed as a plan and applied together."
                 </p>
+                <DraftBar ed/>
                 <div class=rx(move || if ed.selection.id.with(|s| s.is_some()) { "editor with-panel" } else { "editor" })>
                     // The messages go under the graph, so nothing above it moves while a port is held.
                     <div class="stack-tight">
@@ -245,10 +258,24 @@ pub(super) fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
                 </div>
                 <ConnectionTable ed/>
                 <ConnectForm ed/>
+                <Matrix ed/>
             }.into_any()
         })}
     }
     .into_any()
+}
+
+/// Whether a key press is meant for a text field (its own undo).
+#[cfg(feature = "hydrate")]
+fn typing(ev: &leptos::ev::KeyboardEvent) -> bool {
+    use leptos::web_sys::wasm_bindgen::JsCast;
+    ev.target()
+        .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+        .map(|el| {
+            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                && el.get_attribute("type").as_deref() != Some("checkbox")
+        })
+        .unwrap_or(false)
 }
 
 /// The line under the graph: what is held and what the pointer is over.

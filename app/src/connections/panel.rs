@@ -107,9 +107,15 @@ pub(super) fn Panel(ed: EditorState, id: String) -> impl IntoView {
             view! { <p class="notice" role="status">"Being terminated: both processes are being told to close it."</p> }
                 .into_any()
         } else {
+            let staging = cid.clone();
             view! {
                 <div class="actions">
-                    {rv(move || if ed.selection.confirm.get() {
+                    {rv(move || if ed.drafting.get() {
+                        let id = staging.clone();
+                        view! {
+                            <button type="button" class="danger" on:click=move |_| ed.stage_disconnect(&id)>"Remove in the draft"</button>
+                        }.into_any()
+                    } else if ed.selection.confirm.get() {
                         let cid = cid.clone();
                         view! {
                             <span class="confirm" role="group" aria-label="Confirm termination">

@@ -8,6 +8,7 @@ use switchyard_core::model::{Connection, ConnectionState, EndpointRef, NewConnec
 
 use super::{
     api::{ConnectionGraph, CreateConnection, TerminateConnection},
+    draft::{Draft, DRAFT},
     geometry::{fits_from, interface_name, layout, process_name, verdict, FitMap, Layout, PortRef},
 };
 use crate::{components::hydrated, AppError};
@@ -99,6 +100,16 @@ pub(super) struct EditorState {
     /// Whose graph this is; box positions are kept per owner.
     pub owner: StoredValue<String>,
     pub graph: RwSignal<ConnectionGraph>,
+    /// Changes are staged in the draft rather than made at once.
+    pub drafting: RwSignal<bool>,
+    pub draft: RwSignal<Draft>,
+    /// Drafts before each step (undo) and after each undone one (redo).
+    pub undo: RwSignal<Vec<Draft>>,
+    pub redo: RwSignal<Vec<Draft>>,
+    /// The graph with the draft applied: what is drawn and what the fit rule checks against.
+    pub planned: Memo<ConnectionGraph>,
+    /// The port whose fitting catalogue services "Deploy and connect" offers.
+    pub deploy_port: RwSignal<Option<PortRef>>,
     /// Where the user put boxes (the rest stay on the grid).
     pub positions: RwSignal<BTreeMap<String, (f64, f64)>>,
     pub layout: Memo<Layout>,
@@ -151,13 +162,23 @@ impl EditorState {
     pub fn new(initial: ConnectionGraph) -> Self {
         let owner = StoredValue::new(initial.owner_id.clone());
         let graph = RwSignal::new(initial);
+        let draft = RwSignal::new(Draft::default());
+        let planned =
+            Memo::new(move |_| graph.with(|g| draft.with(|d| if d.is_empty() { g.clone() } else { d.applied(g) })));
         let positions = RwSignal::new(BTreeMap::<String, (f64, f64)>::new());
-        let layout = Memo::new(move |_| graph.with(|g| positions.with(|m| layout(&g.processes, m))));
+        let layout = Memo::new(move |_| planned.with(|g| positions.with(|m| layout(&g.processes, m))));
         let from = RwSignal::new(None::<PortRef>);
-        let fits = Memo::new(move |_| from.get().map(|f| graph.with(|g| fits_from(&g.processes, &g.connections, &f))));
+        let fits =
+            Memo::new(move |_| from.get().map(|f| planned.with(|g| fits_from(&g.processes, &g.connections, &f))));
         EditorState {
             owner,
             graph,
+            drafting: RwSignal::new(false),
+            draft,
+            undo: RwSignal::new(Vec::new()),
+            redo: RwSignal::new(Vec::new()),
+            planned,
+            deploy_port: RwSignal::new(None),
             positions,
             layout,
             fits,
@@ -213,7 +234,7 @@ impl EditorState {
     }
 
     pub fn port_label(&self, p: &PortRef) -> String {
-        self.graph.with_untracked(|g| {
+        self.planned.with_untracked(|g| {
             format!(
                 "{} of '{}'",
                 interface_name(g, &p.process_id, &p.interface_id),
@@ -228,6 +249,9 @@ impl EditorState {
         self.drag.pointer.set(at);
         self.drag.moved.set(false);
         self.drag.sticky.set(sticky);
+        if self.drafting.get_untracked() {
+            self.deploy_port.set(Some(from.clone()));
+        }
         let label = self.port_label(&from);
         self.drag.from.set(Some(from));
         let fitting =
@@ -260,8 +284,15 @@ impl EditorState {
         self.connect(from, to);
     }
 
-    /// Connect two ports if they fit; say why not otherwise.
+    /// Connect two ports if they fit (or stage it, in the draft); say why not otherwise.
     pub fn connect(&self, from: PortRef, to: PortRef) {
+        if self.drafting.get_untracked() {
+            if let Err(message) = self.stage_connect(from, to) {
+                self.status.set(String::new());
+                self.alert.set(Some(AppError { code: "refused".into(), message, field: None }));
+            }
+            return;
+        }
         match self.graph.with_untracked(|g| verdict(g, &from, &to)) {
             Err(refusal) => {
                 self.status.set(String::new());
@@ -289,6 +320,11 @@ impl EditorState {
     }
 
     pub fn select(&self, id: String) {
+        // What exists only in the draft has no panel: the staged list takes it out.
+        if id.starts_with(DRAFT) {
+            self.status.set("A staged connection: unstage it from the list of staged changes.".into());
+            return;
+        }
         if self.selection.id.get_untracked().as_deref() != Some(id.as_str()) {
             self.selection.confirm.set(false);
             self.selection.id.set(Some(id));
