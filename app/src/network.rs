@@ -30,11 +30,14 @@ pub(crate) fn answer(result: Result<Plan, switchyard_core::Error>) -> Result<Pla
     }
 }
 
-/// The caller's network as YAML.
+/// The caller's network as YAML: all of it, or only the processes named in `only` (names
+/// separated by commas or spaces; a document of `scope: listed`).
 #[server]
-pub async fn network_yaml() -> Result<String, AppError> {
+pub async fn network_yaml(only: String) -> Result<String, AppError> {
     use crate::auth::ssr::{caller, sy};
-    let doc = sy().networks.export(&caller().await?, None, None).await?;
+    let names: Vec<String> =
+        only.split(|c: char| c == ',' || c.is_whitespace()).filter(|n| !n.is_empty()).map(str::to_string).collect();
+    let doc = sy().networks.export(&caller().await?, None, Some(&names)).await?;
     Ok(switchyard_core::documents::to_yaml(&doc)?)
 }
 
@@ -107,7 +110,9 @@ pub async fn revision_yaml(id: String) -> Result<String, AppError> {
 #[component]
 pub fn NetworkPage() -> impl IntoView {
     let text = RwSignal::new(String::new());
-    let loaded = Resource::new(|| (), |_| network_yaml());
+    let loaded = Resource::new(|| (), |_| network_yaml(String::new()));
+    // Export only some processes (their names), or the whole network (empty).
+    let only = RwSignal::new(String::new());
     // The editor starts with the network as it is (once).
     Effect::new(move |_| {
         if let Some(Ok(yaml)) = loaded.get() {
@@ -150,10 +155,15 @@ pub fn NetworkPage() -> impl IntoView {
         },
         false,
     );
+    let export_error = RwSignal::new(None::<AppError>);
     let reload = move |_| {
         leptos::task::spawn_local(async move {
-            if let Ok(yaml) = network_yaml().await {
-                text.set(yaml);
+            match network_yaml(only.get_untracked()).await {
+                Ok(yaml) => {
+                    export_error.set(None);
+                    text.set(yaml);
+                }
+                Err(e) => export_error.set(Some(e)),
             }
         });
     };
@@ -188,7 +198,12 @@ pub fn NetworkPage() -> impl IntoView {
                 </button>
                 <button type="button" on:click=reload>"Reload from the network"</button>
                 <a class="button" download="network.yaml" href=download>"Download"</a>
+                <label class="inline-label">"Only these processes"
+                    <input type="text" id="export-only" placeholder="all (or names: kitchen, tally)"
+                        prop:value=move || only.get() on:input=move |ev| only.set(event_target_value(&ev))/>
+                </label>
             </div>
+            {move || export_error.get().map(|e| view! { <ErrorMessage error=e/> })}
         </section>
         {move || plan.get().map(|answer| match answer {
             Err(e) => view! { <ErrorMessage error=e/> }.into_any(),
@@ -415,7 +430,9 @@ fn History(
 ) -> impl IntoView {
     let live = live_tick(&[Topic::Deployment]);
     let list = Resource::new(move || live.get(), |_| list_deployments());
-    let diff = RwSignal::new(None::<(u64, Result<Vec<DocumentChange>, AppError>)>);
+    let diff = RwSignal::new(None::<(String, Result<Vec<DocumentChange>, AppError>)>);
+    // Any two revisions compared: their ids, chosen in the two lists.
+    let (from, to) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
     view! {
         <section class="card stack" aria-labelledby="history-heading">
             <h2 id="history-heading">"History"</h2>
@@ -427,7 +444,38 @@ fn History(
                         Ok(p) => {
                             let items = p.items;
                             let previous: Vec<Option<String>> = (0..items.len()).map(|i| items.get(i + 1).map(|d| d.id.clone())).collect();
+                            let choices = items.iter().map(|d| (d.id.clone(), d.number)).collect::<Vec<_>>();
+                            let numbers = choices.clone();
+                            let options = move |chosen: RwSignal<String>| choices.iter().map(|(id, n)| {
+                                let selected = chosen.with_untracked(|c| c == id);
+                                view! { <option value=id.clone() selected=selected>{format!("#{n}")}</option> }
+                            }).collect_view();
+                            let compare = move |_| {
+                                let (a, b) = (from.get_untracked(), to.get_untracked());
+                                if a.is_empty() || b.is_empty() {
+                                    return;
+                                }
+                                let name = |id: &str| numbers.iter().find(|(x, _)| x == id).map(|(_, n)| format!("#{n}")).unwrap_or_default();
+                                let title = format!("From revision {} to {}", name(&a), name(&b));
+                                leptos::task::spawn_local(async move {
+                                    let r = diff_revisions(a, b).await;
+                                    diff.set(Some((title, r)));
+                                });
+                            };
                             view! {
+                                <div class="toolbar" role="group" aria-label="Compare two revisions">
+                                    <label class="inline-label">"Compare"
+                                        <select id="compare-from" on:change=move |ev| from.set(event_target_value(&ev))>
+                                            <option value="">"—"</option>{options.clone()(from)}
+                                        </select>
+                                    </label>
+                                    <label class="inline-label">"with"
+                                        <select id="compare-to" on:change=move |ev| to.set(event_target_value(&ev))>
+                                            <option value="">"—"</option>{options(to)}
+                                        </select>
+                                    </label>
+                                    <button type="button" class="small" id="compare-revisions" on:click=compare>"Diff"</button>
+                                </div>
                                 <table class="list revisions">
                                     <thead><tr><th>"Revision"</th><th>"When"</th><th>"By"</th><th>"State"</th><th>"Changes"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                     <tbody>
@@ -453,7 +501,7 @@ fn History(
                                                                 let (from, to) = (prev.clone(), this.clone());
                                                                 leptos::task::spawn_local(async move {
                                                                     let r = diff_revisions(from, to).await;
-                                                                    diff.set(Some((number, r)));
+                                                                    diff.set(Some((format!("What revision #{number} changed"), r)));
                                                                 });
                                                             }>"Diff"</button>
                                                         })}
@@ -484,7 +532,7 @@ fn History(
                 Err(e) => view! { <ErrorMessage error=e/> }.into_any(),
                 Ok(changes) => view! {
                     <div class="diff" aria-live="polite">
-                        <h3>{format!("What revision #{n} changed")}</h3>
+                        <h3>{n}</h3>
                         {if changes.is_empty() {
                             view! { <p class="muted">"Nothing."</p> }.into_any()
                         } else {

@@ -85,6 +85,21 @@ test("a network document is planned, applied, edited and rolled back from the Ne
       .find((p) => p.name === "tally");
     expect(tally?.parameters).toContainEqual({ key: "step", value: "1" });
 
+    // Any two revisions compared, not only one with the one before.
+    await user.locator("#compare-from").selectOption({ label: "#1" });
+    await user.locator("#compare-to").selectOption({ label: "#2" });
+    await user.click("#compare-revisions");
+    await expect(user.locator(".diff h3")).toHaveText("From revision #1 to #2");
+    await expect(user.locator(".diff")).toContainText("parameters.step: 1 → 3");
+
+    // Export a chosen set of processes: a document of those only (scope: listed).
+    await user.locator("#export-only").fill("tally");
+    await user.click("button:has-text('Reload from the network')");
+    await expect(editor).toHaveValue(/scope: listed/);
+    expect(await editor.inputValue()).toContain("name: tally");
+    expect(await editor.inputValue()).not.toContain("name: kitchen");
+    await user.locator("#export-only").fill("");
+
     // A document with problems: each shown with its path, nothing planned.
     await editor.fill(NETWORK.replace("name: kitchen\n    service: sensor", "name: porch\n    service: sensr"));
     await user.click("#review-plan");

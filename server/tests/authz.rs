@@ -448,7 +448,7 @@ fn server_fn_rows(i: &Ids) -> Vec<ServerFnRow> {
         ("get_process", f(&[("id", &p)]), [unauth, Ok, Is(404), Ok]),
         ("get_user", f(&[("id", &u)]), [unauth, Ok, Is(404), Ok]),
         ("list_activity", f(&[("page", "1")]), [unauth, Ok, Ok, Ok]),
-        ("network_yaml", vec![], [unauth, Ok, Ok, Ok]),
+        ("network_yaml", f(&[("only", "")]), [unauth, Ok, Ok, Ok]),
         ("plan_document", f(&[("text", "user: alice\nprocesses: []\n")]), [unauth, Ok, Is(403), Ok]),
         // The connection editor's draft, planned against alice's network; the other user may
         // not name her.
