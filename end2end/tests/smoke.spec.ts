@@ -60,11 +60,12 @@ test("the editors' modules load in the background after the first page, and brow
 });
 
 test("a lazily loaded page asks for its data while its code is still downloading", async ({ page }) => {
-  // The connection editor's module arrives late (held back 2 s here, as on a slow link); its
-  // route's LazyRoute::data, in the first download, must already have asked for the graph.
+  // The connection editor's module arrives late (held back, as on a slow link, until the page
+  // has asked for its data, or 10 s at most); its route's LazyRoute::data, in the first
+  // download, must ask for the graph while the module is still on its way.
   const module = /\/pkg\/split___connections_route_view_\d+\.[\w-]+\.wasm$/;
   await page.route(module, async (route) => {
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await expect.poll(() => asked, { timeout: 10_000 }).toBeGreaterThan(0).catch(() => {});
     await route.continue();
   });
   let asked = 0;
