@@ -110,6 +110,11 @@ impl Draft {
     }
 }
 
+/// The id of a connection that exists only in the draft: `draft:<port>|<port>`.
+fn staged_id(a: &PortRef, b: &PortRef) -> String {
+    format!("{DRAFT}{}|{}", a.key(), b.key())
+}
+
 /// A connection that exists only in the draft.
 fn staged_connection(g: &ConnectionGraph, a: &PortRef, b: &PortRef, (va, vb): &(String, String)) -> Connection {
     let end = |p: &PortRef, v: &str| Endpoint {
@@ -119,7 +124,7 @@ fn staged_connection(g: &ConnectionGraph, a: &PortRef, b: &PortRef, (va, vb): &(
         process_name: g.processes.iter().find(|x| x.id == p.process_id).map(|x| x.name.clone()).unwrap_or_default(),
     };
     Connection {
-        id: format!("{DRAFT}{}|{}", a.key(), b.key()),
+        id: staged_id(a, b),
         user_id: g.owner_id.clone(),
         endpoint1: end(a, va),
         endpoint2: end(b, vb),
@@ -287,7 +292,7 @@ impl EditorState {
         let id = id.to_string();
         self.edit(|d| {
             if id.starts_with(DRAFT) {
-                d.connect.retain(|(a, b, _)| format!("{DRAFT}{}|{}", a.key(), b.key()) != id);
+                d.connect.retain(|(a, b, _)| staged_id(a, b) != id);
             } else if !d.disconnect.contains(&id) {
                 d.disconnect.push(id);
             }
@@ -404,7 +409,7 @@ fn Staged(ed: EditorState) -> impl IntoView {
                         out.push((
                             "added".into(),
                             format!("Connect {} ↔ {} (versions {va} ↔ {vb})", label(a), label(b)),
-                            format!("{DRAFT}{}|{}", a.key(), b.key()),
+                            staged_id(a, b),
                         ));
                     }
                     for id in &d.disconnect {
@@ -429,7 +434,7 @@ fn Staged(ed: EditorState) -> impl IntoView {
                 d.deploy.retain(|p| p.id != pid);
                 d.connect.retain(|(a, b, _)| a.process_id != pid && b.process_id != pid);
             } else if id.starts_with(DRAFT) {
-                d.connect.retain(|(a, b, _)| format!("{DRAFT}{}|{}", a.key(), b.key()) != id);
+                d.connect.retain(|(a, b, _)| staged_id(a, b) != id);
             } else {
                 d.disconnect.retain(|x| x != &id);
             }
