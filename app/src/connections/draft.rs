@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use server_fn::codec::Json;
 use switchyard_core::model::{
     Candidate, ConfigEntry, Connection, ConnectionSpec, ConnectionState, Deployment, Endpoint, EndpointSpec, Interface,
-    Parameter, Placement, Process, ProcessSpec, ProcessState, ResourceLimits,
+    Parameter, Process, ProcessSpec,
 };
 
 use super::{
@@ -147,31 +147,9 @@ pub(super) fn staged_process(
     interfaces: Vec<Interface>,
 ) -> Process {
     Process {
-        id: format!("{DRAFT}{name}"),
-        name: name.to_string(),
-        user_id: owner.to_string(),
-        service_id: service.to_string(),
-        service_version: version.to_string(),
-        image: None,
-        placement: Placement::Automatic,
-        parameters: Vec::new(),
-        environment: Vec::new(),
-        limits: ResourceLimits::default(),
-        mounts: Vec::new(),
-        ports: Vec::new(),
         interfaces,
-        state: ProcessState::Starting,
         state_reason: Some("to be deployed when the draft is applied".into()),
-        running_node_id: None,
-        placement_reason: None,
-        has_saved_state: false,
-        move_on_failure: false,
-        moving_to_node_id: None,
-        config_revision: 0,
-        history: Vec::new(),
-        created: Default::default(),
-        updated: Default::default(),
-        revision: 0,
+        ..Process::blank(&format!("{DRAFT}{name}"), name, owner, service, version)
     }
 }
 

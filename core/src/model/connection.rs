@@ -327,7 +327,6 @@ pub struct Candidates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Placement, ResourceLimits};
 
     fn version(name: &str, receives: &str, sends: &str) -> InterfaceVersion {
         InterfaceVersion { version_name: name.into(), receives_hash: receives.into(), sends_hash: sends.into() }
@@ -347,31 +346,11 @@ mod tests {
     fn process(id: &str, user: &str, interfaces: Vec<Interface>) -> Process {
         let now = Utc::now();
         Process {
-            id: id.into(),
-            name: format!("p{id}"),
-            user_id: user.into(),
-            service_id: "svc".into(),
-            service_version: "1".into(),
-            image: None,
-            placement: Placement::Automatic,
-            parameters: vec![],
-            environment: vec![],
-            limits: ResourceLimits::default(),
-            mounts: vec![],
-            ports: vec![],
             interfaces,
             state: ProcessState::Running,
-            state_reason: None,
-            running_node_id: None,
-            placement_reason: None,
-            has_saved_state: false,
-            move_on_failure: false,
-            moving_to_node_id: None,
-            config_revision: 0,
-            history: vec![],
             created: now,
             updated: now,
-            revision: 0,
+            ..Process::blank(id, &format!("p{id}"), user, "svc", "1")
         }
     }
 

@@ -170,6 +170,39 @@ pub struct Process {
 pub const HISTORY_LEN: usize = 50;
 
 impl Process {
+    /// A process with only its identity and service: placed automatically, nothing configured,
+    /// not placed, STARTING, revision 0, dated at the epoch. For what is drawn before it exists
+    /// (a draft's process) and for tests; real processes are made by the process manager.
+    pub fn blank(id: &str, name: &str, user_id: &str, service_id: &str, service_version: &str) -> Process {
+        Process {
+            id: id.to_string(),
+            name: name.to_string(),
+            user_id: user_id.to_string(),
+            service_id: service_id.to_string(),
+            service_version: service_version.to_string(),
+            image: None,
+            placement: Placement::Automatic,
+            parameters: Vec::new(),
+            environment: Vec::new(),
+            limits: ResourceLimits::default(),
+            mounts: Vec::new(),
+            ports: Vec::new(),
+            interfaces: Vec::new(),
+            state: ProcessState::Starting,
+            state_reason: None,
+            running_node_id: None,
+            placement_reason: None,
+            has_saved_state: false,
+            move_on_failure: false,
+            moving_to_node_id: None,
+            config_revision: 0,
+            history: Vec::new(),
+            created: DateTime::<Utc>::default(),
+            updated: DateTime::<Utc>::default(),
+            revision: 0,
+        }
+    }
+
     /// Move to `state` with `reason`, recording it in the history when anything changed.
     pub fn set_state(&mut self, state: ProcessState, reason: Option<String>, at: DateTime<Utc>) {
         if self.state == state && self.state_reason == reason {

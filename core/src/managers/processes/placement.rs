@@ -342,31 +342,13 @@ mod tests {
         pool_node.node_pool_id = Some("pool1".into());
         let now = chrono::Utc::now();
         let mut p = Process {
-            id: "p1".into(),
-            name: "sensor".into(),
-            user_id: String::new(),
-            service_id: "sensor".into(),
-            service_version: "1.0.0".into(),
-            image: None,
-            placement: Placement::Automatic,
-            parameters: Vec::new(),
-            environment: Vec::new(),
-            limits: ResourceLimits::default(),
-            mounts: Vec::new(),
-            ports: Vec::new(),
-            interfaces: Vec::new(),
             state: ProcessState::Running,
-            state_reason: None,
             running_node_id: Some("id-p".into()),
-            placement_reason: None,
-            has_saved_state: false,
-            move_on_failure: false,
-            moving_to_node_id: None,
             config_revision: 1,
-            history: Vec::new(),
             created: now,
             updated: now,
             revision: 1,
+            ..Process::blank("p1", "sensor", "", "sensor", "1.0.0")
         };
         p.user_id = "alice".into();
         p.placement = Placement::Automatic;

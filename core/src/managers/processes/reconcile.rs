@@ -332,7 +332,7 @@ pub(super) fn describe_failure(task: &TaskInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Architecture, ResourceLimits};
+    use crate::model::Architecture;
 
     const GRACE: Duration = Duration::from_secs(10);
 
@@ -340,31 +340,13 @@ mod tests {
         let now = Utc::now();
         ProcessRecord {
             process: Process {
-                id: "p1".into(),
-                name: "counter".into(),
-                user_id: "u1".into(),
-                service_id: "counter".into(),
-                service_version: "1.0.0".into(),
-                image: None,
-                placement: Placement::Automatic,
-                parameters: Vec::new(),
-                environment: Vec::new(),
-                limits: ResourceLimits::default(),
-                mounts: Vec::new(),
-                ports: Vec::new(),
-                interfaces: Vec::new(),
                 state,
-                state_reason: None,
                 running_node_id: Some("n1".into()),
-                placement_reason: None,
-                has_saved_state: false,
-                move_on_failure: false,
-                moving_to_node_id: None,
                 config_revision: 1,
-                history: Vec::new(),
                 created: now,
                 updated: now,
                 revision: 1,
+                ..Process::blank("p1", "counter", "u1", "counter", "1.0.0")
             },
             token: "t".into(),
             saved_state: None,
