@@ -144,7 +144,7 @@ fn Tokens() -> impl IntoView {
                         Ok(list) if list.is_empty() => view! { <p class="muted">"You have no API tokens."</p> }.into_any(),
                         Ok(list) => view! {
                             <table class="list">
-                                <thead><tr><th>"Name"</th><th>"Starts with"</th><th>"Created"</th><th>"Last used"</th><th></th></tr></thead>
+                                <thead><tr><th>"Name"</th><th>"Starts with"</th><th>"Created"</th><th>"Last used"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|t| { let id = t.id.clone(); view! {
                                         <tr data-token=t.name.clone()>

@@ -86,7 +86,7 @@ pub fn ResourceActivity(resource_id: String) -> impl IntoView {
 #[component]
 fn ActivityTable(entries: Vec<AuditEntry>) -> impl IntoView {
     view! {
-        <table class="list activity">
+        <table class="list activity" aria-label="Activity" tabindex="0">
             <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Outcome"</th></tr></thead>
             <tbody>
                 {entries.into_iter().map(|e| {

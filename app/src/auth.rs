@@ -6,7 +6,7 @@ use crate::live::{LiveIndicator, Toasts};
 use leptos_meta::Title;
 use leptos_router::{
     components::{Outlet, A},
-    hooks::use_query_map,
+    hooks::{use_location, use_query_map},
 };
 use switchyard_core::model::User;
 
@@ -196,11 +196,26 @@ pub fn Layout() -> impl IntoView {
             reload_at("/login");
         }
     });
+    // The navigation folds behind a Menu button on narrow screens (CSS decides when); it closes
+    // again whenever the page changes.
+    let menu_open = RwSignal::new(false);
+    let location = use_location();
+    Effect::watch(move || location.pathname.get(), move |_, _, _| menu_open.set(false), false);
     view! {
         <div class="shell">
-            <header class="topbar">
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <header class="topbar" class:menu-open=move || menu_open.get()>
                 <A href="/" attr:class="brand">"Switchyard"</A>
-                <nav class="mainnav" aria-label="main">
+                <button
+                    type="button"
+                    class="menu-button"
+                    aria-controls="mainnav"
+                    aria-expanded=move || if menu_open.get() { "true" } else { "false" }
+                    on:click=move |_| menu_open.update(|o| *o = !*o)
+                >
+                    <span aria-hidden="true">"☰"</span>"Menu"
+                </button>
+                <nav class="mainnav" id="mainnav" aria-label="main">
                     <A href="/services">"Services"</A>
                     <A href="/processes">"Processes"</A>
                     <A href="/connections">"Connections"</A>
@@ -235,7 +250,7 @@ pub fn Layout() -> impl IntoView {
                     </ActionForm>
                 </div>
             </header>
-            <main class="content">
+            <main class="content" id="main" tabindex="-1">
                 <Outlet/>
             </main>
             <Toasts/>

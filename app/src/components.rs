@@ -82,10 +82,10 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <main class="content">
-            <EmptyState title="Page not found">
-                "There is nothing at this address. " <A href="/">"Go to the overview"</A>
-            </EmptyState>
+        <leptos_meta::Title text="Page not found"/>
+        <main class="content" id="main">
+            <div class="page-head"><h1>"Page not found"</h1></div>
+            <p>"There is nothing at this address. " <A href="/">"Go to the overview"</A></p>
         </main>
     }
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod components;
 pub mod connections;
 pub mod error;
+pub mod lists;
 pub mod live;
 pub mod network;
 pub mod nodes;
@@ -39,6 +40,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Cpath d='M1 4h14M1 12h14M4 4l8 8' stroke='%232563eb' stroke-width='2' fill='none'/%3E%3C/svg%3E"/>
                 <AutoReload options=options.clone()/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
+                <script nonce=leptos::nonce::use_nonce() inner_html=RETRY_MODULE_FETCH></script>
                 <HydrationScripts options/>
                 <EditorPrefetch/>
                 <MetaTags/>
@@ -49,6 +51,27 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         </html>
     }
 }
+
+/// Fetches of the app's own WASM modules (`/pkg/….wasm`) are tried again on a network error,
+/// up to four times within about 2 s. A page's module that fails to download is fatal to the
+/// whole app (the split loader panics), and a transient failure is common: a network change
+/// (`ERR_NETWORK_CHANGED`, e.g. when Docker adds an interface on the same machine) aborts every
+/// request in flight. Runs before the hydration scripts, so every module load goes through it.
+const RETRY_MODULE_FETCH: &str = r#"(() => {
+  const fetch0 = window.fetch.bind(window);
+  window.fetch = async (input, init) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    if (!/\/pkg\/[^?#]*\.wasm([?#]|$)/.test(url)) return fetch0(input, init);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fetch0(input, init);
+      } catch (e) {
+        if (attempt >= 4) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 125 * 2 ** attempt));
+      }
+    }
+  };
+})();"#;
 
 /// `<link rel="prefetch">` for the editors' modules (see [`lazy_pages!`]): the browser fetches
 /// them when it is idle, so opening an editor later waits for nothing. A prefetch the browser
@@ -90,14 +113,14 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=auth::LoginPage/>
                 <ParentRoute path=path!("") view=auth::Layout>
                     <Route path=path!("") view=overview::Overview/>
-                    <Route path=path!("/services") view=services::ServicesPage/>
-                    <Route path=path!("/services/:id") view=services::ServicePage/>
-                    <Route path=path!("/processes") view=processes::ProcessesPage/>
+                    <Route path=path!("/services") view={Lazy::<ServicesRoute>::new()}/>
+                    <Route path=path!("/services/:id") view={Lazy::<ServiceRoute>::new()}/>
+                    <Route path=path!("/processes") view={Lazy::<ProcessesRoute>::new()}/>
                     <Route path=path!("/processes/new") view={Lazy::<NewProcessRoute>::new()}/>
                     <Route path=path!("/processes/:id") view={Lazy::<ProcessRoute>::new()}/>
                     <Route path=path!("/connections") view={Lazy::<ConnectionsRoute>::new()}/>
-                    <Route path=path!("/nodes") view=nodes::NodesPage/>
-                    <Route path=path!("/pending-changes") view=pending_changes::PendingChangesPage/>
+                    <Route path=path!("/nodes") view={Lazy::<NodesRoute>::new()}/>
+                    <Route path=path!("/pending-changes") view={Lazy::<PendingChangesRoute>::new()}/>
                     <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
                     <Route path=path!("/users/new") view={Lazy::<NewUserRoute>::new()}/>
                     <Route path=path!("/users/:id") view={Lazy::<EditUserRoute>::new()}/>
@@ -138,8 +161,9 @@ macro_rules! lazy_pages {
     };
 }
 
-/// Pages that need no data before their code: each its own module, fetched when first visited
-/// (rarely used pages, kept out of the first download).
+/// Pages that need no data before their code: each its own module, kept out of the first
+/// download (which is the overview's), fetched when first visited or, for the lists, ahead of
+/// time when the browser is idle (see `EDITOR_ROUTES`).
 macro_rules! lazy_plain_pages {
     ($($route:ident => $page:path),* $(,)?) => {
         $(
@@ -160,6 +184,11 @@ macro_rules! lazy_plain_pages {
 }
 
 lazy_plain_pages! {
+    ServicesRoute => services::ServicesPage,
+    ServiceRoute => services::ServicePage,
+    ProcessesRoute => processes::ProcessesPage,
+    NodesRoute => nodes::NodesPage,
+    PendingChangesRoute => pending_changes::PendingChangesPage,
     ActivityRoute => activity::ActivityPage,
     NetworkRoute => network::NetworkPage,
     UsersRoute => users::UsersPage,
@@ -171,10 +200,18 @@ lazy_plain_pages! {
 use connections::{ConnectionsData, ConnectionsPage};
 use processes::{DeployData, NewProcessPage, ProcessData, ProcessPage};
 
-/// The editors' modules, as `#[lazy_route]` names them (after the route types of
-/// `lazy_pages!`): [`EditorPrefetch`] finds their files in the split manifest by these.
+/// The modules fetched ahead, when the browser is idle: the editors and the lists (the pages
+/// most visits go to next), as `#[lazy_route]` names them after their route types.
+/// [`EditorPrefetch`] finds their files in the split manifest by these.
 #[cfg(feature = "ssr")]
-const EDITOR_ROUTES: &[&str] = &["process_route", "connections_route"];
+const EDITOR_ROUTES: &[&str] = &[
+    "process_route",
+    "connections_route",
+    "processes_route",
+    "services_route",
+    "nodes_route",
+    "pending_changes_route",
+];
 
 lazy_pages! {
     ProcessRoute(ProcessData) = processes::load_process => ProcessPage { initial },

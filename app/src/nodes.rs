@@ -4,7 +4,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+use leptos_router::{
+    components::{Form, A},
+    hooks::use_query_map,
+};
 use serde::{Deserialize, Serialize};
 use switchyard_core::model::Topic;
 use switchyard_core::model::{Node, NodeKind, NodePool, NodeStatus, Page, ProcessState};
@@ -111,6 +114,55 @@ pub async fn assign_node(
     Ok(sy().nodes.assign(&caller().await?, &id, change).await?)
 }
 
+/// The assignment a reassignment form asks for: `pool:<id>` (public, in that pool),
+/// `user:<id>` (private, that user's) or `unidentified`.
+#[cfg(feature = "ssr")]
+fn assignment_of(
+    target: &str,
+    revision: u64,
+    move_processes: bool,
+) -> Result<switchyard_core::managers::NodeAssignment, AppError> {
+    use switchyard_core::{error::Error, managers::NodeAssignment};
+    let (kind, node_pool_id, user_id) = if let Some(pool) = target.strip_prefix("pool:") {
+        (NodeKind::Public, Some(pool.to_string()), None)
+    } else if let Some(user) = target.strip_prefix("user:") {
+        (NodeKind::Private, None, Some(user.to_string()))
+    } else if target == "unidentified" {
+        (NodeKind::Unidentified, None, None)
+    } else {
+        return Err(Error::invalid("target", "choose a node pool or a user to assign the node to").into());
+    };
+    Ok(NodeAssignment { revision, kind, node_pool_id, user_id, name: None, move_processes })
+}
+
+/// Assign a node anew in one step: to another pool, to a user, or from a user to a pool.
+#[server]
+pub async fn reassign_node(
+    id: String,
+    revision: u64,
+    target: String,
+    move_processes: Option<String>,
+) -> Result<Node, AppError> {
+    let change = assignment_of(&target, revision, move_processes.is_some())?;
+    Ok(sy().nodes.assign(&caller().await?, &id, change).await?)
+}
+
+/// A process a reassignment would make move.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stranded {
+    pub id: String,
+    pub name: String,
+    pub owner_id: String,
+}
+
+/// The processes a reassignment would make move (the node would no longer take them).
+#[server]
+pub async fn reassign_preview(id: String, target: String) -> Result<Vec<Stranded>, AppError> {
+    let change = assignment_of(&target, 0, false)?;
+    let list = sy().nodes.assignment_preview(&caller().await?, &id, &change).await?;
+    Ok(list.into_iter().map(|(id, name, owner_id)| Stranded { id, name, owner_id }).collect())
+}
+
 /// Forget a node that has left the swarm.
 #[server]
 pub async fn forget_node(id: String, revision: u64) -> Result<(), AppError> {
@@ -154,11 +206,28 @@ pub fn NodesPage() -> impl IntoView {
 #[component]
 fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
     let assign = ServerAction::<AssignNode>::new();
+    let reassign = ServerAction::<ReassignNode>::new();
+    // The filter, in the address (`/nodes?q=&kind=`) so a view can be shared.
+    let query = use_query_map();
+    let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
+    let kind_filter = Memo::new(move |_| match query.read().get("kind").as_deref() {
+        Some("unidentified") => Some(NodeKind::Unidentified),
+        Some("public") => Some(NodeKind::Public),
+        Some("private") => Some(NodeKind::Private),
+        _ => None,
+    });
     let relocate = ServerAction::<MoveProcess>::new();
     let forget = ServerAction::<ForgetNode>::new();
     let live = crate::live::live_tick(&[Topic::Node]);
     let nodes = Resource::new(
-        move || (assign.version().get(), relocate.version().get(), forget.version().get(), live.get()),
+        move || {
+            (
+                (assign.version().get(), reassign.version().get()),
+                relocate.version().get(),
+                forget.version().get(),
+                live.get(),
+            )
+        },
         |_| list_nodes(),
     );
     // The processes on the nodes, refreshed as they change; only their lists are redrawn, and only
@@ -175,7 +244,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
     {
         let refresh = refresh.clone();
         Effect::new(move |_| {
-            let _ = (relocate.version().get(), assign.version().get());
+            let _ = (relocate.version().get(), assign.version().get(), reassign.version().get());
             refresh();
         });
     }
@@ -196,9 +265,26 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
     let users = Resource::new(move || (), |_| user_choices());
     let admin = Admin::of_page();
     let result: Signal<_> = assign.value().into();
+    let reassign_result: Signal<_> = reassign.value().into();
     let forget_result: Signal<_> = forget.value().into();
+    let kind_is =
+        move |k: &'static str| move || kind_filter.get().map(|f| format!("{f:?}").to_lowercase()).as_deref() == Some(k);
     view! {
+        <Form method="GET" action="" attr:class="toolbar node-filter" attr:role="search" attr:aria-label="Filter nodes">
+            <label for="node-q">"Name"</label>
+            <input type="search" id="node-q" name="q" placeholder="Name or hostname" autocomplete="off" prop:value=q/>
+            <label for="node-kind">"Kind"</label>
+            <select id="node-kind" name="kind">
+                <option value="" selected=move || kind_filter.get().is_none()>"All kinds"</option>
+                <option value="unidentified" selected=kind_is("unidentified")>"Unidentified"</option>
+                <option value="public" selected=kind_is("public")>"Public"</option>
+                <option value="private" selected=kind_is("private")>"Private"</option>
+            </select>
+            <button type="submit">"Filter"</button>
+            {move || (!q.get().is_empty() || kind_filter.get().is_some()).then(|| view! { <A href="/nodes">"Show all"</A> })}
+        </Form>
         <FormError result/>
+        <FormError result=reassign_result/>
         <FormError result=forget_result/>
         {rv(move || asked.get().map(|a| view! {
             <div class="card confirm-move" role="dialog" aria-label="Confirm the move">
@@ -227,7 +313,11 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                     let users = users.clone();
                     move |id: &Option<String>| users.iter().find(|(u, _)| Some(u) == id.as_ref()).map(|(_, n)| n.clone()).unwrap_or_else(|| "you".into())
                 };
-                let of = |kind: NodeKind| nodes.iter().filter(|n| n.kind == kind).cloned().collect::<Vec<_>>();
+                let needle = q.get().trim().to_lowercase();
+                let only = kind_filter.get();
+                let filtering = !needle.is_empty() || only.is_some();
+                let matches = |n: &Node| needle.is_empty() || n.name.to_lowercase().contains(&needle) || n.hostname.to_lowercase().contains(&needle);
+                let of = |kind: NodeKind| nodes.iter().filter(|n| n.kind == kind && matches(n)).cloned().collect::<Vec<_>>();
                 let (unidentified, public, private) = (of(NodeKind::Unidentified), of(NodeKind::Public), of(NodeKind::Private));
                 let row = move |n: &Node, place: String| {
                     // Where a process dropped here goes: a private node itself, a public
@@ -267,6 +357,11 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                     let (count, node_link) = (n.processes, format!("/processes?node={}", n.id));
                     let (pools, users) = (pools.clone(), users.clone());
                     let unidentified = n.kind == NodeKind::Unidentified;
+                    let current = match n.kind {
+                        NodeKind::Public => format!("pool:{}", n.node_pool_id.clone().unwrap_or_default()),
+                        NodeKind::Private => format!("user:{}", n.user_id.clone().unwrap_or_default()),
+                        NodeKind::Unidentified => String::new(),
+                    };
                     let gone = status == NodeStatus::Missing;
                     let (forget_id, forget_rev) = (n.id.clone(), n.revision.to_string());
                     let drop = move |ev: leptos::ev::DragEvent| {
@@ -332,7 +427,13 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                                     }.into_any()
                                 } else {
                                     let (id, rev) = (id.clone(), rev.clone());
+                                    let reassign_form = view! {
+                                        <Reassign node_id=id.clone() revision=rev.clone() current=current.clone() runs=count
+                                            pools=pools.clone() users=users.clone() action=reassign/>
+                                    };
                                     view! {
+                                        <div class="stack-tight">
+                                        {reassign_form}
                                         <ActionForm action=assign attr:class="inline">
                                             <input type="hidden" name="id" value=id/>
                                             <input type="hidden" name="revision" value=rev/>
@@ -342,6 +443,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                                             })}
                                             <button type="submit" class="small">"Make unidentified"</button>
                                         </ActionForm>
+                                        </div>
                                     }.into_any()
                                 })}
                             </td>
@@ -350,6 +452,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                 };
                 let table = move |title: &'static str, list: Vec<Node>, place: &dyn Fn(&Node) -> String, empty: &'static str| {
                     let rows = list.iter().map(|n| row(n, place(n))).collect_view();
+                    let empty = if filtering { "No node here matches the filter." } else { empty };
                     view! {
                         <section class="card stack">
                             <h2>{title}</h2>
@@ -358,7 +461,7 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                             } else {
                                 view! {
                                     <table class="list">
-                                        <thead><tr><th>"Node"</th><th>"Where"</th><th>"Status"</th><th>"Architecture"</th><th>"Last seen"</th><th>"Processes"</th><th></th></tr></thead>
+                                        <thead><tr><th>"Node"</th><th>"Where"</th><th>"Status"</th><th>"Architecture"</th><th>"Last seen"</th><th>"Processes"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                         <tbody>{rows}</tbody>
                                     </table>
                                 }.into_any()
@@ -366,17 +469,112 @@ fn SwarmNodes(pools_changed: Signal<usize>) -> impl IntoView {
                         </section>
                     }
                 };
-                let unidentified_section = admin.then(|| table(
+                let shows = |k: NodeKind| only.is_none_or(|o| o == k);
+                let unidentified_section = (admin && shows(NodeKind::Unidentified)).then(|| table(
                     "Unidentified nodes", unidentified, &|_| "not assigned".to_string(),
                     "Every node of the swarm has been assigned.",
                 ));
+                let public_section = shows(NodeKind::Public)
+                    .then(|| table("Public nodes", public, &move |n| pool_name(&n.node_pool_id), "No public nodes yet."));
+                let private_section = shows(NodeKind::Private)
+                    .then(|| table("Private nodes", private, &move |n| owner_name(&n.user_id), "No private nodes."));
                 view! {
                     {unidentified_section}
-                    {table("Public nodes", public, &move |n| pool_name(&n.node_pool_id), "No public nodes yet.")}
-                    {table("Private nodes", private, &move |n| owner_name(&n.user_id), "No private nodes.")}
+                    {public_section}
+                    {private_section}
                 }.into_any()
             })}
         </Transition>
+    }
+}
+
+/// Assigning an assigned node anew in one step: to another pool, or to a user (a public node
+/// made private, a private node given to someone else or made public). Before it is sent, it
+/// says which processes would have to move (their owners could not use the node, or their
+/// placement names something else); the change goes through only if they may be moved.
+#[component]
+fn Reassign(
+    node_id: String,
+    revision: String,
+    /// What the node is now: `pool:<id>` or `user:<id>`.
+    current: String,
+    /// How many processes it runs.
+    runs: u64,
+    pools: Vec<NodePool>,
+    users: Vec<(String, String)>,
+    action: ServerAction<ReassignNode>,
+) -> impl IntoView {
+    let target = RwSignal::new(String::new());
+    let select_id = format!("reassign-{node_id}");
+    let status_id = format!("reassign-{node_id}-status");
+    let preview = {
+        let node_id = node_id.clone();
+        LocalResource::new(move || {
+            let (id, t) = (node_id.clone(), target.get());
+            async move {
+                if t.is_empty() {
+                    None
+                } else {
+                    Some(reassign_preview(id, t).await)
+                }
+            }
+        })
+    };
+    // Back to no choice once the change went through (the row is drawn afresh anyway).
+    Effect::watch(move || action.version().get(), move |_, _, _| target.set(String::new()), false);
+    let names = users.clone();
+    let owner =
+        move |id: &str| names.iter().find(|(u, _)| u == id).map(|(_, n)| n.clone()).unwrap_or_else(|| id.to_string());
+    let pool_options: Vec<(String, String)> =
+        pools.into_iter().map(|p| (format!("pool:{}", p.id), p.name)).filter(|(v, _)| *v != current).collect();
+    let user_options: Vec<(String, String)> =
+        users.into_iter().map(|(id, name)| (format!("user:{id}"), name)).filter(|(v, _)| *v != current).collect();
+    let (form_id, marker) = (node_id.clone(), node_id);
+    view! {
+        <ActionForm action attr:class="toolbar reassign" attr:data-reassign=marker>
+            <input type="hidden" name="id" value=form_id/>
+            <input type="hidden" name="revision" value=revision/>
+            <label for=select_id.clone() class="small">"Assign to"</label>
+            <select id=select_id name="target" required aria-describedby=status_id.clone()
+                prop:value=move || target.get()
+                on:change=move |ev| target.set(event_target_value(&ev))>
+                <option value="">"Choose…"</option>
+                <optgroup label="Public, in node pool">
+                    {pool_options.into_iter().map(|(v, name)| view! { <option value=v>{name}</option> }).collect_view()}
+                </optgroup>
+                <optgroup label="Private, to user">
+                    {user_options.into_iter().map(|(v, name)| view! { <option value=v>{name}</option> }).collect_view()}
+                </optgroup>
+            </select>
+            <button type="submit" class="small" disabled=rx(move || action.pending().get() || target.with(String::is_empty))>"Reassign"</button>
+            <div class="reassign-status small" id=status_id role="status">
+                {rv(move || {
+                    if target.with(String::is_empty) {
+                        return ().into_any();
+                    }
+                    match preview.get() {
+                        None | Some(None) => view! { <span class="muted">"Checking its processes…"</span> }.into_any(),
+                        Some(Some(Err(e))) => view! { <span class="field-error">{e.message}</span> }.into_any(),
+                        Some(Some(Ok(list))) if list.is_empty() => view! {
+                            <span class="muted" data-preview="stay">
+                                {if runs == 0 { "It runs no processes." } else { "Its processes can stay on it." }}
+                            </span>
+                        }.into_any(),
+                        Some(Some(Ok(list))) => {
+                            let n = list.len();
+                            let names = list.iter().map(|p| format!("{} ({})", p.name, owner(&p.owner_id))).collect::<Vec<_>>().join(", ");
+                            view! {
+                                <span class="notice" data-preview="move">
+                                    {format!("{n} process{} could not stay on it: {names}. ", if n == 1 { "" } else { "es" })}
+                                    <label class="check"><input type="checkbox" name="move_processes" value="yes"/>
+                                        " move them to other nodes their owners may use"</label>
+                                </span>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </div>
+        </ActionForm>
     }
 }
 
@@ -404,7 +602,7 @@ fn Pools(create: ServerAction<CreatePool>, delete: ServerAction<DeletePool>) -> 
                         }.into_any(),
                         Ok(p) => view! {
                             <table class="list">
-                                <thead><tr><th>"Pool"</th><th>"Created"</th><th></th></tr></thead>
+                                <thead><tr><th>"Pool"</th><th>"Created"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                 <tbody>
                                     {p.items.into_iter().map(|pool| { let id = pool.id.clone(); view! {
                                         <tr data-pool=pool.name.clone()>

@@ -6,21 +6,108 @@ use leptos_router::{
     components::{Form, A},
     hooks::{use_params_map, use_query_map},
 };
+use serde::{Deserialize, Serialize};
+use server_fn::codec::Json;
 use switchyard_core::model::{Page, User};
 
 #[cfg(feature = "ssr")]
 use crate::auth::ssr::{caller, sy};
 use crate::{
-    components::{when, EmptyState, ErrorMessage, FieldError, FormError, Loading, Pager},
+    components::{when, EmptyState, ErrorMessage, FieldError, FormError, Loading},
+    lists::{navigator, per_options, with, FilterSelect, ListPager, SearchBox, SortHeader},
     AppError,
 };
 
-#[server]
-pub async fn list_users(page: u64, q: String) -> Result<Page<User>, AppError> {
+/// The user list's view as its URL gives it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserQuery {
+    /// Part of the username or email.
+    pub q: String,
+    /// `username`, `email`, `role` or `created`; `-` before it for the reverse order.
+    pub sort: String,
+    pub page: String,
+    pub per: String,
+}
+
+impl UserQuery {
+    pub const PATH: &'static str = "/users";
+    pub const SORTS: [(&'static str, &'static str); 4] =
+        [("username", "username"), ("email", "email"), ("role", "admin"), ("created", "created")];
+    pub const DEFAULT_SORT: &'static str = "username";
+
+    pub fn from_map(map: &leptos_router::params::ParamsMap) -> Self {
+        let get = |k: &str| map.get(k).unwrap_or_default();
+        UserQuery { q: get("q"), sort: get("sort"), page: get("page"), per: get("per") }
+    }
+
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![("q", self.q.clone()), ("sort", self.sort.clone()), ("page", self.page.clone()), ("per", self.per.clone())]
+    }
+}
+
+/// One page of users, with the view as the server understood it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserListView {
+    pub page: Page<User>,
+    pub pages: u64,
+    pub query: UserQuery,
+    pub notices: Vec<String>,
+}
+
+/// One page of the users (administrators only) whose username or email contains `q`.
+#[server(input = Json)]
+pub async fn load_users(query: UserQuery) -> Result<UserListView, AppError> {
+    use crate::lists::{paging, sort_param, DEFAULT_PER};
     use switchyard_core::managers::ListParams;
     let caller = caller().await?;
-    let params = ListParams { page: Some(page.max(1)), per_page: Some(25), sort: Some("username".into()) };
-    Ok(sy().users.list(&caller, &params, Some(&q), None).await?)
+    let sy = sy();
+    let mut query = query;
+    let (page, per_page, mut notices) = paging(&query.page, &query.per);
+    let (sort, url_sort) = sort_param(&query.sort, &UserQuery::SORTS, UserQuery::DEFAULT_SORT, &mut notices);
+    let needle = query.q.trim().to_lowercase();
+    let mut found = if needle.is_empty() {
+        let params = ListParams { page: Some(page), per_page: Some(per_page), sort: Some(sort.clone()) };
+        let mut found = sy.users.list(&caller, &params, None, None).await?;
+        if page > found.pages() {
+            notices.push(format!("There is no page {page}: showing the last page, {}.", found.pages()));
+            let params = ListParams { page: Some(found.pages()), ..params };
+            found = sy.users.list(&caller, &params, None, None).await?;
+        }
+        found
+    } else {
+        // The store searches one field at a time: the users (in the asked order) whose
+        // username or email contains it are found here, then paged.
+        let mut matching = Vec::new();
+        let mut at = 1;
+        loop {
+            let params = ListParams { page: Some(at), per_page: Some(1000), sort: Some(sort.clone()) };
+            let batch = sy.users.list(&caller, &params, None, None).await?;
+            let last = batch.page >= batch.pages();
+            matching.extend(batch.items.into_iter().filter(|u| {
+                u.username.to_lowercase().contains(&needle)
+                    || u.email.as_deref().is_some_and(|e| e.to_lowercase().contains(&needle))
+            }));
+            if last {
+                break;
+            }
+            at += 1;
+        }
+        let total = matching.len() as u64;
+        let pages = total.div_ceil(per_page).max(1);
+        let page = if page > pages {
+            notices.push(format!("There is no page {page}: showing the last page, {pages}."));
+            pages
+        } else {
+            page
+        };
+        let items = matching.into_iter().skip(((page - 1) * per_page) as usize).take(per_page as usize).collect();
+        Page { items, total, page, per_page }
+    };
+    found.per_page = per_page;
+    query.page = if found.page > 1 { found.page.to_string() } else { String::new() };
+    query.per = if per_page == DEFAULT_PER { String::new() } else { per_page.to_string() };
+    query.sort = if url_sort == UserQuery::DEFAULT_SORT { String::new() } else { url_sort };
+    Ok(UserListView { pages: found.pages(), page: found, query, notices })
 }
 
 #[server]
@@ -65,10 +152,12 @@ pub async fn delete_user(id: String, revision: u64) -> Result<(), AppError> {
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
-    let page = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse().ok()).unwrap_or(1u64));
-    let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
+    let args = Memo::new(move |_| UserQuery::from_map(&query.read()));
     let deleted = move || query.read().get("deleted").is_some();
-    let users = Resource::new(move || (page.get(), q.get()), |(page, q)| list_users(page, q));
+    let users = Resource::new(move || args.get(), load_users);
+    let go = navigator(UserQuery::PATH, Signal::derive(move || args.with(|a| a.pairs())));
+    let pick = move |key: &'static str| Callback::new(move |v: String| go.run((key, v)));
+    let initial_per = args.get_untracked().per;
     view! {
         <Title text="Users"/>
         <div class="page-head">
@@ -76,35 +165,59 @@ pub fn UsersPage() -> impl IntoView {
             <A href="/users/new" attr:class="button primary">"New user"</A>
         </div>
         {move || deleted().then(|| view! { <p class="notice" role="status">"The user was deleted."</p> })}
-        <Form method="GET" action="" attr:class="toolbar" attr:role="search">
-            <input type="search" name="q" placeholder="Search usernames" aria-label="Search usernames" prop:value=q/>
+        <Form method="GET" action="" attr:class="toolbar list-toolbar" attr:role="search" attr:aria-label="Search users">
+            <SearchBox label="Search" placeholder="Username or email"
+                current=Signal::derive(move || args.with(|a| a.q.clone())) on_search=pick("q")/>
+            <FilterSelect label="Show" name="per" options=per_options(&initial_per)
+                current=Signal::derive(move || args.with(|a| if a.per.is_empty() { crate::lists::DEFAULT_PER.to_string() } else { a.per.clone() }))
+                on_change=pick("per")/>
+            <input type="hidden" name="sort" value=move || args.with(|a| a.sort.clone())/>
             <button type="submit">"Search"</button>
         </Form>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match users.await {
                     Err(e) => view! { <ErrorMessage error=e/> }.into_any(),
-                    Ok(p) if p.items.is_empty() => view! {
-                        <EmptyState title="No users match">"Try another search."</EmptyState>
-                    }.into_any(),
-                    Ok(p) => {
-                        let pages = p.pages();
-                        let base = format!("/users?q={}", q.get_untracked());
+                    Ok(v) => {
+                        let notices = v.notices.iter().map(|n| view! { <p class="notice" role="status" data-list-notice="">{n.clone()}</p> }).collect_view();
+                        if v.page.items.is_empty() {
+                            return view! {
+                                {notices}
+                                <EmptyState title="No users match">"Try another search."</EmptyState>
+                            }.into_any();
+                        }
+                        let q = v.query.clone();
+                        let current = if q.sort.is_empty() { UserQuery::DEFAULT_SORT.to_string() } else { q.sort.clone() };
+                        let sort_pairs = with(&with(&q.pairs(), "sort", ""), "page", "");
+                        let page_pairs = with(&q.pairs(), "page", "");
+                        let n = v.page.items.len();
+                        let header = |label: &'static str, field: &'static str| view! {
+                            <SortHeader label field current=current.clone() path=UserQuery::PATH pairs=sort_pairs.clone()/>
+                        };
                         view! {
-                            <table class="list">
-                                <thead><tr><th>"Username"</th><th>"Email"</th><th>"Role"</th><th>"Created"</th></tr></thead>
-                                <tbody>
-                                    {p.items.into_iter().map(|u| { let (name, label, href) = (u.username.clone(), u.username.clone(), format!("/users/{}", u.id)); view! {
-                                        <tr data-user=label>
-                                            <td><A href=href>{name}</A></td>
-                                            <td>{u.email.clone().unwrap_or_default()}</td>
-                                            <td>{if u.admin { view! { <span class="badge">"admin"</span> }.into_any() } else { view! { <span class="muted">"user"</span> }.into_any() }}</td>
-                                            <td class="muted">{when(&u.created)}</td>
-                                        </tr>
-                                    }}).collect_view()}
-                                </tbody>
-                            </table>
-                            <Pager base page=p.page pages total=p.total/>
+                            {notices}
+                            <div class="table-scroll">
+                                <table class="list users">
+                                    <thead><tr>
+                                        {header("Username", "username")}
+                                        {header("Email", "email")}
+                                        {header("Role", "role")}
+                                        {header("Created", "created")}
+                                    </tr></thead>
+                                    <tbody>
+                                        {v.page.items.into_iter().map(|u| { let (name, label, href) = (u.username.clone(), u.username.clone(), format!("/users/{}", u.id)); view! {
+                                            <tr data-user=label>
+                                                <td><A href=href>{name}</A></td>
+                                                <td>{u.email.clone().unwrap_or_default()}</td>
+                                                <td>{if u.admin { view! { <span class="badge">"admin"</span> }.into_any() } else { view! { <span class="muted">"user"</span> }.into_any() }}</td>
+                                                <td class="muted">{when(&u.created)}</td>
+                                            </tr>
+                                        }}).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            <ListPager path=UserQuery::PATH pairs=page_pairs page=v.page.page pages=v.pages per_page=v.page.per_page
+                                total=v.page.total shown=n noun="users"/>
                         }.into_any()
                     }
                 }

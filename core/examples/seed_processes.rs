@@ -43,6 +43,8 @@ async fn main() {
             running_node_id: Some(new_id()),
             placement_reason: Some("seeded for a benchmark".into()),
             has_saved_state: false,
+            state_saved_at: None,
+            state_restored_at: None,
             move_on_failure: false,
             moving_to_node_id: None,
             config_revision: 0,

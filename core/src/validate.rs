@@ -156,39 +156,68 @@ pub fn process_name(name: &str) -> Result<()> {
 }
 
 /// Check one value against a parameter's declared type (and its allowed values); arrays are
-/// comma-separated lists.
+/// comma-separated lists. The message says what is wrong: not a number, a fraction where a whole
+/// number is wanted, or beyond the type's own bound (the bound named only then).
 pub fn parameter_value(p: &crate::model::Parameter, value: &str) -> Result<()> {
     use crate::model::ParameterType as T;
     let field = format!("parameters.{}", p.id);
     let items: Vec<&str> = if p.is_array { value.split(',').map(str::trim).collect() } else { vec![value] };
-    for item in items {
-        let ok = match p.kind {
-            T::Boolean => matches!(item, "true" | "false"),
-            T::Byte => item.parse::<i8>().is_ok(),
-            T::Short => item.parse::<i16>().is_ok(),
-            T::Integer => item.parse::<i32>().is_ok(),
-            T::Long => item.parse::<i64>().is_ok(),
-            T::Float => item.parse::<f32>().is_ok_and(f32::is_finite),
-            T::Double => item.parse::<f64>().is_ok_and(f64::is_finite),
-            T::Character => item.chars().count() == 1,
-            T::String => true,
+    let many = items.len() > 1;
+    for (i, item) in items.iter().copied().enumerate() {
+        let who = if many { format!("{} (item {})", p.name, i + 1) } else { p.name.clone() };
+        let whole = |min: i128, max: i128| -> Option<String> {
+            let digits = item.strip_prefix(['-', '+']).unwrap_or(item);
+            let negative = item.starts_with('-');
+            match item.parse::<i128>() {
+                Ok(n) if n > max => Some(format!("must be a whole number no larger than {max}")),
+                Ok(n) if n < min => Some(format!("must be a whole number no smaller than {min}")),
+                Ok(_) => None,
+                Err(_) if item.is_empty() => Some("must be a whole number; it is empty".into()),
+                // Too many digits even for i128: beyond the bound all the same.
+                Err(_) if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) => Some(if negative {
+                    format!("must be a whole number no smaller than {min}")
+                } else {
+                    format!("must be a whole number no larger than {max}")
+                }),
+                Err(_) if item.parse::<f64>().is_ok_and(f64::is_finite) => {
+                    Some(format!("must be a whole number, without a fraction (not '{item}')"))
+                }
+                Err(_) => Some(format!("must be a whole number, such as 10 (not '{item}')")),
+            }
         };
-        if !ok {
-            let what = match p.kind {
-                T::Boolean => "true or false",
-                T::Byte => "a whole number from -128 to 127",
-                T::Short => "a whole number from -32768 to 32767",
-                T::Integer => "a whole number from -2147483648 to 2147483647",
-                T::Long => "a whole number (64-bit)",
-                T::Float | T::Double => "a number",
-                T::Character => "exactly one character",
-                T::String => "text",
-            };
-            return Err(Error::invalid(&field, format!("{} must be {what}, not '{item}'", p.name)));
+        // `fits`: the value parses as a finite number of the parameter's own type.
+        let number = |fits: bool, largest: &str| -> Option<String> {
+            let lower = item.to_ascii_lowercase();
+            match item.parse::<f64>() {
+                _ if fits => None,
+                Ok(_) if !lower.contains("inf") && !lower.contains("nan") => {
+                    Some(format!("must be a number from about -{largest} to {largest}"))
+                }
+                _ if item.is_empty() => Some("must be a number; it is empty".into()),
+                _ => Some(format!("must be a number, such as 1.5 (not '{item}')")),
+            }
+        };
+        let problem = match p.kind {
+            T::Boolean => (!matches!(item, "true" | "false")).then(|| format!("must be true or false (not '{item}')")),
+            T::Byte => whole(i8::MIN.into(), i8::MAX.into()),
+            T::Short => whole(i16::MIN.into(), i16::MAX.into()),
+            T::Integer => whole(i32::MIN.into(), i32::MAX.into()),
+            T::Long => whole(i64::MIN.into(), i64::MAX.into()),
+            T::Float => number(item.parse::<f32>().is_ok_and(f32::is_finite), "3.4e38"),
+            T::Double => number(item.parse::<f64>().is_ok_and(f64::is_finite), "1.8e308"),
+            T::Character => match item.chars().count() {
+                1 => None,
+                0 => Some("must be one character; it is empty".into()),
+                n => Some(format!("must be exactly one character (not {n})")),
+            },
+            T::String => None,
+        };
+        if let Some(problem) = problem {
+            return Err(Error::invalid(&field, format!("{who} {problem}")));
         }
         if let Some(values) = p.values.as_ref().filter(|v| !v.is_empty()) {
             if !values.iter().any(|v| v == item) {
-                return Err(Error::invalid(&field, format!("{} must be one of: {}", p.name, values.join(", "))));
+                return Err(Error::invalid(&field, format!("{who} must be one of: {}", values.join(", "))));
             }
         }
     }
@@ -278,7 +307,30 @@ mod parameter_tests {
             values: None,
             labels: None,
             default: default.map(String::from),
+            description: None,
         }
+    }
+
+    #[test]
+    fn parameter_messages_say_what_is_wrong() {
+        let int = param("n", ParameterType::Integer, false, None);
+        let message = |p: &crate::model::Parameter, v: &str| parameter_value(p, v).unwrap_err().to_string();
+        assert!(parameter_value(&int, "-5").is_ok());
+        assert!(message(&int, "3000000000").contains("no larger than 2147483647"), "{}", message(&int, "3000000000"));
+        assert!(message(&int, "-3000000000").contains("no smaller than -2147483648"));
+        assert!(message(&int, "1.5").contains("without a fraction"));
+        assert!(!message(&int, "abc").contains("2147483647"), "{}", message(&int, "abc"));
+        let long = param("l", ParameterType::Long, false, None);
+        assert!(
+            message(&long, "99999999999999999999999999999999999999999").contains("no larger than 9223372036854775807")
+        );
+        let float = param("f", ParameterType::Float, false, None);
+        assert!(parameter_value(&float, "1.5").is_ok());
+        assert!(message(&float, "1e39").contains("from about -3.4e38 to 3.4e38"), "{}", message(&float, "1e39"));
+        assert!(message(&float, "x").contains("a number, such as"));
+        let mut list = param("a", ParameterType::Short, false, None);
+        list.is_array = true;
+        assert!(message(&list, "1, 2, 40000").contains("(item 3)"));
     }
 
     #[test]

@@ -228,11 +228,13 @@ export async function ownUser(
   const created = await page.request.post("/api/v1/users", { data: { username, password } });
   expect(created.status(), await created.text()).toBe(201);
   const userId = (await created.json()).id;
-  const user = await browser.newPage();
-  await user.setViewportSize({ width: 1400, height: 1100 });
+  // A context of its own (not browser.newPage()), so tools that open pages in the same context
+  // (axe-core's AxeBuilder) work on it too.
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1100 } });
+  const user = await context.newPage();
   await login(user, username, password);
   const remove = async () => {
-    await user.close();
+    await context.close();
     const theirs = await (await page.request.get(`/api/v1/processes?user_id=${userId}&per_page=100`)).json();
     for (const p of theirs as { id: string }[]) {
       await page.request.delete(`/api/v1/processes/${p.id}`);

@@ -72,6 +72,10 @@ test("the admin deploys the sensor from the catalogue, reconfigures it and delet
       throw new Error(`the new configuration was not delivered:\n${await describe(page)}\n${e}`);
     });
     await expect(badge).toHaveText("RUNNING");
+    // The history tells the reconfiguration beside the state changes, with what changed.
+    await expect(page.locator('table.history tr[data-history="reconfigured"]').first()).toContainText(
+      "interval_ms '500' → '750'",
+    );
 
     // The list shows it running too.
     await page.getByRole("link", { name: "All processes" }).click();

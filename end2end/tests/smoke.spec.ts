@@ -6,12 +6,22 @@ test("the server answers /healthz", async ({ request }) => {
   expect(response.status()).toBe(200);
 });
 
-test("the editors' modules load in the background after the first page, and browsers keep the site's files", async ({ page }) => {
-  // `cargo leptos build --split` cuts the process and connection editors out of the first
-  // download; every page names their files as <link rel="prefetch">, so the browser fetches
-  // them when it is idle (a prefetch cut short by leaving the page costs nothing; a load by the
-  // app itself would panic it).
-  const editors = ["connections_route", "new_process_route", "process_route"];
+test("the editors' and lists' modules load in the background after the first page, and browsers keep the site's files", async ({
+  page,
+}) => {
+  // `cargo leptos build --split` cuts the editors and the lists out of the first download;
+  // every page names their files as <link rel="prefetch">, so the browser fetches them when it
+  // is idle (a prefetch cut short by leaving the page costs nothing; a load by the app itself
+  // would panic it).
+  const editors = [
+    "connections_route",
+    "new_process_route",
+    "nodes_route",
+    "pending_changes_route",
+    "process_route",
+    "processes_route",
+    "services_route",
+  ];
   const loaded = new Set<string>();
   page.on("response", (r) => {
     const m = r.url().match(/\/pkg\/split___([a-z_]+)_view_\d+\.[\w-]+\.wasm$/);

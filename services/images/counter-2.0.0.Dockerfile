@@ -36,11 +36,15 @@ LABEL org.flexiblepower.interfaces='[ { \
   "interfaceVersions" : [ { \
     "versionName" : "1", \
     "receivesHash" : "63c386b2dfbd481c19444a63d3b7b7300a50651665ee4f57457fc7a5fdbed746", \
-    "sendsHash" : "ee54eafdd182302c62dc1273c6901357a24d0315c767a5099ccac9c68d750803" \
+    "sendsHash" : "ee54eafdd182302c62dc1273c6901357a24d0315c767a5099ccac9c68d750803", \
+    "sends" : [ ], \
+    "receives" : [ "TemperatureReading" ] \
   }, { \
     "versionName" : "2", \
     "receivesHash" : "63c386b2dfbd481c19444a63d3b7b7300a50651665ee4f57457fc7a5fdbed746", \
-    "sendsHash" : "63c386b2dfbd481c19444a63d3b7b7300a50651665ee4f57457fc7a5fdbed746" \
+    "sendsHash" : "63c386b2dfbd481c19444a63d3b7b7300a50651665ee4f57457fc7a5fdbed746", \
+    "sends" : [ "TemperatureReading" ], \
+    "receives" : [ "TemperatureReading" ] \
   } ], \
   "allowMultiple" : false, \
   "autoConnect" : false \

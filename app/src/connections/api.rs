@@ -106,14 +106,38 @@ pub async fn terminate_connection(id: String) -> Result<Connection, AppError> {
     Ok(sy().connections.terminate(&caller().await?, &id).await?)
 }
 
+/// One process's live connections, with the processes at their ends (for interface names and
+/// which way data flows).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessConnectionList {
+    pub connections: Vec<Connection>,
+    /// The process and its peers, without their state history.
+    pub processes: Vec<Process>,
+}
+
 /// One process's live connections.
 #[server]
-pub async fn process_connections(process_id: String) -> Result<Vec<Connection>, AppError> {
+pub async fn process_connections(process_id: String) -> Result<ProcessConnectionList, AppError> {
     use switchyard_core::managers::{ConnectionFilter, ListParams};
     let caller = caller().await?;
     // Someone else's process has no connections to show: it does not exist for the caller.
-    sy().processes.get(&caller, &process_id).await?;
+    let mut me = sy().processes.get(&caller, &process_id).await?;
+    me.history.clear();
     let params = ListParams { page: Some(1), per_page: Some(200), sort: Some("created".into()) };
-    let filter = ConnectionFilter { process_id: Some(process_id), ..Default::default() };
-    Ok(sy().connections.list(&caller, &params, &filter).await?.items)
+    let filter = ConnectionFilter { process_id: Some(process_id.clone()), ..Default::default() };
+    let connections = sy().connections.list(&caller, &params, &filter).await?.items;
+    let mut processes = vec![me];
+    for c in &connections {
+        for e in [&c.endpoint1, &c.endpoint2] {
+            if processes.iter().any(|p| p.id == e.process_id) {
+                continue;
+            }
+            // A peer being deleted may be gone already: its end keeps the name it had.
+            if let Ok(mut p) = sy().processes.get(&caller, &e.process_id).await {
+                p.history.clear();
+                processes.push(p);
+            }
+        }
+    }
+    Ok(ProcessConnectionList { connections, processes })
 }

@@ -3,13 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use switchyard_core::model::{check_fit, Connection, ConnectionState, Process, Refusal};
+use switchyard_core::model::{
+    check_fit, Connection, ConnectionState, Endpoint, Interface, InterfaceVersion, Process, Refusal,
+};
 
 use super::api::ConnectionGraph;
 
 pub(super) const BOX_W: f64 = 250.0;
 pub(super) const HEADER_H: f64 = 56.0;
-pub(super) const PORT_H: f64 = 30.0;
+pub(super) const PORT_H: f64 = 40.0;
 pub(super) const BOX_PAD: f64 = 8.0;
 pub(super) const GAP_X: f64 = 150.0;
 pub(super) const GAP_Y: f64 = 56.0;
@@ -132,29 +134,295 @@ pub(super) fn anchor(l: &Layout, processes: &[Process], port: &PortRef, right: b
     Some((if right { b.x + BOX_W } else { b.x }, b.y + HEADER_H + index as f64 * PORT_H + PORT_H / 2.0))
 }
 
-/// An edge's path (a cubic curve between the facing ends of its two ports) and its middle.
-pub fn edge_geometry(l: &Layout, processes: &[Process], c: &Connection) -> Option<(String, f64, f64)> {
-    let a = PortRef { process_id: c.endpoint1.process_id.clone(), interface_id: c.endpoint1.interface_id.clone() };
-    let b = PortRef { process_id: c.endpoint2.process_id.clone(), interface_id: c.endpoint2.interface_id.clone() };
+// Which way messages go
+
+/// Which way messages go through an interface (or one version of it), as its labels say: an
+/// output sends messages, an input receives them, a two-way interface does both. The hashes
+/// alone cannot tell (a sender and its receiver mirror each other exactly), so without the
+/// message types in the labels the direction is `Unknown` and drawn as two-way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Out,
+    In,
+    Both,
+    Unknown,
+}
+
+impl Flow {
+    pub fn of_version(v: &InterfaceVersion) -> Flow {
+        match (&v.sends, &v.receives) {
+            (Some(s), Some(r)) => match (!s.is_empty(), !r.is_empty()) {
+                (true, false) => Flow::Out,
+                (false, true) => Flow::In,
+                (true, true) => Flow::Both,
+                (false, false) => Flow::Unknown,
+            },
+            _ => Flow::Unknown,
+        }
+    }
+
+    /// Over all versions: it is an output if some version sends, an input if some receives.
+    pub fn of(i: &Interface) -> Flow {
+        let flows: Vec<Flow> = i.interface_versions.iter().map(Flow::of_version).collect();
+        if flows.is_empty() || flows.contains(&Flow::Unknown) {
+            return Flow::Unknown;
+        }
+        let out = flows.iter().any(|f| matches!(f, Flow::Out | Flow::Both));
+        let inp = flows.iter().any(|f| matches!(f, Flow::In | Flow::Both));
+        match (out, inp) {
+            (true, false) => Flow::Out,
+            (false, true) => Flow::In,
+            _ => Flow::Both,
+        }
+    }
+
+    /// The other side's flow across a fitting pair (it receives what this one sends).
+    pub fn mirrored(self) -> Flow {
+        match self {
+            Flow::Out => Flow::In,
+            Flow::In => Flow::Out,
+            f => f,
+        }
+    }
+
+    /// It has a port on the right (it sends, or may).
+    pub fn has_output(self) -> bool {
+        !matches!(self, Flow::In)
+    }
+
+    /// It has a port on the left (it receives, or may).
+    pub fn has_input(self) -> bool {
+        !matches!(self, Flow::Out)
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Flow::Out => "output",
+            Flow::In => "input",
+            Flow::Both => "two-way",
+            Flow::Unknown => "direction not declared",
+        }
+    }
+
+    /// As a `data-` attribute value.
+    pub fn key(self) -> &'static str {
+        match self {
+            Flow::Out => "out",
+            Flow::In => "in",
+            Flow::Both => "both",
+            Flow::Unknown => "unknown",
+        }
+    }
+}
+
+/// The message types an interface sends and receives over all its versions (sorted, once each).
+pub fn message_types(i: &Interface) -> (Vec<String>, Vec<String>) {
+    let mut sends: Vec<String> = i.interface_versions.iter().flat_map(|v| v.sends.iter().flatten().cloned()).collect();
+    let mut receives: Vec<String> =
+        i.interface_versions.iter().flat_map(|v| v.receives.iter().flatten().cloned()).collect();
+    sends.sort();
+    sends.dedup();
+    receives.sort();
+    receives.dedup();
+    (sends, receives)
+}
+
+/// "sends TemperatureReading", "receives A, B", "sends A; receives B", or that it is not said.
+pub fn messages_text(i: &Interface) -> String {
+    if Flow::of(i) == Flow::Unknown {
+        return "message types not declared in its labels".into();
+    }
+    let (sends, receives) = message_types(i);
+    let mut parts = Vec::new();
+    if !sends.is_empty() {
+        parts.push(format!("sends {}", sends.join(", ")));
+    }
+    if !receives.is_empty() {
+        parts.push(format!("receives {}", receives.join(", ")));
+    }
+    parts.join("; ")
+}
+
+/// The short line under a port's name: an arrow for the direction and the message types.
+pub fn messages_short(i: &Interface) -> String {
+    let (sends, receives) = message_types(i);
+    match Flow::of(i) {
+        Flow::Out => format!("→ {}", sends.join(", ")),
+        Flow::In => format!("← {}", receives.join(", ")),
+        Flow::Both if sends == receives => format!("⇄ {}", sends.join(", ")),
+        Flow::Both => format!("→ {} · ← {}", sends.join(", "), receives.join(", ")),
+        Flow::Unknown => "direction not declared".into(),
+    }
+}
+
+/// How data flows along a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EdgeFlow {
+    /// From the first endpoint to the second (`true`) or the other way.
+    OneWay {
+        from_first: bool,
+    },
+    TwoWay,
+    /// The labels do not say.
+    Unknown,
+}
+
+/// The interface behind an endpoint and the version it uses.
+fn endpoint_interface<'a>(
+    processes: &'a [Process],
+    e: &Endpoint,
+) -> Option<(&'a Interface, Option<&'a InterfaceVersion>)> {
+    let p = processes.iter().find(|p| p.id == e.process_id)?;
+    let i = p.interfaces.iter().find(|i| i.id == e.interface_id)?;
+    let v = e.interface_version_name.as_ref().and_then(|n| i.interface_versions.iter().find(|v| &v.version_name == n));
+    Some((i, v))
+}
+
+/// The flow of one side of a connection: the negotiated version's, else the interface's.
+fn side_flow(processes: &[Process], e: &Endpoint) -> Flow {
+    match endpoint_interface(processes, e) {
+        Some((_, Some(v))) if Flow::of_version(v) != Flow::Unknown => Flow::of_version(v),
+        Some((i, _)) => Flow::of(i),
+        None => Flow::Unknown,
+    }
+}
+
+/// Which way a connection's data goes. Either side decides (the two mirror each other); the
+/// first endpoint's word counts when both sides say something.
+pub fn edge_flow(processes: &[Process], c: &Connection) -> EdgeFlow {
+    let first = side_flow(processes, &c.endpoint1);
+    let flow = if first == Flow::Unknown { side_flow(processes, &c.endpoint2).mirrored() } else { first };
+    match flow {
+        Flow::Out => EdgeFlow::OneWay { from_first: true },
+        Flow::In => EdgeFlow::OneWay { from_first: false },
+        Flow::Both => EdgeFlow::TwoWay,
+        Flow::Unknown => EdgeFlow::Unknown,
+    }
+}
+
+/// A connection's ends in reading order: (source, target) for a one-way connection (the
+/// sender first), else the endpoints as stored.
+pub fn source_target<'a>(processes: &[Process], c: &'a Connection) -> (&'a Endpoint, &'a Endpoint, EdgeFlow) {
+    let flow = edge_flow(processes, c);
+    match flow {
+        EdgeFlow::OneWay { from_first: false } => (&c.endpoint2, &c.endpoint1, flow),
+        _ => (&c.endpoint1, &c.endpoint2, flow),
+    }
+}
+
+/// Where an edge runs: its path, its middle (for the label) and its arrowheads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EdgeGeom {
+    pub path: String,
+    pub mid: (f64, f64),
+    /// Arrowhead polygons (SVG `points`): at the target, and at the source for a two-way edge.
+    pub heads: Vec<String>,
+}
+
+/// An arrowhead touching a port dot at (x, y), pointing into the box: rightwards on a left
+/// end, leftwards on a right end.
+fn arrowhead(x: f64, y: f64, on_right: bool) -> String {
+    let d = if on_right { -1.0 } else { 1.0 };
+    let tip = x - d * 5.0;
+    let base = tip - d * 11.0;
+    format!("{tip:.1},{y:.1} {base:.1},{:.1} {base:.1},{:.1}", y - 5.5, y + 5.5)
+}
+
+/// An edge's path: a cubic curve from the sender's output end (right) to the receiver's input
+/// end (left); a two-way or undeclared edge joins the facing ends of its ports.
+pub fn edge_geometry(l: &Layout, processes: &[Process], c: &Connection) -> Option<EdgeGeom> {
+    let (src, dst, flow) = source_target(processes, c);
+    let a = PortRef { process_id: src.process_id.clone(), interface_id: src.interface_id.clone() };
+    let b = PortRef { process_id: dst.process_id.clone(), interface_id: dst.interface_id.clone() };
     let (ba, bb) = (l.boxes.get(&a.process_id)?, l.boxes.get(&b.process_id)?);
-    // Boxes in one column: both right ends, the curve bulging out; else the facing ends.
-    let (ra, rb) = if (ba.x - bb.x).abs() < BOX_W / 2.0 {
-        (true, true)
-    } else if ba.x < bb.x {
-        (true, false)
-    } else {
-        (false, true)
+    let (ra, rb) = match flow {
+        EdgeFlow::OneWay { .. } => (true, false),
+        // Boxes in one column: both right ends, the curve bulging out; else the facing ends.
+        _ if (ba.x - bb.x).abs() < BOX_W / 2.0 => (true, true),
+        _ if ba.x < bb.x => (true, false),
+        _ => (false, true),
     };
     let (ax, ay) = anchor(l, processes, &a, ra)?;
     let (bx, by) = anchor(l, processes, &b, rb)?;
-    let k = if ra == rb { 60.0 + (ay - by).abs() * 0.12 } else { ((bx - ax).abs() / 2.0).max(50.0) };
+    let k = if ra == rb {
+        60.0 + (ay - by).abs() * 0.12
+    } else if (ra && bx < ax + 40.0) || (!ra && bx > ax - 40.0) {
+        // The target is behind the source: loop out and back in.
+        (((ax - bx).abs() + (ay - by).abs()) / 2.0).clamp(80.0, 220.0)
+    } else {
+        ((bx - ax).abs() / 2.0).max(50.0)
+    };
     let dir = |right: bool| if right { 1.0 } else { -1.0 };
     let (c1x, c2x) = (ax + dir(ra) * k, bx + dir(rb) * k);
     let path = format!("M{ax:.1} {ay:.1} C{c1x:.1} {ay:.1} {c2x:.1} {by:.1} {bx:.1} {by:.1}");
     // The curve's point at t = 1/2.
     let mx = (ax + 3.0 * c1x + 3.0 * c2x + bx) / 8.0;
     let my = (ay + by) / 2.0;
-    Some((path, mx, my))
+    let heads = match flow {
+        EdgeFlow::OneWay { .. } => vec![arrowhead(bx, by, rb)],
+        EdgeFlow::TwoWay => vec![arrowhead(bx, by, rb), arrowhead(ax, ay, ra)],
+        EdgeFlow::Unknown => Vec::new(),
+    };
+    Some(EdgeGeom { path, mid: (mx, my), heads })
+}
+
+// Pan and zoom
+
+/// The graph's pan and zoom: a point (x, y) of the graph is drawn at (x·k + dx, y·k + dy) in
+/// its box.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct View {
+    pub k: f64,
+    pub dx: f64,
+    pub dy: f64,
+}
+
+pub(super) const ZOOM_MIN: f64 = 0.1;
+pub(super) const ZOOM_MAX: f64 = 3.0;
+
+impl Default for View {
+    fn default() -> Self {
+        View { k: 1.0, dx: 0.0, dy: 0.0 }
+    }
+}
+
+impl View {
+    pub fn transform(&self) -> String {
+        format!("translate({:.2} {:.2}) scale({:.4})", self.dx, self.dy, self.k)
+    }
+
+    /// The whole graph (`content`) in the box (`frame`), centred, never larger than life.
+    pub fn fit(frame: (f64, f64), content: (f64, f64)) -> View {
+        let (w, h) = frame;
+        let (cw, ch) = (content.0.max(1.0), content.1.max(1.0));
+        let k = (w / cw).min(h / ch).clamp(ZOOM_MIN, 1.0);
+        View { k, dx: ((w - cw * k) / 2.0).max(0.0), dy: ((h - ch * k) / 2.0).max(0.0) }
+    }
+
+    /// Zoomed by `factor`, the point `at` of the box staying where it is.
+    pub fn zoom_at(&self, factor: f64, at: (f64, f64)) -> View {
+        let k = (self.k * factor).clamp(ZOOM_MIN, ZOOM_MAX);
+        let (gx, gy) = ((at.0 - self.dx) / self.k, (at.1 - self.dy) / self.k);
+        View { k, dx: at.0 - gx * k, dy: at.1 - gy * k }
+    }
+
+    pub fn panned(&self, by: (f64, f64)) -> View {
+        View { dx: self.dx + by.0, dy: self.dy + by.1, ..*self }
+    }
+
+    /// A point of the box in the graph's coordinates.
+    pub fn to_graph(self, at: (f64, f64)) -> (f64, f64) {
+        ((at.0 - self.dx) / self.k, (at.1 - self.dy) / self.k)
+    }
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+/// The graph's box for a container `width` wide in a window `window_h` high: as tall as the
+/// graph drawn at the width (not larger than life), within bounds.
+pub fn frame_size(width: f64, window_h: f64, content: (f64, f64)) -> (f64, f64) {
+    let scale = (width / content.0.max(1.0)).min(1.0);
+    let max_h = (window_h * 0.7).max(260.0);
+    (width, (content.1 * scale).clamp(260.0, max_h))
 }
 
 /// Text cut to `max` characters, with an ellipsis when cut.
@@ -181,21 +449,37 @@ pub(super) fn interface_name(g: &ConnectionGraph, process_id: &str, interface_id
         .unwrap_or_else(|| interface_id.to_string())
 }
 
-pub(super) fn versions_text(c: &Connection) -> String {
+/// The negotiated version pair, the sender's first: "1 ↔ 1".
+pub(super) fn versions_text_in(processes: &[Process], c: &Connection) -> String {
+    let (a, b, _) = source_target(processes, c);
     let v = |e: &Option<String>| e.clone().unwrap_or_else(|| "?".into());
-    format!("{} ↔ {}", v(&c.endpoint1.interface_version_name), v(&c.endpoint2.interface_version_name))
+    format!("{} ↔ {}", v(&a.interface_version_name), v(&b.interface_version_name))
 }
 
-/// "'a' Temperature ↔ 'b' Temperature" with the current process names.
+pub(super) fn versions_text(g: &ConnectionGraph, c: &Connection) -> String {
+    versions_text_in(&g.processes, c)
+}
+
+/// The arrow between a connection's ends as people read them.
+pub(super) fn flow_arrow(f: EdgeFlow) -> &'static str {
+    match f {
+        EdgeFlow::OneWay { .. } => "→",
+        EdgeFlow::TwoWay => "⇄",
+        EdgeFlow::Unknown => "↔",
+    }
+}
+
+/// "'a' Temperature → 'b' Temperature" with the current process names, the sender first.
 pub(super) fn ends_text(g: &ConnectionGraph, c: &Connection) -> String {
-    let side = |e: &switchyard_core::model::Endpoint| {
+    let side = |e: &Endpoint| {
         format!(
             "'{}' {}",
             process_name(g, &e.process_id, &e.process_name),
             interface_name(g, &e.process_id, &e.interface_id)
         )
     };
-    format!("{} ↔ {}", side(&c.endpoint1), side(&c.endpoint2))
+    let (a, b, flow) = source_target(&g.processes, c);
+    format!("{} {} {}", side(a), flow_arrow(flow), side(b))
 }
 
 /// The state as people read it: `TERMINATING` while termination is under way.
@@ -222,6 +506,9 @@ pub(super) mod tests {
                 version_name: "1".into(),
                 receives_hash: receives.into(),
                 sends_hash: sends.into(),
+                // "none" stands for the empty message set.
+                sends: Some(if sends == "none" { vec![] } else { vec![format!("{sends}Message")] }),
+                receives: Some(if receives == "none" { vec![] } else { vec![format!("{receives}Message")] }),
             }],
             allow_multiple: multiple,
             auto_connect: false,
@@ -308,23 +595,96 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn edges_join_facing_port_ends() {
+    fn edges_run_from_the_senders_output_to_the_receivers_input() {
         let ps = example();
         let l = layout(&ps, &BTreeMap::new());
-        // Side by side: from A's right end to B's left end.
-        let (path, mx, _) = edge_geometry(&l, &ps, &connection(&ps[0], &ps[1])).unwrap();
         let ay = MARGIN + HEADER_H + PORT_H / 2.0;
-        assert!(path.starts_with(&format!("M{:.1} {:.1}", MARGIN + BOX_W, ay)), "{path}");
-        assert!(path.ends_with(&format!("{:.1} {:.1}", l.boxes["b"].x, ay)), "{path}");
-        assert!(mx > MARGIN + BOX_W && mx < l.boxes["b"].x);
-        // One column: both right ends, bulging right.
-        let (path, mx, _) = edge_geometry(&l, &ps, &connection(&ps[0], &ps[2])).unwrap();
-        assert!(path.starts_with(&format!("M{:.1}", MARGIN + BOX_W)), "{path}");
-        assert!(mx > MARGIN + BOX_W);
+        // Stored counter-first, drawn sensor → counter: from A's right end to C's left end
+        // (C is under A: the curve loops out and back in), with one arrowhead, at C.
+        let c = connection(&ps[2], &ps[0]);
+        assert_eq!(edge_flow(&ps, &c), EdgeFlow::OneWay { from_first: false });
+        let (src, dst, _) = source_target(&ps, &c);
+        assert_eq!((src.process_id.as_str(), dst.process_id.as_str()), ("a", "c"));
+        let g = edge_geometry(&l, &ps, &c).unwrap();
+        assert!(g.path.starts_with(&format!("M{:.1} {:.1}", MARGIN + BOX_W, ay)), "{}", g.path);
+        let cy = l.boxes["c"].y + HEADER_H + PORT_H / 2.0;
+        assert!(g.path.ends_with(&format!("{:.1} {:.1}", MARGIN, cy)), "{}", g.path);
+        assert_eq!(g.heads.len(), 1);
+        assert!(g.heads[0].starts_with(&format!("{:.1},{cy:.1}", MARGIN - 5.0)), "{}", g.heads[0]);
+
+        // Two-way: the facing ends, an arrowhead at both.
+        let two = |name: &str, id: &str| {
+            let mut i = iface(name, "T", "T", true);
+            i.interface_versions[0].sends = Some(vec!["X".into()]);
+            i.interface_versions[0].receives = Some(vec!["X".into()]);
+            process(id, name, vec![i])
+        };
+        let ps2 = vec![two("left", "l"), two("right", "r")];
+        let l2 = layout(&ps2, &BTreeMap::new());
+        let c2 = connection(&ps2[1], &ps2[0]);
+        assert_eq!(edge_flow(&ps2, &c2), EdgeFlow::TwoWay);
+        let g = edge_geometry(&l2, &ps2, &c2).unwrap();
+        assert!(g.path.starts_with(&format!("M{:.1}", l2.boxes["r"].x)), "{}", g.path);
+        assert!(g.path.ends_with(&format!("{:.1} {ay:.1}", MARGIN + BOX_W)), "{}", g.path);
+        assert_eq!(g.heads.len(), 2);
+
+        // No message types in the labels: no direction, no arrowhead.
+        let mut bare = ps.clone();
+        for p in &mut bare {
+            for v in &mut p.interfaces[0].interface_versions {
+                (v.sends, v.receives) = (None, None);
+            }
+        }
+        let c3 = connection(&bare[0], &bare[2]);
+        assert_eq!(edge_flow(&bare, &c3), EdgeFlow::Unknown);
+        assert!(edge_geometry(&l, &bare, &c3).unwrap().heads.is_empty());
+        assert_eq!(Flow::of(&bare[0].interfaces[0]), Flow::Unknown);
+
         // An end on a process that is not drawn: no edge.
         let mut gone = connection(&ps[0], &ps[2]);
         gone.endpoint2.process_id = "zz".into();
         assert!(edge_geometry(&l, &ps, &gone).is_none());
+    }
+
+    #[test]
+    fn flows_and_message_types_come_from_the_labels() {
+        let ps = example();
+        assert_eq!(Flow::of(&ps[0].interfaces[0]), Flow::Out);
+        assert_eq!(Flow::of(&ps[2].interfaces[0]), Flow::In);
+        assert_eq!(messages_text(&ps[0].interfaces[0]), "sends TMessage");
+        assert_eq!(messages_short(&ps[2].interfaces[0]), "← TMessage");
+        assert!(Flow::Out.has_output() && !Flow::Out.has_input());
+        assert!(Flow::Unknown.has_output() && Flow::Unknown.has_input());
+        // A version that relays next to one that only receives: both sides.
+        let mut relay = ps[2].interfaces[0].clone();
+        let mut v2 = relay.interface_versions[0].clone();
+        v2.version_name = "2".into();
+        v2.sends = Some(vec!["TMessage".into()]);
+        relay.interface_versions.push(v2);
+        assert_eq!(Flow::of(&relay), Flow::Both);
+    }
+
+    #[test]
+    fn fit_zoom_and_pan() {
+        let fit = View::fit((400.0, 300.0), (800.0, 300.0));
+        assert_eq!(fit.k, 0.5);
+        assert_eq!((fit.dx, fit.dy), (0.0, 75.0));
+        // Never larger than life: a small graph is centred at 1:1.
+        let small = View::fit((1000.0, 500.0), (400.0, 300.0));
+        assert_eq!((small.k, small.dx, small.dy), (1.0, 300.0, 100.0));
+        // Zooming keeps the point under the pointer in place.
+        let z = fit.zoom_at(2.0, (100.0, 100.0));
+        assert_eq!(z.k, 1.0);
+        let before = fit.to_graph((100.0, 100.0));
+        let after = z.to_graph((100.0, 100.0));
+        assert!((before.0 - after.0).abs() < 1e-9 && (before.1 - after.1).abs() < 1e-9);
+        assert_eq!(z.zoom_at(100.0, (0.0, 0.0)).k, ZOOM_MAX);
+        assert_eq!(fit.panned((10.0, -5.0)).dx, 10.0);
+        assert_ne!(z.transform(), fit.transform());
+        // The box: as tall as the graph at that width, within bounds.
+        assert_eq!(frame_size(390.0, 844.0, (780.0, 1000.0)), (390.0, 500.0));
+        assert_eq!(frame_size(1200.0, 900.0, (700.0, 100.0)), (1200.0, 260.0));
+        assert_eq!(frame_size(1200.0, 900.0, (700.0, 5000.0)).1, 630.0);
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod table;
 
 pub use api::*;
 pub use draft::{DeployOption, DraftRequest};
+pub use geometry::{messages_text, Flow};
 pub use of_process::ProcessConnections;
 pub use page::{load_connections, ConnectionsData, ConnectionsPage};
 

@@ -190,11 +190,22 @@ pub(super) fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let moves = window_event_listener(leptos::ev::pointermove, move |ev| on_pointer_move(ed, &ev));
-            let ups = window_event_listener(leptos::ev::pointerup, move |_| on_pointer_up(ed));
-            let cancels = window_event_listener(leptos::ev::pointercancel, move |_| {
+            use super::graph::{gesture_move, gesture_up};
+            let moves = window_event_listener(leptos::ev::pointermove, move |ev| {
+                if !gesture_move(ed, &ev) {
+                    on_pointer_move(ed, &ev);
+                }
+            });
+            let ups = window_event_listener(leptos::ev::pointerup, move |ev| {
+                gesture_up(ed, &ev);
+                on_pointer_up(ed);
+            });
+            let cancels = window_event_listener(leptos::ev::pointercancel, move |ev| {
+                gesture_up(ed, &ev);
                 ed.drag.moving.set_value(None);
-                ed.cancel(Some("Nothing was connected."));
+                if ed.drag.from.with_untracked(|f| f.is_some()) {
+                    ed.cancel(Some("Nothing was connected."));
+                }
             });
             let keys = window_event_listener(leptos::ev::keydown, move |ev| {
                 if ev.key() == "Escape" && ed.drag.from.get_untracked().is_some() {
@@ -233,7 +244,9 @@ pub(super) fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
         } else {
             view! {
                 <p class="hint" id="graph-help">
+                    "Inputs are on the left of a box, outputs on the right; edges run from the sender to the receiver. "
                     "Drag from one port to another to connect them, or click a port and then another. While a port is held, the ports it fits are highlighted and the others greyed out; hover one to see why. Select an edge to inspect or terminate it. The table and form below do the same with a keyboard. "
+                    "Zoom with the wheel, a pinch or the + and − keys, 0 fits the whole graph, the arrow keys or dragging the background pan it. "
                     "With " <strong>"Draft changes"</strong> " on, changes are staged on the graph (dashed) with undo and redo, then reviewed as a plan and applied together."
                 </p>
                 <DraftBar ed/>

@@ -8,7 +8,9 @@ use switchyard_core::model::Topic;
 
 use super::{
     api::{get_connection, ConnectionDetail, TerminateConnection},
-    geometry::{ends_text, interface_name, process_name, state_word},
+    geometry::{
+        ends_text, interface_name, messages_text, process_name, source_target, state_word, versions_text, EdgeFlow,
+    },
     state::EditorState,
 };
 use crate::{
@@ -77,25 +79,58 @@ pub(super) fn Panel(ed: EditorState, id: String) -> impl IntoView {
                 None => view! { <Loading/> }.into_any(),
             };
         };
-        let (ends, from, to) = ed.graph.with_untracked(|g| {
+        let (ends, from, to, flow, versions) = ed.graph.with_untracked(|g| {
             let side = |e: &switchyard_core::model::Endpoint| {
-                (
-                    e.process_id.clone(),
-                    process_name(g, &e.process_id, &e.process_name),
-                    interface_name(g, &e.process_id, &e.interface_id),
-                    e.interface_id.clone(),
-                    e.interface_version_name.clone().unwrap_or_else(|| "?".into()),
-                )
+                let iface = g
+                    .processes
+                    .iter()
+                    .find(|p| p.id == e.process_id)
+                    .and_then(|p| p.interfaces.iter().find(|i| i.id == e.interface_id));
+                let version = e.interface_version_name.clone().unwrap_or_else(|| "?".into());
+                let hashes = iface
+                    .and_then(|i| {
+                        i.interface_versions.iter().find(|v| Some(&v.version_name) == e.interface_version_name.as_ref())
+                    })
+                    .map(|v| (v.sends_hash.clone(), v.receives_hash.clone()));
+                Endpoint {
+                    process_id: e.process_id.clone(),
+                    process: process_name(g, &e.process_id, &e.process_name),
+                    interface: interface_name(g, &e.process_id, &e.interface_id),
+                    interface_id: e.interface_id.clone(),
+                    messages: iface.map(messages_text).unwrap_or_default(),
+                    version,
+                    hashes,
+                }
             };
-            (ends_text(g, &c), side(&c.endpoint1), side(&c.endpoint2))
+            let (src, dst, flow) = source_target(&g.processes, &c);
+            (ends_text(g, &c), side(src), side(dst), flow, versions_text(g, &c))
         });
-        let endpoint = |(pid, pname, iname, iid, version): (String, String, String, String, String)| {
+        let endpoint = |e: Endpoint| {
             view! {
                 <dd>
-                    <A href=format!("/processes/{pid}")>{pname}</A>" · "{iname}
-                    <div class="muted small"><code>{iid}</code>" · version "{version}</div>
+                    <A href=format!("/processes/{}", e.process_id)>{e.process}</A>" · "<strong>{e.interface}</strong>
+                    <div class="muted small">{e.messages}</div>
+                    <div class="muted small">"version "{e.version}</div>
+                    <details class="hashes small">
+                        <summary>"Interface details"</summary>
+                        <div><code>{e.interface_id}</code></div>
+                        {e.hashes.map(|(sends, receives)| view! {
+                            <div>"sends hash " <code class="digest">{sends}</code></div>
+                            <div>"receives hash " <code class="digest">{receives}</code></div>
+                        })}
+                    </details>
                 </dd>
             }
+        };
+        let (from_label, to_label) = match flow {
+            EdgeFlow::OneWay { .. } => ("From (sends)", "To (receives)"),
+            EdgeFlow::TwoWay => ("One end (both send)", "Other end"),
+            EdgeFlow::Unknown => ("One end", "Other end"),
+        };
+        let direction = match flow {
+            EdgeFlow::OneWay { .. } => "one-way: data flows from the first process to the second",
+            EdgeFlow::TwoWay => "two-way: each side sends to the other",
+            EdgeFlow::Unknown => "not declared: the services' labels do not list their message types",
         };
         let word = state_word(&c);
         let ended = c.state == ConnectionState::Terminated;
@@ -142,8 +177,10 @@ pub(super) fn Panel(ed: EditorState, id: String) -> impl IntoView {
             </div>
             {actions}
             <dl class="facts">
-                <dt>"From"</dt>{endpoint(from)}
-                <dt>"To"</dt>{endpoint(to)}
+                <dt>{from_label}</dt>{endpoint(from)}
+                <dt>{to_label}</dt>{endpoint(to)}
+                <dt>"Versions"</dt><dd data-testid="panel-versions">{versions}</dd>
+                <dt>"Direction"</dt><dd>{direction}</dd>
                 <dt>"Port"</dt><dd>{if c.port == 0 { "—".to_string() } else { c.port.to_string() }}</dd>
                 <dt>"Created"</dt><dd>{when(&c.created)}</dd>
                 <dt>"Updated"</dt><dd>{when(&c.updated)}</dd>
@@ -191,4 +228,17 @@ pub(super) fn Panel(ed: EditorState, id: String) -> impl IntoView {
         </aside>
     }
     .into_any()
+}
+
+/// One end of the connection as the panel shows it.
+struct Endpoint {
+    process_id: String,
+    process: String,
+    interface: String,
+    interface_id: String,
+    /// "sends …" / "receives …".
+    messages: String,
+    version: String,
+    /// The version's (sends, receives) hashes, for the details.
+    hashes: Option<(String, String)>,
 }

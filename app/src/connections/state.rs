@@ -9,7 +9,7 @@ use switchyard_core::model::{Connection, ConnectionState, EndpointRef, NewConnec
 use super::{
     api::{ConnectionGraph, CreateConnection, TerminateConnection},
     draft::{Draft, DRAFT},
-    geometry::{fits_from, interface_name, layout, process_name, verdict, FitMap, Layout, PortRef},
+    geometry::{fits_from, interface_name, layout, process_name, verdict, FitMap, Layout, PortRef, View},
 };
 use crate::{components::hydrated, AppError};
 
@@ -126,6 +126,33 @@ pub(super) struct EditorState {
     pub svg: NodeRef<leptos::svg::Svg>,
     /// The page is hydrated: pointer and keyboard handling work.
     pub ready: ReadSignal<bool>,
+    pub zoom: Zoom,
+}
+
+/// Pan and zoom of the graph in its box.
+#[derive(Clone, Copy)]
+pub(super) struct Zoom {
+    pub view: RwSignal<View>,
+    /// The box's size in CSS pixels, once measured in the browser (the server draws the graph
+    /// at its own size, scaled to the page's width).
+    pub frame: RwSignal<Option<(f64, f64)>>,
+    /// The view follows the box and the graph (fit) until the user pans or zooms.
+    pub fitted: RwSignal<bool>,
+    /// Pointers pressed on the graph for panning (one) or pinching (two).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub gesture: StoredValue<Gesture>,
+}
+
+/// Pointers down on the graph and what they do.
+#[derive(Clone, Debug, Default)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub(super) struct Gesture {
+    /// Touch pointers on the graph: id and where (client coordinates).
+    pub touches: Vec<(i32, (f64, f64))>,
+    /// Panning with this pointer: where it was pressed and the view then.
+    pub pan: Option<(i32, (f64, f64), View)>,
+    /// Pinching: the fingers' distance and middle (in the box) and the view when it began.
+    pub pinch: Option<(f64, (f64, f64), View)>,
 }
 
 /// The selected connection, whose panel is open.
@@ -199,6 +226,12 @@ impl EditorState {
             terminate: ServerAction::<TerminateConnection>::new(),
             svg: NodeRef::new(),
             ready: hydrated(),
+            zoom: Zoom {
+                view: RwSignal::new(View::default()),
+                frame: RwSignal::new(None),
+                fitted: RwSignal::new(true),
+                gesture: StoredValue::new(Gesture::default()),
+            },
         }
     }
 
@@ -214,23 +247,55 @@ impl EditorState {
         })
     }
 
-    /// A point of the page in the graph's coordinates.
-    pub fn graph_point(&self, client_x: i32, client_y: i32) -> Option<(f64, f64)> {
+    /// A point of the page in the box's coordinates (before pan and zoom).
+    pub fn frame_point(&self, client_x: f64, client_y: f64) -> Option<(f64, f64)> {
         #[cfg(feature = "hydrate")]
         {
             let el = self.svg.get_untracked()?;
             let (left, top, w, h) = client_rect(&el)?;
-            let (vw, vh) = self.layout.with_untracked(|l| (l.width, l.height));
+            let (vw, vh) = self.viewbox();
             if w <= 0.0 || h <= 0.0 {
                 return None;
             }
-            Some(((client_x as f64 - left) * vw / w, (client_y as f64 - top) * vh / h))
+            Some(((client_x - left) * vw / w, (client_y - top) * vh / h))
         }
         #[cfg(not(feature = "hydrate"))]
         {
             let _ = (client_x, client_y);
             None
         }
+    }
+
+    /// A point of the page in the graph's coordinates.
+    pub fn graph_point(&self, client_x: i32, client_y: i32) -> Option<(f64, f64)> {
+        let at = self.frame_point(client_x as f64, client_y as f64)?;
+        Some(self.zoom.view.get_untracked().to_graph(at))
+    }
+
+    /// The box's coordinate system: its measured size, or the graph's own before that.
+    pub fn viewbox(&self) -> (f64, f64) {
+        self.zoom.frame.get_untracked().unwrap_or_else(|| self.layout.with_untracked(|l| (l.width, l.height)))
+    }
+
+    /// Zoom by `factor` around a point of the box (its middle when `None`).
+    pub fn zoom_by(&self, factor: f64, at: Option<(f64, f64)>) {
+        let (w, h) = self.viewbox();
+        let at = at.unwrap_or((w / 2.0, h / 2.0));
+        self.zoom.fitted.set(false);
+        self.zoom.view.update(|v| *v = v.zoom_at(factor, at));
+    }
+
+    pub fn pan_by(&self, by: (f64, f64)) {
+        self.zoom.fitted.set(false);
+        self.zoom.view.update(|v| *v = v.panned(by));
+    }
+
+    /// Show the whole graph, and keep doing so as the box and the graph change.
+    pub fn fit(&self) {
+        self.zoom.fitted.set(true);
+        let frame = self.viewbox();
+        let content = self.layout.with_untracked(|l| (l.width, l.height));
+        self.zoom.view.set(View::fit(frame, content));
     }
 
     pub fn port_label(&self, p: &PortRef) -> String {

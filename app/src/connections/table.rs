@@ -1,12 +1,19 @@
 //! The same data as a table, and a form that connects two ports by keyboard.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::{
+    components::{Form, A},
+    hooks::{use_navigate, use_query_map},
+    NavigateOptions,
+};
 use switchyard_core::model::{Connection, ConnectionState};
 
 use super::{
-    api::connection_candidates,
-    geometry::{ends_text, fits_from, interface_name, process_name, state_word, versions_text, PortRef},
+    api::{connection_candidates, TerminateConnection},
+    geometry::{
+        ends_text, fits_from, flow_arrow, interface_name, messages_text, process_name, source_target, state_word,
+        versions_text, EdgeFlow, Flow, PortRef,
+    },
     state::EditorState,
 };
 use crate::{
@@ -14,73 +21,226 @@ use crate::{
     AppError,
 };
 
+/// How the table can be ordered (`?sort=`).
+const SORTS: [(&str, &str); 5] = [
+    ("created", "Oldest first"),
+    ("from", "Sender"),
+    ("to", "Receiver"),
+    ("interface", "Interface"),
+    ("state", "State"),
+];
+
+/// One row's words, the sender first: what the search looks in and the sort orders by.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct RowText {
+    pub from: (String, String, String),
+    pub to: (String, String, String),
+    pub state: String,
+}
+
+pub(super) fn row_text(g: &super::api::ConnectionGraph, c: &Connection) -> RowText {
+    let (src, dst, _) = source_target(&g.processes, c);
+    let side = |e: &switchyard_core::model::Endpoint| {
+        (
+            e.process_id.clone(),
+            process_name(g, &e.process_id, &e.process_name),
+            interface_name(g, &e.process_id, &e.interface_id),
+        )
+    };
+    RowText { from: side(src), to: side(dst), state: state_word(c).to_string() }
+}
+
+/// Whether a row matches the search: every word in a process's or interface's name or id, or the state.
+pub(super) fn matches(t: &RowText, c: &Connection, q: &str) -> bool {
+    let hay = format!(
+        "{} {} {} {} {} {} {}",
+        t.from.1, t.from.2, c.endpoint1.interface_id, t.to.1, t.to.2, c.endpoint2.interface_id, t.state
+    )
+    .to_lowercase();
+    q.split_whitespace().all(|w| hay.contains(&w.to_lowercase()))
+}
+
+/// The connections in the table's order, filtered.
+pub(super) fn table_rows(g: &super::api::ConnectionGraph, q: &str, sort: &str) -> Vec<Connection> {
+    let mut rows: Vec<(RowText, Connection)> =
+        g.connections.iter().map(|c| (row_text(g, c), c.clone())).filter(|(t, c)| matches(t, c, q)).collect();
+    let key = |t: &RowText| -> String {
+        match sort {
+            "from" => format!("{}\u{0}{}", t.from.1.to_lowercase(), t.to.1.to_lowercase()),
+            "to" => format!("{}\u{0}{}", t.to.1.to_lowercase(), t.from.1.to_lowercase()),
+            "interface" => format!("{}\u{0}{}", t.from.2.to_lowercase(), t.from.1.to_lowercase()),
+            "state" => t.state.clone(),
+            _ => String::new(),
+        }
+    };
+    // Stable: equal keys keep the graph's order (oldest first).
+    rows.sort_by_key(|(t, _)| key(t));
+    rows.into_iter().map(|(_, c)| c).collect()
+}
+
 #[component]
 pub(super) fn ConnectionTable(ed: EditorState) -> impl IntoView {
-    let rows = rv(move || {
-        if ed.graph.with(|g| g.connections.is_empty()) {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let q = RwSignal::new(query.read_untracked().get("q").unwrap_or_default());
+    let sort = RwSignal::new(
+        query
+            .read_untracked()
+            .get("sort")
+            .filter(|s| SORTS.iter().any(|(k, _)| k == s))
+            .unwrap_or_else(|| "created".into()),
+    );
+    // The address follows the search and the order, so a view can be shared.
+    let write_address = move || {
+        let owner = query.read_untracked().get("owner").unwrap_or_default();
+        let mut parts = Vec::new();
+        if !owner.is_empty() {
+            parts.push(format!("owner={}", encode(&owner)));
+        }
+        let (qv, sv) = (q.get_untracked(), sort.get_untracked());
+        if !qv.is_empty() {
+            parts.push(format!("q={}", encode(&qv)));
+        }
+        if sv != "created" {
+            parts.push(format!("sort={}", encode(&sv)));
+        }
+        let url =
+            if parts.is_empty() { "/connections".to_string() } else { format!("/connections?{}", parts.join("&")) };
+        navigate(&url, NavigateOptions { replace: true, scroll: false, ..Default::default() });
+    };
+    let write = write_address.clone();
+    let confirming = RwSignal::new(None::<String>);
+    let rows = Memo::new(move |_| ed.graph.with(|g| table_rows(g, &q.get(), &sort.get())));
+    let total = Memo::new(move |_| ed.graph.with(|g| g.connections.len()));
+    let body = rv(move || {
+        if total.get() == 0 {
             return view! { <p class="muted">"No connections yet. Drag from one port to another above, or use the form below."</p> }.into_any();
         }
+        if rows.with(Vec::is_empty) {
+            return view! { <p class="muted" data-testid="connections-none-match">"No connection matches this search."</p> }.into_any();
+        }
         view! {
-            <table class="list connections">
-                <thead>
-                    <tr><th>"From"</th><th>"To"</th><th>"State"</th><th>"Versions"</th><th><span class="visually-hidden">"Actions"</span></th></tr>
-                </thead>
-                <tbody>
-                    <For each=move || ed.graph.with(|g| g.connections.clone()) key=|c| (c.id.clone(), c.revision, c.terminating) let:c>
-                        {connection_row(ed, c)}
-                    </For>
-                </tbody>
-            </table>
+            <div class="table-scroll">
+                <table class="list connections">
+                    <thead>
+                        <tr><th scope="col">"From (sender)"</th><th scope="col"><span class="visually-hidden">"Direction"</span></th><th scope="col">"To (receiver)"</th><th scope="col">"State"</th><th scope="col">"Versions"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || rows.get() key=|c| (c.id.clone(), c.revision, c.terminating) let:c>
+                            {connection_row(ed, c, confirming)}
+                        </For>
+                    </tbody>
+                </table>
+            </div>
         }
         .into_any()
+    });
+    let count = rv(move || {
+        let (shown, all) = (rows.with(Vec::len), total.get());
+        (all > 0).then(|| view! { <span class="muted small" role="status">{if shown == all { format!("{all} in all") } else { format!("{shown} of {all}") }}</span> })
     });
     view! {
         <section class="card stack" aria-labelledby="connections-heading">
             <h2 id="connections-heading">"All connections"</h2>
-            {rows}
+            <Form method="GET" action="" attr:class="toolbar connections-filter" attr:role="search" attr:aria-label="Filter connections">
+                {move || query.read().get("owner").map(|o| view! { <input type="hidden" name="owner" value=o/> })}
+                <label class="inline-label">
+                    "Search"
+                    <input type="search" name="q" data-testid="connections-search" placeholder="Process or interface"
+                        value=q.get_untracked() prop:value=move || q.get()
+                        on:input=move |ev| { q.set(event_target_value(&ev)); write_address(); }/>
+                </label>
+                <label class="inline-label">
+                    "Sort by"
+                    <select name="sort" data-testid="connections-sort" prop:value=move || sort.get()
+                        on:change=move |ev| { sort.set(event_target_value(&ev)); write(); }>
+                        {SORTS.iter().map(|(k, label)| view! { <option value=*k selected=move || sort.get() == *k>{*label}</option> }).collect_view()}
+                    </select>
+                </label>
+                <noscript><button type="submit">"Show"</button></noscript>
+                {count}
+            </Form>
+            {body}
         </section>
     }
     .into_any()
 }
 
-pub(super) fn connection_row(ed: EditorState, c: Connection) -> AnyView {
-    let (from, to, ends) = ed.graph.with_untracked(|g| {
-        let side = |e: &switchyard_core::model::Endpoint| {
-            (
-                e.process_id.clone(),
-                process_name(g, &e.process_id, &e.process_name),
-                interface_name(g, &e.process_id, &e.interface_id),
-            )
-        };
-        (side(&c.endpoint1), side(&c.endpoint2), ends_text(g, &c))
+/// Percent-encode a query value.
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub(super) fn connection_row(ed: EditorState, c: Connection, confirming: RwSignal<Option<String>>) -> AnyView {
+    let (text, ends, flow) = ed.graph.with_untracked(|g| {
+        let (_, _, flow) = source_target(&g.processes, &c);
+        (row_text(g, &c), ends_text(g, &c), flow)
     });
-    let cell = |(pid, pname, iname): (String, String, String)| {
+    let cell = |class: &'static str, (pid, pname, iname): (String, String, String)| {
+        let process = pname.clone();
         view! {
-            <td><A href=format!("/processes/{pid}")>{pname}</A><div class="muted small">{iname}</div></td>
+            <td class=class data-process=process><A href=format!("/processes/{pid}")>{pname}</A><div class="muted small">{iname}</div></td>
         }
+    };
+    let arrow = flow_arrow(flow);
+    let arrow_words = match flow {
+        EdgeFlow::OneWay { .. } => "sends to",
+        EdgeFlow::TwoWay => "sends to and receives from",
+        EdgeFlow::Unknown => "connected to",
     };
     let word = state_word(&c);
     let live = c.state != ConnectionState::Terminated && !c.terminating;
+    let staged_only = c.id.starts_with(super::draft::DRAFT);
     let id = c.id.clone();
-    let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
-    let ends2 = ends.clone();
+    let (id1, id2, id3, id4, id5) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
+    let versions = ed.graph.with_untracked(|g| versions_text(g, &c));
+    let (ends2, ends3, ends4) = (ends.clone(), ends.clone(), ends.clone());
+    let (source, target) = (text.from.1.clone(), text.to.1.clone());
     view! {
-        <tr data-connection=id data-state=c.state.as_str()
+        <tr data-connection=id data-state=c.state.as_str() data-source=source data-target=target
             class=rx(move || if ed.selection.id.with(|s| s.as_deref() == Some(id1.as_str())) { "selected" } else { "" })>
-            {cell(from)}
-            {cell(to)}
+            {cell("from", text.from)}
+            <td class="flow-arrow"><span aria-hidden="true">{arrow}</span><span class="visually-hidden">{arrow_words}</span></td>
+            {cell("to", text.to)}
             <td>
                 <span class=format!("state-badge state-{}", word.to_lowercase())>{word}</span>
                 {c.state_reason.clone().map(|r| view! { <div class="muted small reason">{r}</div> })}
             </td>
-            <td class="mono small">{versions_text(&c)}</td>
+            <td class="mono small">{versions}</td>
             <td>
                 <div class="row-actions">
                     <button type="button" class="small" aria-label=format!("Details of {ends}") on:click=move |_| ed.select(id2.clone())>"Details"</button>
-                    {live.then(|| view! {
-                        <button type="button" class="small danger" aria-label=format!("Terminate {ends2}…")
-                            on:click=move |_| { ed.select(id3.clone()); ed.selection.confirm.set(true); }>"Terminate…"</button>
-                    })}
+                    {(live && !staged_only).then(|| rv(move || {
+                        let (id3, id4, id5) = (id3.clone(), id4.clone(), id5.clone());
+                        if ed.drafting.get() {
+                            view! {
+                                <button type="button" class="small danger" aria-label=format!("Remove {} in the draft", ends2)
+                                    on:click=move |_| ed.stage_disconnect(&id3)>"Remove in the draft"</button>
+                            }.into_any()
+                        } else if confirming.with(|c| c.as_deref() == Some(id4.as_str())) {
+                            view! {
+                                <span class="confirm" role="group" aria-label=format!("Confirm disconnecting {}", ends3)>
+                                    <button type="button" class="small danger" data-testid="row-confirm-disconnect"
+                                        disabled=rx(move || ed.terminate.pending().get() || !ed.ready.get())
+                                        on:click=move |_| { confirming.set(None); ed.terminate.dispatch(TerminateConnection { id: id4.clone() }); }>
+                                        "Really disconnect"
+                                    </button>
+                                    <button type="button" class="small" on:click=move |_| confirming.set(None)>"Keep"</button>
+                                </span>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <button type="button" class="small danger" aria-label=format!("Disconnect {}…", ends4)
+                                    disabled=rx(move || !ed.ready.get())
+                                    on:click=move |_| confirming.set(Some(id5.clone()))>"Disconnect…"</button>
+                            }.into_any()
+                        }
+                    }))}
                 </div>
             </td>
         </tr>
@@ -99,9 +259,12 @@ pub(super) fn ConnectForm(ed: EditorState) -> impl IntoView {
             g.processes
                 .iter()
                 .flat_map(|p| {
-                    p.interfaces
-                        .iter()
-                        .map(move |i| (PortRef::of(p, &i.id), format!("{} — {} ({})", p.name, i.name, i.id)))
+                    p.interfaces.iter().map(move |i| {
+                        (
+                            PortRef::of(p, &i.id),
+                            format!("{} — {} ({}: {})", p.name, i.name, Flow::of(i).word(), messages_text(i)),
+                        )
+                    })
                 })
                 .collect::<Vec<_>>()
         })

@@ -16,40 +16,289 @@ use crate::AppError;
 #[cfg(feature = "ssr")]
 use switchyard_core::model::Placement;
 
-/// The process list with what it needs to be shown: node names and, for administrators, the
-/// users they may filter by.
+/// The process list's view as its URL gives it (every field as typed; the server checks them).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProcessQuery {
+    /// Part of the name.
+    pub q: String,
+    /// A state, any case (`running`).
+    pub state: String,
+    /// A service id.
+    pub service: String,
+    /// Administrators: one owner's processes (a user id).
+    pub owner: String,
+    /// Only those on this node (a node id).
+    pub node: String,
+    /// `name`, `service`, `state` or `created`; `-` before it for the reverse order.
+    pub sort: String,
+    pub page: String,
+    pub per: String,
+}
+
+impl ProcessQuery {
+    pub const PATH: &'static str = "/processes";
+    /// The URL's sortable fields and the store's field each stands for.
+    pub const SORTS: [(&'static str, &'static str); 4] =
+        [("name", "name"), ("service", "service_id"), ("state", "state"), ("created", "created")];
+    pub const DEFAULT_SORT: &'static str = "-created";
+
+    pub fn from_map(map: &leptos_router::params::ParamsMap) -> Self {
+        let get = |k: &str| map.get(k).unwrap_or_default();
+        ProcessQuery {
+            q: get("q"),
+            state: get("state"),
+            service: get("service"),
+            owner: get("owner"),
+            node: get("node"),
+            sort: get("sort"),
+            page: get("page"),
+            per: get("per"),
+        }
+    }
+
+    /// The view's parameters, for links (empty ones are left out of them).
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("q", self.q.clone()),
+            ("state", self.state.clone()),
+            ("service", self.service.clone()),
+            ("owner", self.owner.clone()),
+            ("node", self.node.clone()),
+            ("sort", self.sort.clone()),
+            ("page", self.page.clone()),
+            ("per", self.per.clone()),
+        ]
+    }
+}
+
+/// One page of the process list, with the view as the server understood it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProcessList {
+pub struct ProcessListView {
     pub items: Vec<Process>,
     pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+    pub pages: u64,
+    /// The view after the server's checks (page, size and sort as used).
+    pub query: ProcessQuery,
     /// Node id → name, of the nodes the caller may see.
     pub node_names: BTreeMap<String, String>,
-    /// (id, username) of every user; administrators only, empty for others.
+    /// Administrators: user id → username of the owners on this page; `None` for others.
+    pub owner_names: Option<BTreeMap<String, String>>,
+    /// What the server corrected in the URL, for people.
+    pub notices: Vec<String>,
+}
+
+/// What the process list's filters offer: the catalogue's services and, for administrators,
+/// the owners.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessListChoices {
+    /// (id, name).
+    pub services: Vec<(String, String)>,
+    /// (id, username); administrators only, empty for others.
     pub owners: Vec<(String, String)>,
 }
 
-/// The caller's processes, newest first; administrators see everyone's, or one owner's; all,
-/// or those on one node.
 #[server]
-pub async fn list_processes(owner: String, node: String) -> Result<ProcessList, AppError> {
-    use switchyard_core::managers::{ListParams, ProcessFilter};
+pub async fn load_process_filters() -> Result<ProcessListChoices, AppError> {
+    use switchyard_core::managers::ListParams;
     let caller = caller().await?;
     let sy = sy();
-    let params = ListParams { page: Some(1), per_page: Some(200), sort: Some("-created".into()) };
-    let filter = ProcessFilter {
-        user_id: Some(owner).filter(|o| !o.is_empty() && caller.is_admin()),
-        node_id: Some(node).filter(|n| !n.is_empty()),
-        ..Default::default()
+    let params = ListParams { page: Some(1), per_page: Some(1000), sort: Some("name".into()) };
+    // The catalogue may be unreachable: the filter then offers no services (the list still works).
+    let services = match sy.services.list(&params, None).await {
+        Ok((page, _)) => page.items.into_iter().map(|s| (s.id, s.name)).collect(),
+        Err(_) => Vec::new(),
     };
-    let page = sy.processes.list(&caller, &params, &filter).await?;
-    let node_names = sy.nodes.list_nodes(&caller, None).await?.into_iter().map(|n| (n.id, n.name)).collect();
     let owners = if caller.is_admin() {
         let params = ListParams { page: Some(1), per_page: Some(1000), sort: Some("username".into()) };
         sy.users.list(&caller, &params, None, None).await?.items.into_iter().map(|u| (u.id, u.username)).collect()
     } else {
         Vec::new()
     };
-    Ok(ProcessList { items: page.items, total: page.total, node_names, owners })
+    Ok(ProcessListChoices { services, owners })
+}
+
+/// One page of the caller's processes (administrators: everyone's, or one owner's), searched,
+/// filtered and sorted as `query` says.
+#[server(input = Json)]
+pub async fn load_process_list(query: ProcessQuery) -> Result<ProcessListView, AppError> {
+    use crate::lists::{paging, sort_param};
+    use switchyard_core::managers::{ListParams, ProcessFilter};
+    use switchyard_core::model::ProcessState;
+    let caller = caller().await?;
+    let sy = sy();
+    let mut query = query;
+    let (page, per_page, mut notices) = paging(&query.page, &query.per);
+    let (sort, url_sort) = sort_param(&query.sort, &ProcessQuery::SORTS, ProcessQuery::DEFAULT_SORT, &mut notices);
+    let state = match query.state.trim() {
+        "" => None,
+        s => match ProcessState::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s)) {
+            Some(st) => Some(st),
+            None => {
+                notices.push(format!(
+                    "There is no state “{}”: showing processes in every state.",
+                    s.chars().take(40).collect::<String>()
+                ));
+                query.state.clear();
+                None
+            }
+        },
+    };
+    let node_id = Some(query.node.trim().to_string()).filter(|n| !n.is_empty());
+    if let Some(n) = &node_id {
+        if switchyard_core::validate::id("node", n).is_err() {
+            return Err(AppError {
+                code: "validation_failed".into(),
+                message: format!("“{}” is not a node id", n.chars().take(40).collect::<String>()),
+                field: Some("node".into()),
+            });
+        }
+    }
+    let owner = Some(query.owner.trim().to_string()).filter(|o| !o.is_empty() && caller.is_admin());
+    if let Some(o) = &owner {
+        if switchyard_core::validate::id("user", o).is_err() {
+            return Err(AppError {
+                code: "validation_failed".into(),
+                message: format!("“{}” is not a user id", o.chars().take(40).collect::<String>()),
+                field: Some("owner".into()),
+            });
+        }
+    }
+    let filter = ProcessFilter {
+        user_id: owner,
+        state,
+        service_id: Some(query.service.trim().to_string()).filter(|s| !s.is_empty()),
+        search: Some(query.q.trim().to_string()).filter(|s| !s.is_empty()),
+        node_id,
+    };
+    let fetch = |page: u64| {
+        let params = ListParams { page: Some(page), per_page: Some(per_page), sort: Some(sort.clone()) };
+        let (sy, caller, filter) = (sy.clone(), caller.clone(), filter.clone());
+        async move { sy.processes.list(&caller, &params, &filter).await }
+    };
+    let mut found = fetch(page).await?;
+    let pages = found.pages();
+    if page > pages {
+        // Past the end (a URL from before some were deleted): the last page, said so.
+        notices.push(format!("There is no page {page}: showing the last page, {pages}."));
+        found = fetch(pages).await?;
+    }
+    let node_names = sy.nodes.list_nodes(&caller, None).await?.into_iter().map(|n| (n.id, n.name)).collect();
+    let owner_names = if caller.is_admin() {
+        let mut names = BTreeMap::new();
+        for p in &found.items {
+            if !names.contains_key(&p.user_id) {
+                let name =
+                    sy.users.get(&caller, &p.user_id).await.map(|u| u.username).unwrap_or_else(|_| p.user_id.clone());
+                names.insert(p.user_id.clone(), name);
+            }
+        }
+        Some(names)
+    } else {
+        None
+    };
+    query.page = if found.page > 1 { found.page.to_string() } else { String::new() };
+    query.per = if per_page == crate::lists::DEFAULT_PER { String::new() } else { per_page.to_string() };
+    query.sort = if url_sort == ProcessQuery::DEFAULT_SORT { String::new() } else { url_sort };
+    Ok(ProcessListView {
+        pages: found.pages(),
+        total: found.total,
+        page: found.page,
+        per_page,
+        items: found.items,
+        query,
+        node_names,
+        owner_names,
+        notices,
+    })
+}
+
+/// What a bulk action of the process list does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProcessVerb {
+    Suspend,
+    Resume,
+    Delete,
+}
+
+impl ProcessVerb {
+    pub fn key(self) -> &'static str {
+        match self {
+            ProcessVerb::Suspend => "suspend",
+            ProcessVerb::Resume => "resume",
+            ProcessVerb::Delete => "delete",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        [ProcessVerb::Suspend, ProcessVerb::Resume, ProcessVerb::Delete].into_iter().find(|v| v.key() == key)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ProcessVerb::Suspend => "Suspend",
+            ProcessVerb::Resume => "Resume",
+            ProcessVerb::Delete => "Delete",
+        }
+    }
+
+    /// What it will do to a process in `state`: `Ok(words)`, or `Err(why it is skipped)`. The
+    /// confirmation and the server use the same words, so what was listed is what happens.
+    pub fn plan(self, state: switchyard_core::model::ProcessState) -> Result<&'static str, String> {
+        use switchyard_core::model::ProcessState as S;
+        match (self, state) {
+            (ProcessVerb::Suspend, S::Running) => Ok("suspend, its state is saved"),
+            (ProcessVerb::Suspend, S::Suspended) => Err("already suspended — skipped".into()),
+            (ProcessVerb::Suspend, s) => Err(format!("{s}: only a RUNNING process can be suspended — skipped")),
+            (ProcessVerb::Resume, S::Suspended) => Ok("resume from its saved state"),
+            (ProcessVerb::Resume, S::Running) => Err("already running — skipped".into()),
+            (ProcessVerb::Resume, s) => Err(format!("{s}: only a SUSPENDED process can be resumed — skipped")),
+            (ProcessVerb::Delete, S::Terminated) => Err("already being deleted — skipped".into()),
+            (ProcessVerb::Delete, S::Suspended) => Ok("delete, its saved state is discarded and its connections end"),
+            (ProcessVerb::Delete, _) => Ok("delete, its container is removed and its connections end"),
+        }
+    }
+}
+
+/// Suspend, resume or delete each of `ids` (at most 100), as far as its state allows; every id
+/// is reported: done, skipped (why) or failed (why). One failing does not stop the others.
+#[server(input = Json)]
+pub async fn bulk_process_action(ids: Vec<String>, verb: ProcessVerb) -> Result<crate::lists::BulkReport, AppError> {
+    use crate::lists::{bulk_ids, BulkReport, ItemOutcome, Outcome};
+    use switchyard_core::Error;
+    let ids = bulk_ids(ids)?;
+    let caller = caller().await?;
+    let sy = sy();
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let process = match sy.processes.get(&caller, &id).await {
+            Ok(p) => p,
+            Err(e) => {
+                items.push(ItemOutcome { name: id.clone(), id, outcome: Outcome::Failed(e.to_string()) });
+                continue;
+            }
+        };
+        let name = process.name.clone();
+        let outcome = match verb.plan(process.state) {
+            Err(why) => Outcome::Skipped(why),
+            Ok(words) => {
+                let done = match verb {
+                    ProcessVerb::Suspend => sy.processes.suspend(&caller, &id).await.map(|_| ()),
+                    ProcessVerb::Resume => sy.processes.resume(&caller, &id).await.map(|_| ()),
+                    ProcessVerb::Delete => sy.processes.delete(&caller, &id, None).await.map(|_| ()),
+                };
+                match done {
+                    Ok(()) => Outcome::Done(words.to_string()),
+                    // Its state changed meanwhile, or the same is under way already.
+                    Err(Error::Conflict(why)) => Outcome::Skipped(why),
+                    Err(e) => Outcome::Failed(e.to_string()),
+                }
+            }
+        };
+        items.push(ItemOutcome { id, name, outcome });
+    }
+    Ok(BulkReport { action: verb.title().to_string(), items })
 }
 
 /// One process with its pending changes and the names its ids stand for.

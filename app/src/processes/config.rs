@@ -9,8 +9,8 @@ use switchyard_core::model::{Parameter, Process, ProcessUpdate};
 use super::{
     api::{get_process, ProcessDetail, UpdateProcess},
     fields::{
-        check_environment, check_name, check_parameters, field_of, EnvRow, EnvironmentRows, FieldMessage, FormErrors,
-        ParameterFields,
+        check_environment, check_name, check_parameters, described_by, field_of, focus_first_error, EnvRow,
+        EnvironmentRows, FieldMessage, FormErrors, ParameterFields,
     },
 };
 use crate::{
@@ -143,9 +143,13 @@ fn ConfigEditor(
     });
     let errors = FormErrors::new(client);
     let update = ServerAction::<UpdateProcess>::new();
+    let form = NodeRef::<leptos::html::Form>::new();
     Effect::new(move |_| match update.value().get() {
         Some(Ok(p)) => on_saved.run(p),
-        Some(Err(e)) => errors.server.set(Some(e)),
+        Some(Err(e)) => {
+            errors.server.set(Some(e));
+            focus_first_error(form);
+        }
         None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -154,6 +158,7 @@ fn ConfigEditor(
         errors.server.set(None);
         let Some(Ok(d)) = declared.get_untracked() else { return };
         if !client.get_untracked().is_empty() {
+            focus_first_error(form);
             return;
         }
         let change = ProcessUpdate {
@@ -182,7 +187,7 @@ fn ConfigEditor(
             <div class="field">
                 <label for="edit-name">"Name" <span class="required" title="required">" *"</span></label>
                 <input id="edit-name" name="name" autocomplete="off" aria-required="true"
-                    aria-describedby="name-error"
+                    aria-describedby=described_by(errors, "name", None)
                     aria-invalid=errors.invalid("name")
                     prop:value=rx(move || name.get())
                     on:input=move |ev| { name.set(event_target_value(&ev)); errors.touch("name"); }/>
@@ -211,21 +216,21 @@ fn ConfigEditor(
     }
     .into_any();
     view! {
-        <form class="stack config-editor" novalidate on:submit=submit>
+        <form class="stack config-editor" novalidate on:submit=submit node_ref=form>
             {name_part}
             {parameters_part}
             {environment_part}
             {rv(move || (errors.submitted.get() && !client.with(|c| c.is_empty()))
                 .then(|| view! { <p class="error" role="alert">"Some fields need attention; see the messages next to them."</p> }))}
             {rv(move || stale().then(|| view! {
-                <div class="error stale" role="alert">
+                <div class="error stale" role="alert" tabindex="-1" data-form-alert="">
                     <p>{errors.server.get().map(|e| e.message).unwrap_or_default()}</p>
                     <button type="button" class="small" on:click=move |_| on_reload.run(())>
                         "Load the current configuration (drops your edits)"
                     </button>
                 </div>
             }))}
-            {rv(move || general_error().map(|e| view! { <ErrorMessage error=e/> }))}
+            {rv(move || general_error().map(|e| view! { <div tabindex="-1" data-form-alert=""><ErrorMessage error=e/></div> }))}
             <div class="actions">
                 <button type="submit" class="primary"
                     disabled=rx(move || !ready.get() || update.pending().get() || !matches!(declared.get(), Some(Ok(_))))>

@@ -15,8 +15,9 @@ use switchyard_core::model::{NewProcess, Service};
 use super::{
     api::{deploy_choices, CreateProcess, DeployOptions},
     fields::{
-        bad_number, check_environment, check_limits, check_name, check_parameters, field_of, placement_of, EnvRow,
-        EnvironmentRows, FieldMessage, FormErrors, ParameterFields, NOT_A_NUMBER,
+        bad_number, check_environment, check_limits, check_name, check_parameters, described_by, field_of,
+        focus_first_error, placement_of, EnvRow, EnvironmentRows, FieldMessage, FormErrors, ParameterFields,
+        NOT_A_NUMBER,
     },
     list::placement_words,
 };
@@ -113,9 +114,13 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
     let create = ServerAction::<CreateProcess>::new();
     let ready = hydrated();
     let navigate = use_navigate();
+    let form = NodeRef::<leptos::html::Form>::new();
     Effect::new(move |_| match create.value().get() {
         Some(Ok(p)) => navigate(&format!("/processes/{}?created=1", p.id), NavigateOptions::default()),
-        Some(Err(e)) => errors.server.set(Some(e)),
+        Some(Err(e)) => {
+            errors.server.set(Some(e));
+            focus_first_error(form);
+        }
         None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -123,6 +128,7 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
         errors.submitted.set(true);
         errors.server.set(None);
         if !client.get_untracked().is_empty() {
+            focus_first_error(form);
             return;
         }
         let Some(s) = selected.get_untracked() else { return };
@@ -174,6 +180,7 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
                         <label for="service">"Service" <span class="required" title="required">" *"</span></label>
                         <select id="service" name="service" aria-required="true"
                             aria-invalid=errors.invalid("service_id")
+                            aria-describedby=described_by(errors, "service_id", None)
                             on:change=move |ev| {
                                 service.set(event_target_value(&ev));
                                 version.set(String::new());
@@ -193,6 +200,7 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
                         <label for="version">"Version"</label>
                         <select id="version" name="version"
                             aria-invalid=errors.invalid("service_version")
+                            aria-describedby=described_by(errors, "service_version", None)
                             on:change=move |ev| { version.set(event_target_value(&ev)); errors.touch("service_version"); }>
                             {rv(move || match versions.get() {
                                 None => view! { <option value="">"Loading…"</option> }.into_any(),
@@ -221,7 +229,7 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
                     <label for="name">"Name"</label>
                     <input id="name" name="name" autocomplete="off"
                         placeholder=rx(move || format!("{} @{}", service_name(), username))
-                        aria-describedby="name-hint name-error"
+                        aria-describedby=described_by(errors, "name", Some("name-hint"))
                         aria-invalid=errors.invalid("name")
                         prop:value=rx(move || name.get())
                         on:input=move |ev| { name.set(event_target_value(&ev)); errors.touch("name"); }/>
@@ -241,7 +249,8 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
                 })}
                 <div class="field">
                     <label for="placement">"Where it runs"</label>
-                    <select id="placement" name="placement" aria-describedby="placement-hint placement-error"
+                    <select id="placement" name="placement"
+                        aria-describedby=rx(move || if errors.get_prefixed("placement").is_some() { "placement-hint placement-error" } else { "placement-hint" })
                         aria-invalid=rx(move || errors.get_prefixed("placement").is_some().then_some("true"))
                         on:change=move |ev| {
                             placement.set(event_target_value(&ev));
@@ -305,27 +314,27 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
                         <div class="field">
                             <label for="memory">"Memory (MiB)"</label>
                             <input id="memory" type="number" min="4" step="1" inputmode="numeric" placeholder="no limit"
-                                aria-describedby="memory-hint limits-memory_bytes-error"
+                                aria-describedby=described_by(errors, "limits.memory_bytes", Some("memory-hint"))
                                 aria-invalid=errors.invalid("limits.memory_bytes")
                                 prop:value=memory.get_untracked()
                                 on:input=move |ev| {
                                     memory.set(if bad_number(&ev) { NOT_A_NUMBER.to_string() } else { event_target_value(&ev) });
                                     errors.touch("limits.memory_bytes");
                                 }/>
-                            <span class="hint" id="memory-hint">"At least 4 MiB; empty for no limit of its own."</span>
+                            <span class="hint" id="memory-hint">"A whole number of MiB, at least 4; empty for no limit of its own."</span>
                             <FieldMessage errors field="limits.memory_bytes".to_string()/>
                         </div>
                         <div class="field">
                             <label for="cpus">"CPUs"</label>
                             <input id="cpus" type="number" min="0" step="0.1" inputmode="decimal" placeholder="no limit"
-                                aria-describedby="cpus-hint limits-nano_cpus-error"
+                                aria-describedby=described_by(errors, "limits.nano_cpus", Some("cpus-hint"))
                                 aria-invalid=errors.invalid("limits.nano_cpus")
                                 prop:value=cpus.get_untracked()
                                 on:input=move |ev| {
                                     cpus.set(if bad_number(&ev) { NOT_A_NUMBER.to_string() } else { event_target_value(&ev) });
                                     errors.touch("limits.nano_cpus");
                                 }/>
-                            <span class="hint" id="cpus-hint">"e.g. 0.5 for half a core; empty for no limit of its own."</span>
+                            <span class="hint" id="cpus-hint">"At least 0.01, e.g. 0.5 for half a core; empty for no limit of its own."</span>
                             <FieldMessage errors field="limits.nano_cpus".to_string()/>
                         </div>
                     </div>
@@ -334,7 +343,7 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
     }
     .into_any();
     view! {
-        <form class="card stack deploy-form" novalidate on:submit=submit aria-describedby="deploy-intro">
+        <form class="card stack deploy-form" novalidate on:submit=submit aria-describedby="deploy-intro" node_ref=form>
             <p class="muted" id="deploy-intro">"Fields marked " <span class="required">"*"</span> " are required."</p>
             {catalogue_error.map(|e| view! { <p class="error" role="alert">"The registry cannot be read right now: " {e}</p> })}
             {service_part}
@@ -345,7 +354,7 @@ fn DeployForm(choices: DeployOptions, service: String, version: String) -> impl 
 
             {rv(move || (errors.submitted.get() && !client.with(|c| c.is_empty()))
                 .then(|| view! { <p class="error" role="alert">"Some fields need attention; see the messages next to them."</p> }))}
-            {rv(move || general_error().map(|e| view! { <ErrorMessage error=e/> }))}
+            {rv(move || general_error().map(|e| view! { <div tabindex="-1" data-form-alert=""><ErrorMessage error=e/></div> }))}
             <div class="actions">
                 <button type="submit" class="primary" disabled=rx(move || !ready.get() || create.pending().get() || selected.with(|s| s.is_none()))>
                     {rv(move || if create.pending().get() { "Deploying…" } else { "Deploy" })}

@@ -80,7 +80,7 @@ pub fn check_parameters(
             continue;
         }
         if value.trim().is_empty() {
-            if p.default.is_none() && !p.is_optional {
+            if p.is_required() {
                 errors.insert(field_of(p), format!("{} is required", p.name));
             }
             continue;
@@ -139,38 +139,68 @@ pub fn check_environment(rows: &[EnvRow]) -> (BTreeMap<String, String>, FieldErr
 
 pub(super) const MIB: u64 = 1024 * 1024;
 
-/// Limits from the form's memory (MiB) and CPUs; empty means no limit of its own.
+/// The largest memory limit Docker takes (a signed 64-bit number of bytes), in MiB.
+const MAX_MEMORY_MIB: u64 = i64::MAX as u64 / MIB;
+/// The largest CPU limit Docker takes (a signed 64-bit number of nano-CPUs), in CPUs.
+const MAX_CPUS: f64 = 9_223_372_036.0;
+
+/// Limits from the form's memory (MiB) and CPUs; empty (or 0) means no limit of its own. The
+/// messages say what is wrong: not a number, a fraction, negative, too small or too large.
 pub fn check_limits(memory_mib: &str, cpus: &str) -> (ResourceLimits, FieldErrors) {
     let mut limits = ResourceLimits::default();
     let mut errors = FieldErrors::new();
     let memory_mib = memory_mib.trim();
     if !memory_mib.is_empty() {
-        match memory_mib.parse::<u64>() {
-            Ok(0) => {}
-            Ok(m) if m < 4 => {
-                errors.insert("limits.memory_bytes".into(), "a memory limit must be at least 4 MiB".into());
+        let problem = match memory_mib.parse::<i128>() {
+            Ok(0) => None,
+            Ok(m) if m < 0 => {
+                Some("memory cannot be negative: give at least 4 MiB, or leave it empty for no limit".to_string())
             }
-            Ok(m) if m.checked_mul(MIB).is_none() => {
-                errors.insert("limits.memory_bytes".into(), "that is more memory than any machine has".into());
+            Ok(m) if m < 4 => Some("memory must be at least 4 MiB (or empty for no limit)".to_string()),
+            Ok(m) if m > MAX_MEMORY_MIB as i128 => Some(format!("memory must be at most {MAX_MEMORY_MIB} MiB")),
+            Ok(m) => {
+                limits.memory_bytes = m as u64 * MIB;
+                None
             }
-            Ok(m) => limits.memory_bytes = m * MIB,
-            Err(_) => {
-                errors.insert("limits.memory_bytes".into(), "memory must be a whole number of MiB".into());
-            }
+            Err(_) => Some(match memory_mib.parse::<f64>() {
+                Ok(f) if f.is_finite() && f.fract() != 0.0 => {
+                    "memory must be a whole number of MiB, without a fraction".to_string()
+                }
+                Ok(f) if f.is_finite() && f < 0.0 => {
+                    "memory cannot be negative: give at least 4 MiB, or leave it empty for no limit".to_string()
+                }
+                Ok(f) if f.is_finite() && memory_mib.chars().all(|c| c.is_ascii_digit()) => {
+                    format!("memory must be at most {MAX_MEMORY_MIB} MiB")
+                }
+                _ => "memory must be a number of MiB written in digits, such as 256".to_string(),
+            }),
+        };
+        if let Some(m) = problem {
+            errors.insert("limits.memory_bytes".into(), m);
         }
     }
     let cpus = cpus.trim();
     if !cpus.is_empty() {
-        match cpus.parse::<f64>() {
-            Ok(c) if c.is_finite() && (0.0..=1_000_000.0).contains(&c) => {
+        let problem = match cpus.parse::<f64>() {
+            Ok(c) if c.is_nan() => Some("CPUs must be a number such as 0.5 or 2".into()),
+            Ok(c) if !c.is_finite() || cpus.to_ascii_lowercase().contains("inf") => {
+                Some(format!("CPUs must be at most {MAX_CPUS}"))
+            }
+            Ok(c) if c < 0.0 => {
+                Some("CPUs cannot be negative: give at least 0.01, or leave it empty for no limit".into())
+            }
+            // Not negative (above), so zero: no limit of its own.
+            Ok(c) if c < f64::MIN_POSITIVE => None,
+            Ok(c) if c < 0.01 => Some("CPUs must be at least 0.01 (or empty for no limit)".into()),
+            Ok(c) if c > MAX_CPUS => Some(format!("CPUs must be at most {MAX_CPUS}")),
+            Ok(c) => {
                 limits.nano_cpus = (c * 1e9).round() as u64;
-                if c > 0.0 && limits.nano_cpus < 1_000_000 {
-                    errors.insert("limits.nano_cpus".into(), "give at least 0.001 CPUs".into());
-                }
+                None
             }
-            _ => {
-                errors.insert("limits.nano_cpus".into(), "CPUs must be a number such as 0.5 or 2".into());
-            }
+            Err(_) => Some("CPUs must be a number such as 0.5 or 2".into()),
+        };
+        if let Some(m) = problem {
+            errors.insert("limits.nano_cpus".into(), m);
         }
     }
     (limits, errors)
@@ -261,10 +291,49 @@ fn dom_id(field: &str) -> String {
     field.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect()
 }
 
+/// The id of a field's message (in the page only while there is one).
+pub(super) fn error_id(field: &str) -> String {
+    format!("{}-error", dom_id(field))
+}
+
+/// A field's `aria-describedby`: its hint (if it has one) and its message while there is one,
+/// so that it names only elements that are in the page.
+pub(super) fn described_by(errors: FormErrors, field: &str, hint: Option<&str>) -> Rx<Option<String>> {
+    let (field, error, hint) = (field.to_string(), error_id(field), hint.map(str::to_string));
+    rx(move || {
+        let mut ids: Vec<String> = hint.iter().cloned().collect();
+        if errors.get(&field).is_some() {
+            ids.push(error.clone());
+        }
+        (!ids.is_empty()).then(|| ids.join(" "))
+    })
+}
+
+/// After a refused submit, once its messages are drawn: the focus goes to the first field the
+/// form marks invalid (a closed `<details>` around it is opened), else to its first message
+/// that can take the focus (`data-form-alert`).
+pub(super) fn focus_first_error(form: NodeRef<leptos::html::Form>) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use leptos::wasm_bindgen::JsCast;
+        let Some(form) = form.get_untracked() else { return };
+        let found = |selector: &str| form.query_selector(selector).ok().flatten();
+        let Some(el) = found("[aria-invalid=\"true\"]").or_else(|| found("[data-form-alert]")) else { return };
+        if let Ok(Some(details)) = el.closest("details") {
+            let _ = details.set_attribute("open", "");
+        }
+        if let Some(el) = el.dyn_ref::<leptos::web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = form;
+}
+
 /// A field's message under it, announced when it appears.
 #[component]
 pub(super) fn FieldMessage(errors: FormErrors, field: String) -> impl IntoView {
-    let id = format!("{}-error", dom_id(&field));
+    let id = error_id(&field);
     let f = field.clone();
     rv(move || {
         errors
@@ -324,16 +393,19 @@ fn number_limits(kind: ParameterType) -> Option<(&'static str, Option<&'static s
     }
 }
 
-/// The input for one declared parameter, chosen by its type.
+/// The input for one declared parameter, chosen by its type, with its hint (what it is for,
+/// when its label says, then its type and default) tied to it.
 #[component]
 fn ParameterField(p: Parameter, values: RwSignal<BTreeMap<String, String>>, errors: FormErrors) -> impl IntoView {
     let field = field_of(&p);
     let input_id = format!("param-{}", dom_id(&p.id));
     let hint_id = format!("{input_id}-hint");
-    let error_id = format!("{}-error", dom_id(&field));
-    let described = format!("{hint_id} {error_id}");
-    let required = p.default.is_none() && !p.is_optional;
+    // A parameter with a default is not required of the user: the default fills it.
+    let required = p.is_required();
     let hint = type_hint(&p);
+    let description = p.description.clone().filter(|d| !d.trim().is_empty());
+    let has_hint = !hint.is_empty() || description.is_some();
+    let described = described_by(errors, &field, has_hint.then_some(hint_id.as_str()));
     // The inputs belong to the browser once shown (a number input reports "" while its text
     // is not a number yet, which must not be written back); they start from these values.
     let shown = values.with_untracked(|v| shown_value(&p, v));
@@ -352,12 +424,11 @@ fn ParameterField(p: Parameter, values: RwSignal<BTreeMap<String, String>>, erro
     };
     let id_line = view! { <code class="muted small param-id">{p.id.clone()}</code> };
     let input = if p.kind == ParameterType::Boolean && !p.is_array {
-        let set = set.clone();
         view! {
             <label class="check" for=input_id.clone()>
                 <input type="checkbox" id=input_id.clone() name=field.clone()
                     prop:checked=shown == "true"
-                    aria-describedby=described.clone() aria-invalid=invalid
+                    aria-describedby=described aria-invalid=invalid
                     on:change=move |ev| set(if event_target_checked(&ev) { "true".into() } else { "false".into() })/>
                 {label}
                 {id_line}
@@ -366,23 +437,32 @@ fn ParameterField(p: Parameter, values: RwSignal<BTreeMap<String, String>>, erro
         .into_any()
     } else if let Some(options) = p.values.clone().filter(|v| !v.is_empty() && !p.is_array) {
         let labels = p.labels.clone().unwrap_or_default();
-        let set = set.clone();
-        let placeholder = if required { "Choose…" } else { "(not set)" };
+        let text_of = move |i: usize, v: &str| -> String {
+            // The label, with the value only when it says something else.
+            match labels.get(i).filter(|l| !l.is_empty()) {
+                Some(l) if l.eq_ignore_ascii_case(v) => l.clone(),
+                Some(l) => format!("{l} ({v})"),
+                None => v.to_string(),
+            }
+        };
+        // Left empty, an optional choice is not sent: the default (if any) applies.
+        let placeholder = match &p.default {
+            _ if required => "Choose…".to_string(),
+            Some(d) => format!(
+                "(default: {})",
+                options.iter().position(|v| v == d).map(|i| text_of(i, d)).unwrap_or_else(|| d.clone())
+            ),
+            None => "(not set)".to_string(),
+        };
         view! {
             <label for=input_id.clone()>{label} {id_line}</label>
             <select id=input_id.clone() name=field.clone() aria-required=required.then_some("true")
-                aria-describedby=described.clone() aria-invalid=invalid
+                aria-describedby=described aria-invalid=invalid
                 on:change=move |ev| set(event_target_value(&ev))>
                 <option value="" selected=shown.is_empty()>{placeholder}</option>
-                {options.into_iter().enumerate().map(|(i, v)| {
-                    // The label, with the value only when it says something else.
-                    let text = match labels.get(i).filter(|l| !l.is_empty()) {
-                        Some(l) if l.eq_ignore_ascii_case(&v) => l.clone(),
-                        Some(l) => format!("{l} ({v})"),
-                        None => v.clone(),
-                    };
-                    let is = shown == v;
-                    view! { <option value=v selected=is>{text}</option> }
+                {options.iter().enumerate().map(|(i, v)| {
+                    let is = shown == *v;
+                    view! { <option value=v.clone() selected=is>{text_of(i, v)}</option> }
                 }).collect_view()}
             </select>
         }
@@ -394,13 +474,13 @@ fn ParameterField(p: Parameter, values: RwSignal<BTreeMap<String, String>>, erro
             None => ("text", None, None, None),
         };
         let maxlength = (p.kind == ParameterType::Character && !p.is_array).then_some("1");
-        let placeholder = p.default.clone();
-        let set = set.clone();
+        // Cleared, the field shows the default it falls back on.
+        let placeholder = p.default.clone().filter(|d| !d.is_empty()).map(|d| format!("default: {d}"));
         view! {
             <label for=input_id.clone()>{label} {id_line}</label>
             <input type=kind id=input_id.clone() name=field.clone() step=step min=min max=max maxlength=maxlength
                 placeholder=placeholder aria-required=required.then_some("true")
-                aria-describedby=described.clone() aria-invalid=invalid
+                aria-describedby=described aria-invalid=invalid
                 prop:value=shown.clone()
                 on:input=move |ev| set(if bad_number(&ev) { NOT_A_NUMBER.to_string() } else { event_target_value(&ev) })/>
         }
@@ -409,7 +489,12 @@ fn ParameterField(p: Parameter, values: RwSignal<BTreeMap<String, String>>, erro
     view! {
         <div class="field" data-parameter=p.id.clone()>
             {input}
-            {(!hint.is_empty()).then(|| view! { <span class="hint" id=hint_id>{hint}</span> })}
+            {has_hint.then(|| view! {
+                <span class="hint" id=hint_id>
+                    {description.map(|d| view! { <span class="param-description" data-description="">{d}</span> })}
+                    {(!hint.is_empty()).then(|| view! { <span class="param-type">{hint}</span> })}
+                </span>
+            })}
             <FieldMessage errors field=field.clone()/>
         </div>
     }
@@ -467,6 +552,7 @@ pub(super) fn EnvironmentRows(
                                 <input class="mono" placeholder="NAME" autocomplete="off" spellcheck="false"
                                     prop:value=rx(move || key_of(row))
                                     aria-invalid=rx(move || message(row).is_some().then_some("true"))
+                                    aria-describedby=rx(move || message(row).is_some().then(|| format!("env-{row}-error")))
                                     on:input=move |ev| {
                                         errors.touch(&server_field(row));
                                         rows.update(|all| if let Some(x) = all.iter_mut().find(|x| x.row == row) { x.key = event_target_value(&ev) });
@@ -486,14 +572,14 @@ pub(super) fn EnvironmentRows(
                             <button type="button" class="small"
                                 aria-label=rx(move || format!("Remove variable {}", { let k = key_of(row); if k.is_empty() { n().to_string() } else { k } }))
                                 on:click=move |_| rows.update(|all| all.retain(|x| x.row != row))>"Remove"</button>
-                            {rv(move || message(row).map(|m| view! { <span class="field-error env-error" role="alert" data-field=server_field(row)>{m}</span> }))}
+                            {rv(move || message(row).map(|m| view! { <span class="field-error env-error" id=format!("env-{row}-error") role="alert" data-field=server_field(row)>{m}</span> }))}
                         </div>
                     }
                     .into_any()
                 }
             </For>
             {rv(move || rows.with(|r| r.is_empty()).then(|| view! { <p class="muted small">"No variables."</p> }))}
-            <div><button type="button" class="small" on:click=add>"Add variable"</button></div>
+            <div><button type="button" class="small" data-add-env="" on:click=add>"Add variable"</button></div>
         </div>
     }
     .into_any()
@@ -513,6 +599,7 @@ mod tests {
             values: None,
             labels: None,
             default: default.map(String::from),
+            description: None,
         }
     }
 
@@ -565,6 +652,18 @@ mod tests {
         assert!(check_limits("", "lots").1.contains_key("limits.nano_cpus"));
         assert!(check_limits(NOT_A_NUMBER, "").1.contains_key("limits.memory_bytes"));
         assert_eq!(check_limits("", "").0, ResourceLimits::default());
+        let memory = |m: &str| check_limits(m, "").1.get("limits.memory_bytes").cloned().unwrap_or_default();
+        let cpus = |c: &str| check_limits("", c).1.get("limits.nano_cpus").cloned().unwrap_or_default();
+        assert!(memory("-5").contains("cannot be negative"), "{}", memory("-5"));
+        assert!(memory("2").contains("at least 4 MiB"));
+        assert!(memory("1.5").contains("without a fraction"));
+        assert!(memory("99999999999999999999999999999999999999999").contains("at most"));
+        assert!(memory("lots").contains("such as 256"));
+        assert!(check_limits("0", "0").1.is_empty());
+        assert!(cpus("-1").contains("cannot be negative"));
+        assert!(cpus("0.001").contains("at least 0.01"));
+        assert!(cpus("1e12").contains("at most"));
+        assert!(cpus("NaN").contains("a number such as"));
     }
 
     #[test]

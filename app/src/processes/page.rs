@@ -209,7 +209,7 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
                         <dt>"Limits"</dt><dd>{limits}</dd>
                         <dt>"Owner"</dt><dd>{d.owner.clone()}</dd>
                         <dt>"Created"</dt><dd>{when(&p.created)}</dd>
-                        <dt>"Saved state"</dt><dd>{if p.has_saved_state { "kept from its suspension" } else { "none" }}</dd>
+                        <dt>"Saved state"</dt><dd data-fact="saved-state">{saved_state_words(p)}</dd>
                     </dl>
                 }
             })}
@@ -219,26 +219,31 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
     .into_any();
     let history_part = view! {
         <section class="card stack" aria-labelledby="history-heading">
-            <h2 id="history-heading">"State history"</h2>
+            <h2 id="history-heading">"History"</h2>
+            <p class="muted small">"State changes, reconfigurations, moves and upgrades, newest first."</p>
             {rv(move || {
-                let mut h = history.get();
-                h.reverse();
+                let h = history_rows(&history.get());
                 if h.is_empty() {
                     view! { <p class="muted">"No state changes yet."</p> }.into_any()
                 } else {
                     view! {
-                        <table class="list history">
-                            <thead><tr><th>"When"</th><th>"State"</th><th>"Why"</th></tr></thead>
-                            <tbody>
-                                {h.into_iter().map(|c| view! {
-                                    <tr>
-                                        <td class="muted nowrap">{c.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
-                                        <td><StateBadge state=c.state/></td>
-                                        <td>{c.reason.clone().unwrap_or_default()}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                        <div class="table-scroll">
+                            <table class="list history" aria-label="History" tabindex="0">
+                                <thead><tr><th>"When"</th><th>"What"</th><th>"Details"</th></tr></thead>
+                                <tbody>
+                                    {h.into_iter().map(|(c, kind)| view! {
+                                        <tr data-history=kind>
+                                            <td class="muted nowrap">{c.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
+                                            <td>{match kind {
+                                                "state" => view! { <StateBadge state=c.state/> }.into_any(),
+                                                other => view! { <span class="history-event">{history_word(other)}</span> }.into_any(),
+                                            }}</td>
+                                            <td>{c.reason.clone().unwrap_or_default()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
                     }.into_any()
                 }
             })}
@@ -255,7 +260,7 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
                     view! { <p class="muted">"None."</p> }.into_any()
                 } else {
                     view! {
-                        <table class="list changes">
+                        <table class="list changes" aria-label="Pending changes" tabindex="0">
                             <thead><tr><th>"Change"</th><th>"State"</th><th>"Attempts"</th><th>"Last error"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|c| {
@@ -294,6 +299,56 @@ fn ProcessView(initial: ProcessDetail) -> impl IntoView {
         <crate::activity::ResourceActivity resource_id=id.clone()/>
         {changes_part}
         <Logs id=id.clone() state=Signal::derive(move || state.get().0)/>
+    }
+}
+
+/// What the page says about the process's saved state: kept since a suspension, or given back
+/// on a resume (the state itself is let go of then, so `has_saved_state` alone says "none").
+fn saved_state_words(p: &switchyard_core::model::Process) -> String {
+    let at = |t: &switchyard_core::model::Timestamp| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    match (p.has_saved_state, &p.state_saved_at, &p.state_restored_at) {
+        (true, Some(saved), _) => format!("kept from its suspension at {}", at(saved)),
+        (true, None, _) => "kept from its suspension".to_string(),
+        (false, Some(saved), Some(restored)) if restored >= saved => {
+            format!("last saved at {}, given back to it on resume at {}", at(saved), at(restored))
+        }
+        (false, None, Some(restored)) => format!("given back to it on resume at {}", at(restored)),
+        (false, Some(saved), _) => format!("none kept (last saved at {})", at(saved)),
+        (false, None, None) => "none".to_string(),
+    }
+}
+
+/// The history newest first, each entry with what it is: a state change (`state`), or an event
+/// that left the state as it was (`reconfigured`, `move`, `upgrade`, `event`).
+fn history_rows(h: &[switchyard_core::model::StateChange]) -> Vec<(switchyard_core::model::StateChange, &'static str)> {
+    let mut out = Vec::with_capacity(h.len());
+    let mut previous = None;
+    for c in h {
+        let reason = c.reason.as_deref().unwrap_or_default();
+        let kind = if previous != Some(c.state) {
+            "state"
+        } else if reason.starts_with("reconfigured") {
+            "reconfigured"
+        } else if reason.starts_with("upgrad") {
+            "upgrade"
+        } else if reason.starts_with("mov") {
+            "move"
+        } else {
+            "event"
+        };
+        previous = Some(c.state);
+        out.push((c.clone(), kind));
+    }
+    out.reverse();
+    out
+}
+
+fn history_word(kind: &str) -> &'static str {
+    match kind {
+        "reconfigured" => "Reconfigured",
+        "upgrade" => "Upgrade",
+        "move" => "Move",
+        _ => "Event",
     }
 }
 

@@ -292,6 +292,8 @@ pub fn parse_parameters(label: Option<&str>) -> Result<Vec<Parameter>, String> {
         labels: Option<Vec<String>>,
         #[serde(default)]
         default: Option<Value>,
+        #[serde(default)]
+        description: Option<String>,
     }
     let text = |v: Value| match v {
         Value::String(s) => s,
@@ -313,6 +315,7 @@ pub fn parse_parameters(label: Option<&str>) -> Result<Vec<Parameter>, String> {
                     values: r.values.map(|v| v.into_iter().map(text).collect()),
                     labels: r.labels,
                     default: r.default.filter(|d| !d.is_null()).map(text),
+                    description: r.description.map(|d| d.trim().to_string()).filter(|d| !d.is_empty()),
                 })
                 .collect())
         }
@@ -342,12 +345,14 @@ mod tests {
 
         let parameters = r#"[{"id":"minimumOnTime","name":"Minimum on time","type":"integer","default":10,
             "array":false,"optional":true},
-            {"id":"mode","name":"Mode","type":"string","isArray":false,"values":["a","b"],"default":"a"}]"#;
+            {"id":"mode","name":"Mode","type":"string","isArray":false,"values":["a","b"],"default":"a",
+            "description":" How it runs "}]"#;
         let parsed = parse_parameters(Some(parameters)).unwrap();
         assert_eq!(parsed[0].kind, ParameterType::Integer);
         assert_eq!(parsed[0].default.as_deref(), Some("10"));
         assert!(parsed[0].is_optional);
         assert_eq!(parsed[1].values.as_deref(), Some(&["a".to_string(), "b".to_string()][..]));
+        assert_eq!((parsed[0].description.as_deref(), parsed[1].description.as_deref()), (None, Some("How it runs")));
         assert!(parse_parameters(Some("null")).unwrap().is_empty());
     }
 

@@ -197,11 +197,10 @@ impl NodeManager {
         Ok(node)
     }
 
-    /// Make a node unidentified, public (in a pool) or private (to a user).
-    pub async fn assign(&self, caller: &Caller, id: &str, change: NodeAssignment) -> Result<Node> {
-        caller.require_admin()?;
-        validate::id("node", id)?;
-        let (pool, user) = match change.kind {
+    /// The pool and owner an assignment names, checked: a public node needs a pool that exists,
+    /// a private node a user that exists, and neither names what its kind does not have.
+    async fn resolve(&self, change: &NodeAssignment) -> Result<(Option<String>, Option<String>)> {
+        let resolved = match change.kind {
             NodeKind::Unidentified => (None, None),
             NodeKind::Public => {
                 let pool_id = change
@@ -230,6 +229,40 @@ impl NodeManager {
         if change.kind != NodeKind::Private && change.user_id.is_some() {
             return Err(Error::invalid("user_id", "only a private node has an owner"));
         }
+        Ok(resolved)
+    }
+
+    /// What an assignment would do to the processes on the node, before it is made: the
+    /// processes the node would no longer take (their owner loses the node, or their placement
+    /// no longer names it), as (id, name, owner's user id). Those must move for the change to go
+    /// ahead; an empty list means every process stays where it is.
+    pub async fn assignment_preview(
+        &self,
+        caller: &Caller,
+        id: &str,
+        change: &NodeAssignment,
+    ) -> Result<Vec<(String, String, String)>> {
+        caller.require_admin()?;
+        validate::id("node", id)?;
+        let (pool, user) = self.resolve(change).await?;
+        let mut node: Node = self.store.fetch(id).await?;
+        node.kind = change.kind;
+        node.node_pool_id = pool;
+        node.user_id = user;
+        let stranded = self.processes.stranded_by(&node).await?;
+        Ok(stranded.into_iter().map(|r| (r.process.id, r.process.name, r.process.user_id)).collect())
+    }
+
+    /// Assign a node in one step, whatever it was: unidentified, public (in a pool) or private
+    /// (to a user); pool → other pool, public → private, private → public, private → another
+    /// user. One revision-checked write of the node record; processes it would no longer take
+    /// (see [`NodeManager::assignment_preview`]) make the change refused, unless
+    /// `move_processes` asks for them to be moved to nodes their owners may use — every
+    /// destination is chosen before anything is written, so nothing is half done.
+    pub async fn assign(&self, caller: &Caller, id: &str, change: NodeAssignment) -> Result<Node> {
+        caller.require_admin()?;
+        validate::id("node", id)?;
+        let (pool, user) = self.resolve(&change).await?;
         if let Some(name) = &change.name {
             validate::name("name", name)?;
         }
@@ -251,8 +284,14 @@ impl NodeManager {
             let mut moves = Vec::new();
             if !stranded.is_empty() {
                 if !change.move_processes {
+                    let becoming = match node.kind {
+                        NodeKind::Unidentified => "once unidentified",
+                        NodeKind::Public => "in that pool",
+                        NodeKind::Private => "as that user's private node",
+                    };
                     return Err(Error::Conflict(format!(
-                        "node {} runs {} process(es) it would no longer take ({}); move them first, or ask to move them elsewhere",
+                        "node {} runs {} process(es) it would no longer take {becoming} ({}): their owners could not \
+                         use it, or their placement names something else; move them first, or ask to move them elsewhere",
                         node.name,
                         stranded.len(),
                         some_names(&stranded)

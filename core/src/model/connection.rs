@@ -329,7 +329,13 @@ mod tests {
     use super::*;
 
     fn version(name: &str, receives: &str, sends: &str) -> InterfaceVersion {
-        InterfaceVersion { version_name: name.into(), receives_hash: receives.into(), sends_hash: sends.into() }
+        InterfaceVersion {
+            version_name: name.into(),
+            receives_hash: receives.into(),
+            sends_hash: sends.into(),
+            sends: None,
+            receives: None,
+        }
     }
 
     fn interface(id: &str, versions: Vec<InterfaceVersion>, allow_multiple: bool) -> Interface {

@@ -146,6 +146,13 @@ pub struct Process {
     /// Whether Switchyard holds state the process handed over when it was suspended.
     #[serde(default)]
     pub has_saved_state: bool,
+    /// When the process last handed its state over on a suspension (the state itself is kept
+    /// until a resume gives it back).
+    #[serde(default)]
+    pub state_saved_at: Option<DateTime<Utc>>,
+    /// When a resume last gave the process back its saved state (which is then let go of).
+    #[serde(default)]
+    pub state_restored_at: Option<DateTime<Utc>>,
     /// Whether Switchyard moves it to another permitted node when its node fails (goes down
     /// or leaves the swarm). Without it the process waits, FAILED, for its node to return.
     #[serde(default)]
@@ -193,6 +200,8 @@ impl Process {
             running_node_id: None,
             placement_reason: None,
             has_saved_state: false,
+            state_saved_at: None,
+            state_restored_at: None,
             move_on_failure: false,
             moving_to_node_id: None,
             config_revision: 0,

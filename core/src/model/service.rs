@@ -72,6 +72,14 @@ pub struct InterfaceVersion {
     pub version_name: String,
     pub receives_hash: String,
     pub sends_hash: String,
+    /// The message types it sends, when the labels say (the `sends` of the service.json the
+    /// hashes were made from; the original generators leave them out). Shown to people only:
+    /// the fit rule compares the hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sends: Option<Vec<String>>,
+    /// The message types it receives, when the labels say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receives: Option<Vec<String>>,
 }
 
 impl InterfaceVersion {
@@ -122,4 +130,16 @@ pub struct Parameter {
     pub labels: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// What the parameter is for, when its label says (`description`; not in the original's
+    /// schema, so most images have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl Parameter {
+    /// Whether a user must give a value: it is not optional and has no default to fall back on
+    /// (a "required" parameter with a default takes the default when left empty).
+    pub fn is_required(&self) -> bool {
+        !self.is_optional && self.default.is_none()
+    }
 }

@@ -25,6 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct NodeListQuery {
     /// Only nodes of this kind.
     kind: Option<NodeKind>,
+    /// Only nodes whose name or hostname contains this text (ignoring case).
+    q: Option<String>,
 }
 
 /// The nodes you may use: public nodes and your private ones; administrators see all,
@@ -40,7 +42,11 @@ pub async fn list_nodes(
     AuthUser(caller): AuthUser,
     Query(q): Query<NodeListQuery>,
 ) -> ApiResult<axum::response::Response> {
-    let nodes = s.sy.nodes.list_nodes(&caller, q.kind).await?;
+    let mut nodes = s.sy.nodes.list_nodes(&caller, q.kind).await?;
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let text = text.to_lowercase();
+        nodes.retain(|n| n.name.to_lowercase().contains(&text) || n.hostname.to_lowercase().contains(&text));
+    }
     let total = nodes.len() as u64;
     Ok(super::paged(switchyard_core::model::Page { items: nodes, total, page: 1, per_page: total }))
 }
@@ -61,7 +67,13 @@ pub async fn get_node(
     Ok(axum::Json(s.sy.nodes.get_node(&caller, &id).await?))
 }
 
-/// Make a node public (in a pool), private (to a user) or unidentified again (administrators only).
+/// Assign a node in one step (administrators only): make it public (in a pool), private (to a
+/// user) or unidentified again, from whatever it is now — a public node to another pool or
+/// straight to a user, a private node to another user or into a pool. One revision-checked
+/// change: when the node runs processes it would no longer take (their owners could not use it,
+/// or their placement names another pool or node), it is refused (409) unless
+/// `move_processes` is set, which moves them to other nodes their owners may use (every
+/// destination is chosen first; if one has none, nothing changes).
 #[utoipa::path(put, path = "/nodes/{id}/assignment", tag = "nodes", params(("id" = String, Path)), request_body = NodeAssignment,
     security(("session" = []), ("token" = [])),
     responses(
@@ -70,7 +82,7 @@ pub async fn get_node(
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 409, description = "Stale revision", body = ErrorBody),
+        (status = 409, description = "Stale revision, or processes on the node that it would no longer take", body = ErrorBody),
         (status = 422, description = "Missing or unknown pool or owner", body = ErrorBody),
     ))]
 pub async fn assign_node(

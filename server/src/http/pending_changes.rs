@@ -2,7 +2,10 @@
 
 use axum::{extract::State, response::Response};
 use serde::Deserialize;
-use switchyard_core::{managers::ListParams, model::PendingChange};
+use switchyard_core::{
+    managers::{ListParams, PendingChangeFilter},
+    model::{ChangeKind, PendingChange, PendingChangeState},
+};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -28,6 +31,12 @@ pub struct ChangeListQuery {
     per_page: Option<u64>,
     /// `created`, `run_at`, `state` or `kind`; prefix `-` for descending.
     sort: Option<String>,
+    /// Only the changes in this state.
+    state: Option<PendingChangeState>,
+    /// Only the changes of this kind.
+    kind: Option<ChangeKind>,
+    /// Part of the description (any case).
+    search: Option<String>,
 }
 
 /// Your pending changes; administrators see everyone's.
@@ -44,7 +53,8 @@ pub async fn list_changes(
     Query(q): Query<ChangeListQuery>,
 ) -> ApiResult<Response> {
     let params = ListParams { page: q.page, per_page: q.per_page, sort: q.sort };
-    Ok(paged(s.sy.pending_changes.list(&caller, &params).await?))
+    let filter = PendingChangeFilter { state: q.state, kind: q.kind, search: q.search };
+    Ok(paged(s.sy.pending_changes.list_filtered(&caller, &params, &filter).await?))
 }
 
 /// Read one pending change.

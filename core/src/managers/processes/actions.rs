@@ -4,6 +4,7 @@
 //! when anything is wrong.
 
 use super::*;
+use crate::model::ConfigEntry;
 
 impl ProcessManager {
     /// Create a process: validate everything, choose its node, save it STARTING and submit the
@@ -95,6 +96,8 @@ impl ProcessManager {
             running_node_id: Some(node.id.clone()),
             placement_reason: Some(reason),
             has_saved_state: false,
+            state_saved_at: None,
+            state_restored_at: None,
             move_on_failure: new.move_on_failure,
             moving_to_node_id: None,
             // As stored by the insert below, at revision 1.
@@ -148,7 +151,11 @@ impl ProcessManager {
             if limits.memory_bytes > s.max_memory_bytes {
                 return Err(Error::invalid(
                     "limits.memory_bytes",
-                    format!("at most {} bytes of memory per process are allowed", s.max_memory_bytes),
+                    format!(
+                        "memory must be at most {} MiB ({} bytes): the most a process may have here",
+                        s.max_memory_bytes / (1024 * 1024),
+                        s.max_memory_bytes
+                    ),
                 ));
             }
             if limits.memory_bytes == 0 {
@@ -159,7 +166,11 @@ impl ProcessManager {
             if limits.nano_cpus > s.max_nano_cpus {
                 return Err(Error::invalid(
                     "limits.nano_cpus",
-                    format!("at most {} nano-CPUs per process are allowed", s.max_nano_cpus),
+                    format!(
+                        "CPUs must be at most {} ({} nano-CPUs): the most a process may have here",
+                        s.max_nano_cpus as f64 / 1e9,
+                        s.max_nano_cpus
+                    ),
                 ));
             }
             if limits.nano_cpus == 0 {
@@ -223,6 +234,13 @@ impl ProcessManager {
                     )));
                 }
                 r.process.config_revision = r.process.revision + 1;
+                let note = reconfiguration_note(
+                    &r.process,
+                    name.as_deref(),
+                    parameters.as_deref(),
+                    environment.as_deref(),
+                    move_on_failure,
+                );
                 if let Some(n) = &name {
                     r.process.name = n.clone();
                 }
@@ -236,6 +254,10 @@ impl ProcessManager {
                     r.process.move_on_failure = m;
                 }
                 r.process.updated = Utc::now();
+                if let Some(note) = note {
+                    // Reconfigurations belong in its history beside its state changes.
+                    r.process.note(note, r.process.updated);
+                }
                 Ok(())
             })
             .await?;
@@ -456,6 +478,87 @@ pub(crate) fn parse_log_line(line: &str) -> (Option<chrono::DateTime<Utc>>, Opti
     let (details, text) = rest.split_once(' ').unwrap_or((rest, ""));
     let task = details.split(',').find_map(|kv| kv.strip_prefix("com.docker.swarm.task.id="));
     (at, task, text)
+}
+
+/// What a change of a process's configuration changes, in words for its history (`None` when
+/// it changes nothing). Environment values are not repeated: they may be secrets.
+pub(super) fn reconfiguration_note(
+    old: &Process,
+    name: Option<&str>,
+    parameters: Option<&[ConfigEntry]>,
+    environment: Option<&[ConfigEntry]>,
+    move_on_failure: Option<bool>,
+) -> Option<String> {
+    fn short(v: &str) -> String {
+        let mut s: String = v.chars().take(40).collect();
+        if v.chars().count() > 40 {
+            s.push('…');
+        }
+        format!("'{s}'")
+    }
+    fn diff(old: &[ConfigEntry], new: &[ConfigEntry], values: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in new {
+            match old.iter().find(|o| o.key == e.key) {
+                None if values => out.push(format!("{} set to {}", e.key, short(&e.value))),
+                None => out.push(format!("{} added", e.key)),
+                Some(o) if o.value == e.value => {}
+                Some(o) if values => out.push(format!("{} {} → {}", e.key, short(&o.value), short(&e.value))),
+                Some(_) => out.push(format!("{} changed", e.key)),
+            }
+        }
+        for o in old.iter().filter(|o| !new.iter().any(|e| e.key == o.key)) {
+            out.push(format!("{} removed", o.key));
+        }
+        out
+    }
+    let mut parts = Vec::new();
+    if let Some(n) = name.filter(|n| *n != old.name) {
+        parts.push(format!("renamed from {} to {}", short(&old.name), short(n)));
+    }
+    if let Some(p) = parameters {
+        let d = diff(&old.parameters, p, true);
+        if !d.is_empty() {
+            parts.push(format!("parameters: {}", d.join(", ")));
+        }
+    }
+    if let Some(e) = environment {
+        let d = diff(&old.environment, e, false);
+        if !d.is_empty() {
+            parts.push(format!("environment: {}", d.join(", ")));
+        }
+    }
+    if let Some(m) = move_on_failure.filter(|m| *m != old.move_on_failure) {
+        parts.push(if m { "now moves when its node fails".into() } else { "now waits when its node fails".into() });
+    }
+    (!parts.is_empty()).then(|| format!("reconfigured: {}", parts.join("; ")))
+}
+
+#[cfg(test)]
+mod reconfiguration_tests {
+    use super::*;
+
+    #[test]
+    fn a_reconfiguration_says_what_changed() {
+        let entry = |k: &str, v: &str| ConfigEntry { key: k.into(), value: v.into() };
+        let mut p = Process::blank("p", "old", "u", "s", "1");
+        p.parameters = vec![entry("a", "1"), entry("b", "2")];
+        p.environment = vec![entry("SECRET", "x")];
+        assert_eq!(reconfiguration_note(&p, Some("old"), Some(&p.parameters.clone()), None, None), None);
+        let note = reconfiguration_note(
+            &p,
+            Some("new"),
+            Some(&[entry("a", "5"), entry("c", "3")]),
+            Some(&[entry("SECRET", "y")]),
+            Some(true),
+        )
+        .unwrap();
+        assert_eq!(
+            note,
+            "reconfigured: renamed from 'old' to 'new'; parameters: a '1' → '5', c set to '3', b removed; \
+             environment: SECRET changed; now moves when its node fails"
+        );
+    }
 }
 
 #[cfg(test)]

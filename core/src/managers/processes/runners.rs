@@ -129,6 +129,7 @@ impl ProcessManager {
                         r.saved_state = None;
                         r.task_id = Some(target.task_id.clone());
                         r.process.has_saved_state = false;
+                        r.process.state_restored_at = Some(now);
                         r.process.set_state(ProcessState::Running, Some("resumed from its saved state".into()), now);
                         r.process.updated = now;
                         r.has_run = true;
@@ -264,6 +265,7 @@ impl ProcessManager {
                             .modify::<ProcessRecord>(id, |r| {
                                 r.saved_state = Some(encoded.clone());
                                 r.process.has_saved_state = true;
+                                r.process.state_saved_at = Some(Utc::now());
                                 Ok(())
                             })
                             .await?;
