@@ -78,7 +78,10 @@ pub fn ConnectionsPage(data: ConnectionsData) -> impl IntoView {
                                                 }).collect_view()}
                                             </select>
                                         </label>
-                                        <noscript><button type="submit">"Show"</button></noscript>
+                                        // Its content is given as HTML, not as children: a browser
+                                        // with scripts parses a <noscript>'s content as text, which
+                                        // hydration cannot take for a <button>.
+                                        <noscript inner_html=r#"<button type="submit">Show</button>"#></noscript>
                                     </Form>
                                 }
                             });

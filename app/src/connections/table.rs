@@ -157,7 +157,9 @@ pub(super) fn ConnectionTable(ed: EditorState) -> impl IntoView {
                         {SORTS.iter().map(|(k, label)| view! { <option value=*k selected=move || sort.get() == *k>{*label}</option> }).collect_view()}
                     </select>
                 </label>
-                <noscript><button type="submit">"Show"</button></noscript>
+                // Its content is given as HTML, not as children: a browser with scripts parses a
+                // <noscript>'s content as text, which hydration cannot take for a <button>.
+                <noscript inner_html=r#"<button type="submit">Show</button>"#></noscript>
                 {count}
             </Form>
             {body}
