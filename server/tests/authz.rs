@@ -464,12 +464,9 @@ fn server_fn_rows(i: &Ids) -> Vec<ServerFnRow> {
         ("diff_revisions", f(&[("from", UNKNOWN), ("to", UNKNOWN)]), [unauth, Is(404), Is(404), Is(404)]),
         ("upgrade_process", f(&[("id", &i.counter), ("version", "9.9.9")]), [unauth, Is(422), Is(404), Is(422)]),
         ("list_nodes", vec![], [unauth, Ok, Ok, Ok]),
-        ("list_pending_changes", vec![], [unauth, Ok, Ok, Ok]),
         ("list_pools", vec![], [unauth, Ok, Ok, Ok]),
-        ("list_processes", f(&[("owner", ""), ("node", "")]), [unauth, Ok, Ok, Ok]),
         ("list_services", f(&[("page", "1"), ("q", "")]), [unauth, Ok, Ok, Ok]),
         ("list_tokens", vec![], [unauth, Ok, Ok, Ok]),
-        ("list_users", f(&[("page", "1"), ("q", "")]), [unauth, Is(403), Is(403), Ok]),
         ("login", f(&[("username", "nobody"), ("password", "wrong-password")]), [AnyOf(&[401, 429]); 4]),
         ("logout", vec![], [Ok; 4]),
         ("move_process", f(&[("id", UNKNOWN), ("placement", "automatic")]), [unauth, Is(404), Is(404), Is(404)]),
@@ -496,6 +493,24 @@ fn server_fn_rows(i: &Ids) -> Vec<ServerFnRow> {
         ),
         // Everyone's pages ask; only administrators get names.
         ("user_choices", vec![], [unauth, Ok, Ok, Ok]),
+        // The dashboard: each caller's own counts (administrators: everyone's).
+        ("load_overview", vec![], [unauth, Ok, Ok, Ok]),
+        // The lists: each caller sees their own (the bodies are in server_fn_json).
+        ("load_process_list", vec![], [unauth, Ok, Ok, Ok]),
+        ("load_process_filters", vec![], [unauth, Ok, Ok, Ok]),
+        ("load_pending_changes", vec![], [unauth, Ok, Ok, Ok]),
+        ("load_users", vec![], [unauth, Is(403), Is(403), Ok]),
+        // Bulk actions answer per item (200, an unknown id reported as failed); each item goes
+        // through the manager's own call as the caller, whose rows above check who may.
+        ("bulk_process_action", vec![], [unauth, Ok, Ok, Ok]),
+        ("bulk_change_action", vec![], [unauth, Ok, Ok, Ok]),
+        ("service_fits", f(&[("id", "sensor")]), [unauth, Ok, Ok, Ok]),
+        (
+            "reassign_node",
+            f(&[("id", &i.node), ("revision", "0"), ("target", &format!("pool:{UNKNOWN}"))]),
+            [unauth, Is(403), Is(403), Passed],
+        ),
+        ("reassign_preview", f(&[("id", &i.node), ("target", "unidentified")]), [unauth, Is(403), Is(403), Ok]),
     ]
 }
 
@@ -510,6 +525,15 @@ fn server_fn_json(name: &str, i: &Ids) -> Option<Value> {
         }
         "update_process" => Some(json!({"id": i.sensor, "change": {"name": "renamed", "revision": 999999}})),
         "plan_draft" => Some(json!({"draft": {"owner": i.alice, "deploy": [], "connect": [], "disconnect": []}})),
+        "load_process_list" => Some(
+            json!({"query": {"q": "", "state": "", "service": "", "owner": "", "node": "", "sort": "", "page": "", "per": ""}}),
+        ),
+        "load_pending_changes" => {
+            Some(json!({"query": {"q": "", "state": "", "kind": "", "sort": "", "page": "", "per": ""}}))
+        }
+        "load_users" => Some(json!({"query": {"q": "", "sort": "", "page": "", "per": ""}})),
+        "bulk_process_action" => Some(json!({"ids": [UNKNOWN], "verb": "Suspend"})),
+        "bulk_change_action" => Some(json!({"ids": [UNKNOWN], "verb": "Retry"})),
         _ => None,
     }
 }
