@@ -124,7 +124,11 @@ impl NetworkManager {
             ChangeKind::ApplyDeployment,
             &d.user_id,
             &d.id,
-            format!("Apply deployment #{} of {}'s network", d.number, d.document.user.as_deref().unwrap_or("this")),
+            match d.document.user.as_deref() {
+                Some(user) => format!("Apply deployment #{} of {user}'s network", d.number),
+                // The owner's own document, which need not name them.
+                None => format!("Apply deployment #{} of the network", d.number),
+            },
         );
         // One deployment of a network at a time, in order.
         change.resources.push(format!("network:{}", d.user_id));
