@@ -1,21 +1,10 @@
 import { expect, type Page } from "@playwright/test";
-import { adminPassword, ensureExampleImage, login, ownUser, test, tidy } from "./fixtures";
+import { applyDocument, adminPassword, ensureExampleImage, login, ownUser, test, tidy } from "./fixtures";
 
 // The connection editor's draft: changes staged on the graph (a connection, a process deployed
 // and connected from a port), undone and redone with the keyboard and the buttons, wired in the
 // connection matrix, then reviewed as a plan and applied as one deployment. The network is a
 // user's of its own, so the other tests' processes (the admin's) are never in it.
-
-async function applyDocument(page: Page, document: object) {
-  const plan = await page.request.post("/api/v1/plans", { data: document });
-  expect(plan.status(), await plan.text()).toBe(201);
-  const applied = await page.request.post("/api/v1/deployments", { data: { plan_id: (await plan.json()).id } });
-  expect(applied.status(), await applied.text()).toBe(201);
-  const id = (await applied.json()).id;
-  await expect
-    .poll(async () => (await (await page.request.get(`/api/v1/deployments/${id}`)).json()).state, { timeout: 240_000 })
-    .toBe("SUCCEEDED");
-}
 
 test("the connection editor stages a draft: undo and redo, the matrix, deploy and connect, review and apply", async ({
   page,

@@ -12,6 +12,8 @@ export async function hydrated(page: Page, timeout = 15_000): Promise<void> {
 }
 
 const patched = Symbol("goto waits for hydration");
+/** The panics the browserErrors fixture has recorded for a page (so a goto can take back those of a cut load). */
+const panicsOf = Symbol("panics recorded for this page");
 
 /**
  * The tests' `test`: every `page.goto` (of any page, also those from `browser.newPage()`) waits
@@ -26,6 +28,7 @@ export const test = base.extend<{ hydratingGoto: void; browserErrors: void }>({
     async ({ page }, use, testInfo) => {
       const lines: string[] = [];
       const panics: string[] = [];
+      (page as unknown as Record<symbol, string[]>)[panicsOf] = panics;
       // The Content-Security-Policy must let the app live: any refusal fails the test, so every
       // page every test visits is checked against it.
       const refused: string[] = [];
@@ -60,7 +63,21 @@ export const test = base.extend<{ hydratingGoto: void; browserErrors: void }>({
       if (!proto[patched]) {
         const goto = proto.goto;
         proto.goto = async function (this: Page, ...args: Parameters<Page["goto"]>) {
-          const response = await goto.apply(this, args);
+          const panics = (this as unknown as Record<symbol, string[] | undefined>)[panicsOf];
+          const before = panics?.length ?? 0;
+          let response = await goto.apply(this, args);
+          // On this machine Docker adds and removes network interfaces as containers start and
+          // stop, and Chromium then aborts every request in flight (ERR_NETWORK_CHANGED) — the
+          // page's own streamed document too, which leaves a half page that cannot hydrate. A
+          // load whose document the browser itself reports as failed is loaded once more (said
+          // in the output); what the cut page panicked is not the app's. A complete document
+          // that fails to hydrate still fails the test.
+          const failure = response ? await response.finished() : null;
+          if (failure) {
+            console.log(`goto ${args[0]}: the document's download failed (${failure.message}); loading it once more`);
+            panics?.splice(before);
+            response = await goto.apply(this, args);
+          }
           await hydrated(this);
           return response;
         };
@@ -232,6 +249,12 @@ export async function ownUser(
   // (axe-core's AxeBuilder) work on it too.
   const context = await browser.newContext({ viewport: { width: 1400, height: 1100 } });
   const user = await context.newPage();
+  // The user's page is not `page`, which the browserErrors fixture watches: say its errors here,
+  // so a failure shows what its browser said.
+  user.on("console", (m) => {
+    if (m.type() === "error") console.log(`[${prefix}'s page] console.error: ${m.text().slice(0, 400)} (${user.url()})`);
+  });
+  user.on("pageerror", (e) => console.log(`[${prefix}'s page] page error: ${e.message.slice(0, 400)} (${user.url()})`));
   await login(user, username, password);
   const remove = async () => {
     await context.close();
@@ -249,4 +272,16 @@ export async function ownUser(
     await releaseNode(page, node.id, poolId);
   };
   return { user, userId, remove };
+}
+
+/** Plan a network document as `page`'s user and apply it, waiting until the deployment succeeded. */
+export async function applyDocument(page: Page, document: object) {
+  const plan = await page.request.post("/api/v1/plans", { data: document });
+  expect(plan.status(), await plan.text()).toBe(201);
+  const applied = await page.request.post("/api/v1/deployments", { data: { plan_id: (await plan.json()).id } });
+  expect(applied.status(), await applied.text()).toBe(201);
+  const id = (await applied.json()).id;
+  await expect
+    .poll(async () => (await (await page.request.get(`/api/v1/deployments/${id}`)).json()).state, { timeout: 240_000 })
+    .toBe("SUCCEEDED");
 }

@@ -2,7 +2,7 @@ import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { adminPassword, ensureExampleImage, hydrated, login, ownUser, test, tidy } from "./fixtures";
+import { applyDocument, adminPassword, ensureExampleImage, hydrated, login, ownUser, test, tidy } from "./fixtures";
 
 // Every page, on a phone (390 × 844) and a desktop (1440 × 900), light and dark:
 // - nothing is wider than the viewport (tables and the graph scroll or zoom inside their box);
@@ -15,17 +15,6 @@ const sizes = [
 ] as const;
 const schemes = ["light", "dark"] as const;
 const shots = path.join(__dirname, "..", "screenshots", "screens");
-
-async function applyDocument(page: Page, document: object) {
-  const plan = await page.request.post("/api/v1/plans", { data: document });
-  expect(plan.status(), await plan.text()).toBe(201);
-  const applied = await page.request.post("/api/v1/deployments", { data: { plan_id: (await plan.json()).id } });
-  expect(applied.status(), await applied.text()).toBe(201);
-  const id = (await applied.json()).id;
-  await expect
-    .poll(async () => (await (await page.request.get(`/api/v1/deployments/${id}`)).json()).state, { timeout: 240_000 })
-    .toBe("SUCCEEDED");
-}
 
 /** The page's content has arrived: a heading, and no "Loading…" left. */
 async function settled(page: Page) {

@@ -1,5 +1,5 @@
 import { expect, type Locator, type Page } from "@playwright/test";
-import { adminPassword, ensureExampleImage, login, ownUser, test, tidy } from "./fixtures";
+import { applyDocument, adminPassword, ensureExampleImage, login, ownUser, test, tidy } from "./fixtures";
 
 // Wiring that reads like data flow (issue 17, item 3) and the graph's pan and zoom (item 4): a
 // sensor (its Temperature interface sends TemperatureReading) connected to a counter (receives
@@ -7,17 +7,6 @@ import { adminPassword, ensureExampleImage, login, ownUser, test, tidy } from ".
 // sensor → counter with the negotiated versions; the table says the same; the catalogue page
 // of the counter names the sensor (deployed and in the catalogue) as fitting. The network is a
 // user's of its own.
-
-async function applyDocument(page: Page, document: object) {
-  const plan = await page.request.post("/api/v1/plans", { data: document });
-  expect(plan.status(), await plan.text()).toBe(201);
-  const applied = await page.request.post("/api/v1/deployments", { data: { plan_id: (await plan.json()).id } });
-  expect(applied.status(), await applied.text()).toBe(201);
-  const id = (await applied.json()).id;
-  await expect
-    .poll(async () => (await (await page.request.get(`/api/v1/deployments/${id}`)).json()).state, { timeout: 240_000 })
-    .toBe("SUCCEEDED");
-}
 
 /** The user's processes by name (the list answers an array, or a page of items). */
 async function processIds(page: Page): Promise<Record<string, string>> {
