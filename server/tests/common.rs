@@ -18,6 +18,13 @@ pub struct Server {
     child: Child,
 }
 
+/// How long the tests' clients keep an idle connection for another request: less than the
+/// server's 10 s (`--header-timeout-secs`, which also closes a kept-alive connection idle that
+/// long). A client that kept it longer could send on a connection the server is closing at that
+/// moment and get an incomplete answer (hyper's `IncompleteMessage`), as the dockerd restart
+/// test did, its client idle about 10 s while Docker came back.
+const CLIENT_IDLE: Duration = Duration::from_secs(5);
+
 impl Server {
     pub async fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -90,6 +97,7 @@ impl Server {
             base: self.url.clone(),
             http: reqwest::Client::builder()
                 .cookie_store(true)
+                .pool_idle_timeout(CLIENT_IDLE)
                 .local_address(addr.parse::<std::net::IpAddr>().unwrap())
                 .build()
                 .unwrap(),
@@ -97,7 +105,10 @@ impl Server {
     }
 
     pub fn client(&self) -> Client {
-        Client { base: self.url.clone(), http: reqwest::Client::builder().cookie_store(true).build().unwrap() }
+        Client {
+            base: self.url.clone(),
+            http: reqwest::Client::builder().cookie_store(true).pool_idle_timeout(CLIENT_IDLE).build().unwrap(),
+        }
     }
 }
 
