@@ -1,5 +1,6 @@
 // Helpers shared by the browser tests. The servers and their credentials come
 // from scripts/test through environment variables.
+import { createHash } from "node:crypto";
 import { expect, test as base, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 
 /**
@@ -284,4 +285,29 @@ export async function applyDocument(page: Page, document: object) {
   await expect
     .poll(async () => (await (await page.request.get(`/api/v1/deployments/${id}`)).json()).state, { timeout: 240_000 })
     .toBe("SUCCEEDED");
+}
+
+/** Push an image with no layers, only labels, to the real registry through its API. */
+export async function pushImage(request: APIRequestContext, repo: string, tag: string, labels: Record<string, string>) {
+  const config = Buffer.from(JSON.stringify({
+    architecture: "amd64", os: "linux", created: new Date().toISOString(),
+    config: { Labels: labels }, rootfs: { type: "layers", diff_ids: [] },
+  }));
+  const digest = `sha256:${createHash("sha256").update(config).digest("hex")}`;
+  const start = await request.post(`${registry}/v2/${repo}/blobs/uploads/`);
+  expect(start.status()).toBe(202);
+  const location = new URL(start.headers()["location"], registry);
+  location.searchParams.set("digest", digest);
+  expect((await request.put(location.toString(), { data: config })).status()).toBe(201);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+    config: { mediaType: "application/vnd.docker.container.image.v1+json", size: config.length, digest },
+    layers: [],
+  };
+  const put = await request.put(`${registry}/v2/${repo}/manifests/${tag}`, {
+    headers: { "content-type": "application/vnd.docker.distribution.manifest.v2+json" },
+    data: JSON.stringify(manifest),
+  });
+  expect(put.status()).toBe(201);
 }

@@ -1,6 +1,5 @@
-import { createHash } from "node:crypto";
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
-import { adminPassword, ensureExampleImage, login, ownUser, test, tidy } from "./fixtures";
+import { adminPassword, ensureExampleImage, login, ownUser, pushImage, test, tidy } from "./fixtures";
 
 // The overview as a dashboard: a new user's first-run checklist, a process that fails on the
 // real swarm (its image has no command, so every task of it is rejected) listed under "Failing
@@ -8,7 +7,6 @@ import { adminPassword, ensureExampleImage, login, ownUser, test, tidy } from ".
 // checklist gone once a node, a deployment and a connection exist; all of it updated live on the
 // page as it stays open. The user is one of the test's own, so the counts are the test's alone.
 
-const registry = process.env.SWITCHYARD_REGISTRY_URL ?? "http://10.213.0.1:5000";
 // The servers under test read services under this prefix (scripts/test makes one per run).
 const prefix = process.env.E2E_REGISTRY_PREFIX ?? "services/";
 
@@ -17,34 +15,11 @@ const prefix = process.env.E2E_REGISTRY_PREFIX ?? "services/";
  * rejects each of its tasks, and a process of it goes FAILED.
  */
 async function pushBrokenImage(request: APIRequestContext, repo: string, tag: string) {
-  const config = Buffer.from(JSON.stringify({
-    architecture: "amd64", os: "linux", created: new Date().toISOString(),
-    config: {
-      Labels: {
-        "org.flexiblepower.serviceName": "E2E Broken",
-        "org.flexiblepower.interfaces": "[]",
-        "org.flexiblepower.parameters": "[]",
-      },
-    },
-    rootfs: { type: "layers", diff_ids: [] },
-  }));
-  const digest = `sha256:${createHash("sha256").update(config).digest("hex")}`;
-  const start = await request.post(`${registry}/v2/${repo}/blobs/uploads/`);
-  expect(start.status()).toBe(202);
-  const location = new URL(start.headers()["location"], registry);
-  location.searchParams.set("digest", digest);
-  expect((await request.put(location.toString(), { data: config })).status()).toBe(201);
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: "application/vnd.docker.distribution.manifest.v2+json",
-    config: { mediaType: "application/vnd.docker.container.image.v1+json", size: config.length, digest },
-    layers: [],
-  };
-  const put = await request.put(`${registry}/v2/${repo}/manifests/${tag}`, {
-    headers: { "content-type": "application/vnd.docker.distribution.manifest.v2+json" },
-    data: JSON.stringify(manifest),
+  await pushImage(request, repo, tag, {
+    "org.flexiblepower.serviceName": "E2E Broken",
+    "org.flexiblepower.interfaces": "[]",
+    "org.flexiblepower.parameters": "[]",
   });
-  expect(put.status()).toBe(201);
 }
 
 async function deploy(page: Page, data: object): Promise<string> {
