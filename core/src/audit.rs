@@ -24,7 +24,13 @@ use crate::{
 };
 
 impl Entity for AuditEntry {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "audit", noun: "audit entry", unique: &[] };
+    const COLLECTION: CollectionSpec = CollectionSpec {
+        name: "audit",
+        noun: "audit entry",
+        unique: &[],
+        indexed: &["at_ms", "owners", "resource_ids"],
+        projected: &[],
+    };
 }
 
 /// The collections whose changes are recorded, and the word for one of their documents.

@@ -19,7 +19,8 @@ struct Widget {
 }
 
 impl Entity for Widget {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "widgets", noun: "widget", unique: &["name"] };
+    const COLLECTION: CollectionSpec =
+        CollectionSpec { name: "widgets", noun: "widget", unique: &["name"], indexed: &["size"], projected: &[] };
 }
 
 fn widget(name: &str, size: u64) -> Widget {

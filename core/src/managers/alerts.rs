@@ -39,7 +39,8 @@ pub struct WebhookRecord {
 }
 
 impl Entity for WebhookRecord {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "webhooks", noun: "webhook", unique: &[] };
+    const COLLECTION: CollectionSpec =
+        CollectionSpec { name: "webhooks", noun: "webhook", unique: &[], indexed: &[], projected: &[] };
 }
 
 /// The reason the reconciler gives when a running process's container stopped (a crash).

@@ -4,13 +4,12 @@
 //! transaction is on disk (redb's default durability) and survives a crash.
 //!
 //! Listing does not parse every document: each collection keeps, once listed, an in-memory
-//! *projection* of its documents (their top-level scalar fields and arrays of scalars, which is
-//! all a query filters and sorts on). A list filters, sorts and pages the projections and reads
-//! only the page's documents. Writes update the projection under the same lock that orders them,
-//! so it never lags behind a committed transaction.
+//! projection of its documents with a sorted index per indexed field ([`super::table`]). A list
+//! selects its page there and reads only the page's documents. Writes update the projection under
+//! the same lock that orders them, so it never lags behind a committed transaction.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     path::Path,
     sync::{Arc, Mutex},
 };
@@ -19,38 +18,15 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition, TableError};
 use serde_json::Value;
 
-use super::{doc_id, duplicate, matches, not_found, sort_and_page_refs, stale, Backend, CollectionSpec, Query};
+use super::{
+    doc_id, duplicate, matches, not_found, sort_and_page_refs, stale, table::Table, Backend, CollectionSpec, Query,
+};
 use crate::error::{Error, Result};
 
 pub struct EmbeddedBackend {
     db: Arc<Database>,
-    /// Projections by collection and id; a collection is loaded on its first list.
-    projections: Arc<Mutex<HashMap<&'static str, BTreeMap<String, Value>>>>,
-}
-
-/// Strings longer than this are left out of projections (no query filters on such fields).
-const PROJECTED_STRING_MAX: usize = 1024;
-
-/// The part of a document that queries look at: top-level scalars and arrays of scalars.
-fn project(doc: &Value) -> Value {
-    let small = |v: &Value| match v {
-        Value::String(s) => s.len() <= PROJECTED_STRING_MAX,
-        Value::Null | Value::Bool(_) | Value::Number(_) => true,
-        _ => false,
-    };
-    let mut out = serde_json::Map::new();
-    if let Some(map) = doc.as_object() {
-        for (k, v) in map {
-            let keep = match v {
-                Value::Array(items) => items.len() <= 64 && items.iter().all(small),
-                other => small(other),
-            };
-            if keep {
-                out.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    Value::Object(out)
+    /// Projections by collection; a collection is loaded on its first list.
+    projections: Arc<Mutex<HashMap<&'static str, Table>>>,
 }
 
 /// The file of the embedded store inside its data directory.
@@ -125,7 +101,7 @@ impl EmbeddedBackend {
         &self,
         coll: &'static CollectionSpec,
         f: impl FnOnce(&Database) -> Result<T> + Send + 'static,
-        update: impl FnOnce(&mut BTreeMap<String, Value>, &T) + Send + 'static,
+        update: impl FnOnce(&mut Table, &T) + Send + 'static,
     ) -> Result<T> {
         let projections = self.projections.clone();
         self.blocking(move |db| {
@@ -176,7 +152,7 @@ fn reindex(
 #[async_trait]
 impl Backend for EmbeddedBackend {
     async fn insert(&self, coll: &'static CollectionSpec, doc: Value) -> Result<()> {
-        let (id, projected) = (doc_id(&doc)?.to_string(), project(&doc));
+        doc_id(&doc)?;
         self.write(
             coll,
             move |db| {
@@ -191,13 +167,13 @@ impl Backend for EmbeddedBackend {
                     let bytes = serde_json::to_vec(&doc).map_err(|e| Error::Internal(e.to_string()))?;
                     table.insert(id.as_str(), bytes.as_slice()).map_err(db_err)?;
                 }
-                tx.commit().map_err(db_err)
+                tx.commit().map_err(db_err)?;
+                Ok(doc)
             },
-            move |p, _| {
-                p.insert(id, projected);
-            },
+            |p, doc| p.upsert(doc),
         )
         .await
+        .map(drop)
     }
 
     async fn get(&self, coll: &'static CollectionSpec, id: &str) -> Result<Option<Value>> {
@@ -216,7 +192,7 @@ impl Backend for EmbeddedBackend {
     }
 
     async fn replace(&self, coll: &'static CollectionSpec, doc: Value, expected: u64) -> Result<()> {
-        let (id, projected) = (doc_id(&doc)?.to_string(), project(&doc));
+        doc_id(&doc)?;
         self.write(
             coll,
             move |db| {
@@ -235,13 +211,13 @@ impl Backend for EmbeddedBackend {
                     let bytes = serde_json::to_vec(&doc).map_err(|e| Error::Internal(e.to_string()))?;
                     table.insert(id.as_str(), bytes.as_slice()).map_err(db_err)?;
                 }
-                tx.commit().map_err(db_err)
+                tx.commit().map_err(db_err)?;
+                Ok(doc)
             },
-            move |p, _| {
-                p.insert(id, projected);
-            },
+            |p, doc| p.upsert(doc),
         )
         .await
+        .map(drop)
     }
 
     async fn delete(&self, coll: &'static CollectionSpec, id: &str, expected: Option<u64>) -> Result<bool> {
@@ -267,8 +243,10 @@ impl Backend for EmbeddedBackend {
                 tx.commit().map_err(db_err)?;
                 Ok(true)
             },
-            move |p, _| {
-                p.remove(&key);
+            move |p, deleted| {
+                if *deleted {
+                    p.remove(&key);
+                }
             },
         )
         .await
@@ -284,31 +262,42 @@ impl Backend for EmbeddedBackend {
                     // First list of this collection: project every document once. Writers wait
                     // on the lock, so nothing is committed between this scan and its install.
                     let fresh = db.begin_read().map_err(db_err)?;
-                    let mut projection = BTreeMap::new();
+                    let mut projection = Table::new(coll);
                     if let Ok(t) = fresh.open_table(docs_table(coll)) {
                         for entry in t.iter().map_err(db_err)? {
-                            let (k, v) = entry.map_err(db_err)?;
-                            projection.insert(k.value().to_string(), project(&parse(v.value())?));
+                            let (_, v) = entry.map_err(db_err)?;
+                            projection.upsert(&parse(v.value())?);
                         }
                     }
                     all.insert(coll.name, projection);
                 }
-                let projection = &all[coll.name];
-                let matching: Vec<&Value> = projection.values().filter(|d| matches(d, &query.filters)).collect();
-                let (page, total) = sort_and_page_refs(matching, &query);
-                let ids: Vec<String> = page.iter().map(|d| doc_id(d).map(str::to_string)).collect::<Result<_>>()?;
-                (ids, total)
+                all[coll.name].select(&query)
             };
-            let (page, total) = selected;
-            if page.is_empty() {
-                return Ok((Vec::new(), total));
+            if let Some((page, total)) = &selected {
+                if page.is_empty() {
+                    return Ok((Vec::new(), *total));
+                }
             }
             let tx = db.begin_read().map_err(db_err)?;
-            let table = tx.open_table(docs_table(coll)).map_err(db_err)?;
+            let table = match tx.open_table(docs_table(coll)) {
+                Ok(t) => t,
+                Err(TableError::TableDoesNotExist(_)) => return Ok((Vec::new(), 0)),
+                Err(e) => return Err(db_err(e)),
+            };
+            let Some((page, total)) = selected else {
+                // A field the projection leaves out: read every document.
+                let mut docs = Vec::new();
+                for entry in table.iter().map_err(db_err)? {
+                    docs.push(parse(entry.map_err(db_err)?.1.value())?);
+                }
+                let matching: Vec<&Value> = docs.iter().filter(|d| matches(d, &query.filters)).collect();
+                let (page, total) = sort_and_page_refs(matching, &query);
+                return Ok((page.into_iter().cloned().collect(), total));
+            };
             let mut docs = Vec::with_capacity(page.len());
             for id in page {
                 // Deleted since the projection was read: leave it out.
-                if let Some(v) = table.get(id.as_str()).map_err(db_err)? {
+                if let Some(v) = table.get(&*id).map_err(db_err)? {
                     docs.push(parse(v.value())?);
                 }
             }

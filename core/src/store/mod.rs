@@ -15,6 +15,7 @@ pub mod embedded;
 pub mod mongo;
 mod records;
 mod sessions;
+mod table;
 
 use std::{cmp::Ordering, sync::Arc};
 
@@ -34,6 +35,13 @@ pub struct CollectionSpec {
     pub noun: &'static str,
     /// Top-level string fields that no two documents may share.
     pub unique: &'static [&'static str],
+    /// Top-level fields lists filter or sort on often: the embedded store keeps a sorted index of
+    /// each in memory, MongoDB an index.
+    pub indexed: &'static [&'static str],
+    /// When not empty, the only fields (besides `indexed`) a query may name: the embedded store's
+    /// in-memory projection keeps just these, which matters for a collection of 100 000 records.
+    /// A query that names another field is still answered, from the documents (slowly).
+    pub projected: &'static [&'static str],
 }
 
 /// A type stored in a collection. Its JSON form must have top-level `id` and `revision` fields.

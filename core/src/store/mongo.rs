@@ -139,6 +139,11 @@ impl MongoBackend {
                 let model = IndexModel::builder().keys(doc! { *field: 1 }).options(options).build();
                 c.create_index(model).await.map_err(mongo_err)?;
             }
+            // The fields lists filter and sort on; with the id, which breaks ties in every sort.
+            for field in coll.indexed {
+                let model = IndexModel::builder().keys(doc! { *field: 1, "_id": 1 }).build();
+                c.create_index(model).await.map_err(mongo_err)?;
+            }
             self.indexed.lock().expect("index set poisoned").insert(coll.name);
         }
         Ok(c)

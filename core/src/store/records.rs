@@ -16,7 +16,8 @@ pub struct UserRecord {
 }
 
 impl Entity for UserRecord {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "users", noun: "user", unique: &["username"] };
+    const COLLECTION: CollectionSpec =
+        CollectionSpec { name: "users", noun: "user", unique: &["username"], indexed: &[], projected: &[] };
 }
 
 /// An API token with the SHA-256 of its secret (the secret is random, so a fast hash is enough).
@@ -28,8 +29,13 @@ pub struct ApiTokenRecord {
 }
 
 impl Entity for ApiTokenRecord {
-    const COLLECTION: CollectionSpec =
-        CollectionSpec { name: "api_tokens", noun: "API token", unique: &["secret_hash"] };
+    const COLLECTION: CollectionSpec = CollectionSpec {
+        name: "api_tokens",
+        noun: "API token",
+        unique: &["secret_hash"],
+        indexed: &[],
+        projected: &[],
+    };
 }
 
 /// A login session (tower-sessions' record), with its user lifted out so that all sessions of a
@@ -45,19 +51,33 @@ pub struct SessionRecord {
 }
 
 impl Entity for SessionRecord {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "sessions", noun: "session", unique: &[] };
+    const COLLECTION: CollectionSpec = CollectionSpec {
+        name: "sessions",
+        noun: "session",
+        unique: &[],
+        indexed: &["user_id", "expires"],
+        projected: &[],
+    };
 }
 
 impl Entity for NodePool {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "node_pools", noun: "node pool", unique: &["name"] };
+    const COLLECTION: CollectionSpec =
+        CollectionSpec { name: "node_pools", noun: "node pool", unique: &["name"], indexed: &[], projected: &[] };
 }
 
 impl Entity for Node {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "nodes", noun: "node", unique: &["docker_id"] };
+    const COLLECTION: CollectionSpec =
+        CollectionSpec { name: "nodes", noun: "node", unique: &["docker_id"], indexed: &[], projected: &[] };
 }
 
 impl Entity for PendingChange {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "pending_changes", noun: "pending change", unique: &[] };
+    const COLLECTION: CollectionSpec = CollectionSpec {
+        name: "pending_changes",
+        noun: "pending change",
+        unique: &[],
+        indexed: &["state", "user_id", "kind", "created", "resources"],
+        projected: &[],
+    };
 }
 
 /// A process with what only the server may know: the token it authenticates its config trigger
@@ -117,7 +137,14 @@ pub struct UpgradeTarget {
 }
 
 impl Entity for ProcessRecord {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "processes", noun: "process", unique: &[] };
+    const COLLECTION: CollectionSpec = CollectionSpec {
+        name: "processes",
+        noun: "process",
+        unique: &[],
+        // The process list's filters (owner, state, node, service) and sort fields.
+        indexed: &["user_id", "state", "running_node_id", "service_id", "name", "created", "updated"],
+        projected: &["moving_to_node_id"],
+    };
 }
 
 /// Facts about this installation, in one record with id `instance`.
@@ -131,7 +158,8 @@ pub struct InstanceRecord {
 }
 
 impl Entity for InstanceRecord {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "instance", noun: "instance record", unique: &[] };
+    const COLLECTION: CollectionSpec =
+        CollectionSpec { name: "instance", noun: "instance record", unique: &[], indexed: &[], projected: &[] };
 }
 
 /// What is left of a deleted process: the reconciler removes a swarm service of this
@@ -148,6 +176,11 @@ pub struct RemovedProcess {
 }
 
 impl Entity for RemovedProcess {
-    const COLLECTION: CollectionSpec =
-        CollectionSpec { name: "removed_processes", noun: "removed process", unique: &[] };
+    const COLLECTION: CollectionSpec = CollectionSpec {
+        name: "removed_processes",
+        noun: "removed process",
+        unique: &[],
+        indexed: &[],
+        projected: &[],
+    };
 }

@@ -73,7 +73,13 @@ pub struct ConnectionRecord {
 }
 
 impl Entity for ConnectionRecord {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "connections", noun: "connection", unique: &[] };
+    const COLLECTION: CollectionSpec = CollectionSpec {
+        name: "connections",
+        noun: "connection",
+        unique: &[],
+        indexed: &["user_id", "state", "created", "process_ids"],
+        projected: &[],
+    };
 }
 
 impl ConnectionRecord {

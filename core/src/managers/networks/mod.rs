@@ -31,11 +31,13 @@ use crate::{
 use super::ConnectionRecord;
 
 impl Entity for Plan {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "plans", noun: "plan", unique: &[] };
+    const COLLECTION: CollectionSpec =
+        CollectionSpec { name: "plans", noun: "plan", unique: &[], indexed: &[], projected: &[] };
 }
 
 impl Entity for Deployment {
-    const COLLECTION: CollectionSpec = CollectionSpec { name: "deployments", noun: "deployment", unique: &[] };
+    const COLLECTION: CollectionSpec =
+        CollectionSpec { name: "deployments", noun: "deployment", unique: &[], indexed: &[], projected: &[] };
 }
 
 /// How long a plan that was never applied is kept.
