@@ -424,6 +424,58 @@ impl DockerConnector {
         Ok(services.into_iter().filter_map(|s| s.spec.and_then(|s| s.name)).collect())
     }
 
+    /// The swarm services of installation `instance_id` by name, each with its current tasks
+    /// (those the swarm means to run; newest first), in one listing of the services and one of
+    /// their tasks per 100 services, however many there are: the reconciler's view of the swarm.
+    /// Only the fields Switchyard reads are decoded (the rest of Docker's answer is skipped), so
+    /// a round stays cheap at hundreds of services.
+    pub async fn services_with_tasks(
+        &self,
+        instance_id: &str,
+    ) -> Result<std::collections::HashMap<String, Vec<TaskInfo>>> {
+        #[derive(serde::Deserialize)]
+        struct ServiceRow {
+            #[serde(rename = "ID")]
+            id: String,
+            #[serde(rename = "Spec")]
+            spec: ServiceSpecRow,
+        }
+        #[derive(serde::Deserialize)]
+        struct ServiceSpecRow {
+            #[serde(rename = "Name")]
+            name: String,
+        }
+        let filters = serde_json::json!({ "label": { format!("{LABEL_INSTANCE}={instance_id}"): true } }).to_string();
+        let path = format!("/services?filters={}", urlencode(&filters));
+        let bytes = self.raw_get(&path).await?;
+        let services: Vec<ServiceRow> = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Unavailable(format!("Docker answered {path} with bad JSON: {e}")))?;
+        let names: std::collections::HashMap<String, String> =
+            services.into_iter().map(|s| (s.id, s.spec.name)).collect();
+        let mut out: std::collections::HashMap<String, Vec<TaskInfo>> =
+            names.values().map(|n| (n.clone(), Vec::new())).collect();
+        let ids: Vec<&String> = names.keys().collect();
+        for chunk in ids.chunks(100) {
+            let wanted: serde_json::Map<String, serde_json::Value> =
+                chunk.iter().map(|id| ((*id).clone(), serde_json::Value::Bool(true))).collect();
+            let filters = serde_json::json!({ "service": wanted, "desired-state": { "running": true } }).to_string();
+            let path = format!("/tasks?filters={}", urlencode(&filters));
+            let bytes = self.raw_get(&path).await?;
+            let rows: Vec<TaskRow> = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Unavailable(format!("Docker answered {path} with bad JSON: {e}")))?;
+            for row in rows {
+                let Some(name) = names.get(&row.service_id) else { continue };
+                if let Some(tasks) = out.get_mut(name) {
+                    tasks.push(row.into_info());
+                }
+            }
+        }
+        for tasks in out.values_mut() {
+            tasks.sort_by_key(|t| std::cmp::Reverse(t.timestamp));
+        }
+        Ok(out)
+    }
+
     /// Create the swarm service of a process: one replica, pinned to its node, on its user's
     /// network with its id as alias (DNS round-robin: no virtual IP, which needs IPVS), restarted
     /// when it fails, with bounded logs. A service of that name that already exists counts as
@@ -729,6 +781,102 @@ fn urlencode(text: &str) -> String {
     out
 }
 
+/// A task as the reconciler's bulk listing decodes it: only what [`TaskInfo`] holds.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TaskRow {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(rename = "ServiceID")]
+    service_id: String,
+    #[serde(rename = "NodeID", default)]
+    node_id: Option<String>,
+    #[serde(default)]
+    desired_state: String,
+    #[serde(default)]
+    status: TaskStatusRow,
+    #[serde(default)]
+    networks_attachments: Vec<AttachmentRow>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct TaskStatusRow {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    err: Option<String>,
+    #[serde(default)]
+    timestamp: Option<String>,
+    #[serde(default)]
+    container_status: Option<ContainerStatusRow>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContainerStatusRow {
+    #[serde(rename = "ContainerID", default)]
+    container_id: Option<String>,
+    #[serde(default)]
+    exit_code: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttachmentRow {
+    #[serde(default)]
+    network: Option<AttachedNetworkRow>,
+    #[serde(default)]
+    addresses: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttachedNetworkRow {
+    #[serde(default)]
+    spec: Option<NetworkSpecRow>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct NetworkSpecRow {
+    #[serde(default)]
+    name: String,
+}
+
+impl TaskRow {
+    /// The same [`TaskInfo`] `task_info` makes of the whole task.
+    fn into_info(self) -> TaskInfo {
+        let mut addresses = Vec::new();
+        for a in self.networks_attachments {
+            let name = a.network.and_then(|n| n.spec).map(|s| s.name).unwrap_or_default();
+            for addr in a.addresses {
+                addresses.push((name.clone(), addr.split('/').next().unwrap_or(&addr).to_string()));
+            }
+        }
+        let container = self.status.container_status;
+        TaskInfo {
+            id: self.id,
+            state: TaskState::parse(&self.status.state),
+            desired_state: TaskState::parse(&self.desired_state),
+            message: self.status.message,
+            error: self.status.err.filter(|s| !s.is_empty()),
+            node_id: self.node_id.filter(|s| !s.is_empty()),
+            container_id: container.as_ref().and_then(|c| c.container_id.clone()).filter(|s| !s.is_empty()),
+            exit_code: container.and_then(|c| c.exit_code),
+            timestamp: self
+                .status
+                .timestamp
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc)),
+            addresses,
+        }
+    }
+}
+
 fn task_info(t: &serde_json::Value) -> Option<TaskInfo> {
     let status = &t["Status"];
     let addresses = t["NetworksAttachments"]
@@ -842,5 +990,29 @@ mod task_tests {
         assert!(matches!(pull.failure(), TaskFailure::ImageUnavailable(_)));
         let rejected = task("rejected", None, Some("no suitable node"));
         assert_eq!(rejected.failure(), TaskFailure::Rejected("no suitable node".into()));
+    }
+    /// The reconciler's bulk listing decodes only some fields: it must read a task as the whole
+    /// decoding does, for a task as Docker writes it (and one with fields missing).
+    #[test]
+    fn the_bulk_decoding_reads_a_task_as_the_whole_one_does() {
+        let full = serde_json::json!({
+            "ID": "t1", "Version": { "Index": 12 }, "CreatedAt": "2026-12-03T09:59:00Z",
+            "Spec": { "ContainerSpec": { "Image": "x", "Labels": { "a": "b" } }, "Placement": {} },
+            "ServiceID": "s1", "Slot": 1, "NodeID": "n1",
+            "Status": {
+                "Timestamp": "2026-12-03T10:00:00.123456789Z", "State": "running", "Message": "started",
+                "ContainerStatus": { "ContainerID": "c1", "PID": 42, "ExitCode": 0 }, "PortStatus": {},
+            },
+            "DesiredState": "running",
+            "NetworksAttachments": [
+                { "Network": { "ID": "w", "Spec": { "Name": "sy-u1", "Labels": {} } }, "Addresses": ["10.0.1.5/24"] },
+                { "Network": { "ID": "i" }, "Addresses": ["10.0.0.9/24"] },
+            ],
+        });
+        for doc in [full, serde_json::json!({ "ID": "t2", "ServiceID": "s1" })] {
+            let row: TaskRow = serde_json::from_value(doc.clone()).unwrap();
+            assert_eq!(row.service_id, "s1");
+            assert_eq!(row.into_info(), task_info(&doc).unwrap());
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! test can drive their decisions (what the reconciler does when a service vanished, a task
 //! failed, …) with a swarm written in the test, without Docker.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 
@@ -23,6 +23,19 @@ pub trait Swarm: Send + Sync + 'static {
     async fn service_exists(&self, name: &str) -> Result<bool>;
     /// The names of the swarm services of installation `instance_id`.
     async fn services_of_instance(&self, instance_id: &str) -> Result<Vec<String>>;
+    /// The swarm services of installation `instance_id` by name, each with its current tasks
+    /// (those the swarm means to run, newest first; the reconciler asks for a service's whole
+    /// history with [`Swarm::tasks`] when these do not settle it). The reconciler's one look at
+    /// the swarm per round: the Docker connector asks for them in bulk, whatever their number.
+    async fn services_with_tasks(&self, instance_id: &str) -> Result<HashMap<String, Vec<TaskInfo>>> {
+        let mut out = HashMap::new();
+        for name in self.services_of_instance(instance_id).await? {
+            let mut tasks = self.tasks(&name).await?;
+            tasks.retain(|t| t.desired_state == crate::connectors::docker::TaskState::Running);
+            out.insert(name, tasks);
+        }
+        Ok(out)
+    }
     /// Create a swarm service (nothing happens when it exists).
     async fn create_service(&self, request: &ServiceRequest) -> Result<()>;
     /// Remove a swarm service (nothing happens when there is none).
@@ -53,6 +66,9 @@ impl Swarm for DockerConnector {
     }
     async fn services_of_instance(&self, instance_id: &str) -> Result<Vec<String>> {
         DockerConnector::services_of_instance(self, instance_id).await
+    }
+    async fn services_with_tasks(&self, instance_id: &str) -> Result<HashMap<String, Vec<TaskInfo>>> {
+        DockerConnector::services_with_tasks(self, instance_id).await
     }
     async fn create_service(&self, request: &ServiceRequest) -> Result<()> {
         DockerConnector::create_service(self, request).await
