@@ -23,7 +23,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    lazy_route, path, Lazy, LazyRoute,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 pub use error::AppError;
@@ -116,9 +116,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services") view={Lazy::<ServicesRoute>::new()}/>
                     <Route path=path!("/services/:id") view={Lazy::<ServiceRoute>::new()}/>
                     <Route path=path!("/processes") view={Lazy::<ProcessesRoute>::new()}/>
-                    <Route path=path!("/processes/new") view={Lazy::<NewProcessRoute>::new()}/>
-                    <Route path=path!("/processes/:id") view={Lazy::<ProcessRoute>::new()}/>
-                    <Route path=path!("/connections") view={Lazy::<ConnectionsRoute>::new()}/>
+                    // The pages with data before their code are rendered whole before the first
+                    // byte (their data takes milliseconds): streamed out of order, an answer that
+                    // came fast could leave the server's markup without the loading state the
+                    // browser's first render expects, and hydration panicked.
+                    <Route path=path!("/processes/new") view={Lazy::<NewProcessRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/processes/:id") view={Lazy::<ProcessRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/connections") view={Lazy::<ConnectionsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/nodes") view={Lazy::<NodesRoute>::new()}/>
                     <Route path=path!("/pending-changes") view={Lazy::<PendingChangesRoute>::new()}/>
                     <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
