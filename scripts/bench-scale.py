@@ -254,9 +254,14 @@ def api_round(n):
             "endpoint2": {"process_id": ids[2 * i + 1], "interface_id": "counter/temperature"}})
         if status != 201:
             sys.exit(f"connect failed: {status} {c}")
+        return c["id"]
     with ThreadPoolExecutor(CONCURRENCY) as pool:
-        list(pool.map(connect, range(n // 2)))
-    wait(lambda: count_connections("CONNECTED") == n // 2, f"{n // 2} connections CONNECTED")
+        cids = set(pool.map(connect, range(n // 2)))
+
+    def all_connected():
+        _, items = api("GET", "/api/v1/connections?per_page=1000&state=CONNECTED")
+        return len(cids & {c["id"] for c in items}) == len(cids)
+    wait(all_connected, f"{n // 2} connections CONNECTED")
     connected = time.monotonic() - start
     with ThreadPoolExecutor(CONCURRENCY) as pool:
         list(pool.map(lambda pid: api("DELETE", f"/api/v1/processes/{pid}"), ids))
