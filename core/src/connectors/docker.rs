@@ -447,9 +447,7 @@ impl DockerConnector {
         }
         let filters = serde_json::json!({ "label": { format!("{LABEL_INSTANCE}={instance_id}"): true } }).to_string();
         let path = format!("/services?filters={}", urlencode(&filters));
-        let bytes = self.raw_get(&path).await?;
-        let services: Vec<ServiceRow> = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Unavailable(format!("Docker answered {path} with bad JSON: {e}")))?;
+        let services: Vec<ServiceRow> = self.raw_get_as(&path).await?;
         let names: std::collections::HashMap<String, String> =
             services.into_iter().map(|s| (s.id, s.spec.name)).collect();
         let mut out: std::collections::HashMap<String, Vec<TaskInfo>> =
@@ -460,9 +458,7 @@ impl DockerConnector {
                 chunk.iter().map(|id| ((*id).clone(), serde_json::Value::Bool(true))).collect();
             let filters = serde_json::json!({ "service": wanted, "desired-state": { "running": true } }).to_string();
             let path = format!("/tasks?filters={}", urlencode(&filters));
-            let bytes = self.raw_get(&path).await?;
-            let rows: Vec<TaskRow> = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Unavailable(format!("Docker answered {path} with bad JSON: {e}")))?;
+            let rows: Vec<TaskRow> = self.raw_get_as(&path).await?;
             for row in rows {
                 let Some(name) = names.get(&row.service_id) else { continue };
                 if let Some(tasks) = out.get_mut(name) {
@@ -595,9 +591,8 @@ impl DockerConnector {
     pub async fn tasks(&self, name: &str) -> Result<Vec<TaskInfo>> {
         let filters = serde_json::json!({ "service": { name: true } }).to_string();
         let path = format!("/tasks?filters={}", urlencode(&filters));
-        let value = self.raw_get_json(&path).await?;
-        let mut tasks: Vec<TaskInfo> =
-            value.as_array().map(|a| a.iter().filter_map(task_info).collect()).unwrap_or_default();
+        let rows: Vec<TaskRow> = self.raw_get_as(&path).await?;
+        let mut tasks: Vec<TaskInfo> = rows.into_iter().map(TaskRow::into_info).collect();
         tasks.sort_by_key(|t| std::cmp::Reverse(t.timestamp));
         Ok(tasks)
     }
@@ -714,7 +709,8 @@ impl DockerConnector {
         Ok(())
     }
 
-    async fn raw_get_json(&self, path: &str) -> Result<serde_json::Value> {
+    /// GET `path` and decode Docker's JSON answer as `T` (fields `T` does not name are skipped).
+    async fn raw_get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
         let bytes = self.raw_get(path).await?;
         serde_json::from_slice(&bytes)
             .map_err(|e| Error::Unavailable(format!("Docker answered {path} with bad JSON: {e}")))
@@ -781,13 +777,13 @@ fn urlencode(text: &str) -> String {
     out
 }
 
-/// A task as the reconciler's bulk listing decodes it: only what [`TaskInfo`] holds.
+/// A task as Docker lists it, decoded only as far as [`TaskInfo`] needs (the rest is skipped).
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct TaskRow {
     #[serde(rename = "ID")]
     id: String,
-    #[serde(rename = "ServiceID")]
+    #[serde(rename = "ServiceID", default)]
     service_id: String,
     #[serde(rename = "NodeID", default)]
     node_id: Option<String>,
@@ -847,7 +843,6 @@ struct NetworkSpecRow {
 }
 
 impl TaskRow {
-    /// The same [`TaskInfo`] `task_info` makes of the whole task.
     fn into_info(self) -> TaskInfo {
         let mut addresses = Vec::new();
         for a in self.networks_attachments {
@@ -875,38 +870,6 @@ impl TaskRow {
             addresses,
         }
     }
-}
-
-fn task_info(t: &serde_json::Value) -> Option<TaskInfo> {
-    let status = &t["Status"];
-    let addresses = t["NetworksAttachments"]
-        .as_array()
-        .map(|nets| {
-            nets.iter()
-                .flat_map(|n| {
-                    let name = n["Network"]["Spec"]["Name"].as_str().unwrap_or_default().to_string();
-                    n["Addresses"].as_array().cloned().unwrap_or_default().into_iter().filter_map(move |a| {
-                        a.as_str().map(|a| (name.clone(), a.split('/').next().unwrap_or(a).to_string()))
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(TaskInfo {
-        id: t["ID"].as_str()?.to_string(),
-        state: TaskState::parse(status["State"].as_str().unwrap_or_default()),
-        desired_state: TaskState::parse(t["DesiredState"].as_str().unwrap_or_default()),
-        message: status["Message"].as_str().unwrap_or_default().to_string(),
-        error: status["Err"].as_str().filter(|s| !s.is_empty()).map(String::from),
-        node_id: t["NodeID"].as_str().filter(|s| !s.is_empty()).map(String::from),
-        container_id: status["ContainerStatus"]["ContainerID"].as_str().filter(|s| !s.is_empty()).map(String::from),
-        exit_code: status["ContainerStatus"]["ExitCode"].as_i64(),
-        timestamp: status["Timestamp"]
-            .as_str()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc)),
-        addresses,
-    })
 }
 
 /// Docker's log stream for containers without a TTY: frames of `[stream, 0, 0, 0, len: u32 BE]`
@@ -942,6 +905,10 @@ mod tests {
         assert_eq!(demultiplex(b"plain\ntext\n"), vec!["plain", "text"]);
     }
 
+    fn task_info(t: &serde_json::Value) -> Option<TaskInfo> {
+        serde_json::from_value::<TaskRow>(t.clone()).ok().map(TaskRow::into_info)
+    }
+
     #[test]
     fn reads_task_json() {
         let t = serde_json::json!({
@@ -959,6 +926,10 @@ mod tests {
 #[cfg(test)]
 mod task_tests {
     use super::*;
+
+    fn task_info(t: &serde_json::Value) -> Option<TaskInfo> {
+        serde_json::from_value::<TaskRow>(t.clone()).ok().map(TaskRow::into_info)
+    }
 
     fn task(state: &str, exit_code: Option<i64>, error: Option<&str>) -> TaskInfo {
         task_info(&serde_json::json!({
@@ -991,10 +962,10 @@ mod task_tests {
         let rejected = task("rejected", None, Some("no suitable node"));
         assert_eq!(rejected.failure(), TaskFailure::Rejected("no suitable node".into()));
     }
-    /// The reconciler's bulk listing decodes only some fields: it must read a task as the whole
-    /// decoding does, for a task as Docker writes it (and one with fields missing).
+    /// A task as Docker writes it, with all it carries that Switchyard skips, and one with
+    /// fields missing: both decode, with what Switchyard reads.
     #[test]
-    fn the_bulk_decoding_reads_a_task_as_the_whole_one_does() {
+    fn decodes_what_it_reads_of_a_whole_task_and_of_a_sparse_one() {
         let full = serde_json::json!({
             "ID": "t1", "Version": { "Index": 12 }, "CreatedAt": "2026-12-03T09:59:00Z",
             "Spec": { "ContainerSpec": { "Image": "x", "Labels": { "a": "b" } }, "Placement": {} },
@@ -1009,10 +980,20 @@ mod task_tests {
                 { "Network": { "ID": "i" }, "Addresses": ["10.0.0.9/24"] },
             ],
         });
-        for doc in [full, serde_json::json!({ "ID": "t2", "ServiceID": "s1" })] {
-            let row: TaskRow = serde_json::from_value(doc.clone()).unwrap();
-            assert_eq!(row.service_id, "s1");
-            assert_eq!(row.into_info(), task_info(&doc).unwrap());
-        }
+        let row: TaskRow = serde_json::from_value(full).unwrap();
+        assert_eq!(row.service_id, "s1");
+        let info = row.into_info();
+        assert!(info.is_up());
+        assert_eq!(
+            (info.node_id.as_deref(), info.container_id.as_deref(), info.exit_code),
+            (Some("n1"), Some("c1"), Some(0))
+        );
+        assert_eq!(
+            info.addresses,
+            vec![("sy-u1".to_string(), "10.0.1.5".to_string()), (String::new(), "10.0.0.9".to_string())]
+        );
+        let sparse = task_info(&serde_json::json!({ "ID": "t2" })).unwrap();
+        assert_eq!((sparse.state, sparse.timestamp, sparse.container_id), (TaskState::Unknown, None, None));
+        assert!(task_info(&serde_json::json!({ "NodeID": "n1" })).is_none(), "a task without an id");
     }
 }
