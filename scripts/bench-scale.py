@@ -405,7 +405,11 @@ API_SIZES = {int(s) for s in os.environ.get("BENCH_SCALE_API_SIZES", " ".join(ma
 def main():
     pid = int(PID)
     network = f"scale-net-{int(time.time())}"
-    status, body = docker_api("POST", "/networks/create", {"Name": network, "Driver": "overlay", "Attachable": True})
+    # The same size of network as Switchyard gives a user (SWITCHYARD_NETWORK_PREFIX, /20): Docker's
+    # default /24 holds 249 tasks on four nodes, fewer than the largest round.
+    ipam = {"Config": [{"Subnet": os.environ.get("BENCH_BASELINE_SUBNET", "10.239.0.0/20")}]}
+    status, body = docker_api("POST", "/networks/create",
+                              {"Name": network, "Driver": "overlay", "Attachable": True, "IPAM": ipam})
     if status != 201:
         sys.exit(f"network create failed: {status} {body}")
     rows = []

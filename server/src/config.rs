@@ -108,6 +108,15 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_DOCKER_HOST")]
     pub docker_host: Option<String>,
 
+    /// The address range users' overlay networks are cut from (empty: Docker's default pool,
+    /// whose /24 networks hold at most about 250 processes).
+    #[arg(long, env = "SWITCHYARD_NETWORK_POOL", default_value = "10.240.0.0/12")]
+    pub network_pool: String,
+
+    /// The size of each user's network, as a prefix length: /20 holds about 4 000 processes.
+    #[arg(long, env = "SWITCHYARD_NETWORK_PREFIX", default_value_t = 20)]
+    pub network_prefix: u8,
+
     /// Log out a session after this many seconds without a request.
     #[arg(long, env = "SWITCHYARD_SESSION_IDLE_SECS", default_value_t = 8 * 3600)]
     pub session_idle_secs: u64,

@@ -19,7 +19,7 @@ use leptos::config::LeptosOptions;
 use switchyard_core::{
     changes::EngineConfig,
     connectors::{
-        docker::DockerConnector,
+        docker::{DockerConnector, SubnetPool},
         registry::{RegistryAuth, RegistryConnector},
     },
     managers::{ProcessSettings, Switchyard, TRIGGER_PORT},
@@ -105,7 +105,11 @@ async fn run(config: Config) -> Result<(), String> {
     let (store, origin) = ops::open_store(&config).await?;
     tracing::info!(backend = store.kind(), location = %config.store_location(), "store open");
 
-    let docker = DockerConnector::connect(&config.docker_endpoint()).map_err(|e| e.to_string())?.negotiate().await;
+    let mut docker = DockerConnector::connect(&config.docker_endpoint()).map_err(|e| e.to_string())?.negotiate().await;
+    if !config.network_pool.trim().is_empty() {
+        let pool = SubnetPool::new(&config.network_pool, config.network_prefix).map_err(|e| e.to_string())?;
+        docker = docker.with_subnets(pool);
+    }
     if let Err(e) = docker.ready().await {
         tracing::warn!("{e}; /readyz reports not ready until it is");
     }

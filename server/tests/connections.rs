@@ -83,6 +83,15 @@ async fn connected_processes_exchange_messages_and_connections_follow_their_proc
     let port = conn["port"].as_u64().unwrap();
     assert!((5000..10000).contains(&port), "{conn}");
     wait_connection(c, &id, "CONNECTED", UP).await;
+    // They meet on their user's network, cut from Switchyard's pool (SWITCHYARD_NETWORK_POOL,
+    // 10.240.0.0/12) at its size (/20), not one of Docker's /24s that hold 249 containers.
+    let network = format!("usernet-{}", conn["user_id"].as_str().unwrap());
+    let subnet = docker(&["network", "inspect", &network, "--format", "{{range .IPAM.Config}}{{.Subnet}}{{end}}"]);
+    let octets: Vec<u8> = subnet.split(['.', '/']).filter_map(|o| o.parse().ok()).collect();
+    assert!(
+        octets.len() == 5 && octets[0] == 10 && (240..=255).contains(&octets[1]) && octets[4] == 20,
+        "network {network} has subnet '{subnet}'"
+    );
     wait_for("the counter logs readings from the sensor", UP, || async {
         logs(c, &k).await.contains("received reading")
     })
@@ -195,6 +204,27 @@ async fn connected_processes_exchange_messages_and_connections_follow_their_proc
     for ch in changes.as_array().unwrap() {
         assert!(["DONE", "CANCELLED"].contains(&ch["state"].as_str().unwrap()), "every change finished: {ch:#}");
     }
+
+    // Both processes of a connection deleted one right after the other: the second deletion
+    // must not cancel the telling of its side that the first asked for (that left the connection
+    // terminating and CONNECTED for good).
+    let d = create(
+        c,
+        json!({"service_id": "sensor", "service_version": "1.0.0", "name": "sensor-d", "parameters": params}),
+    )
+    .await;
+    let r = connect(c, &d, SENSOR, &k, COUNTER).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id3 = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    wait_connection(c, &id3, "CONNECTED", UP).await;
+    for p in [&d, &k] {
+        let r = c.delete(&format!("/api/v1/processes/{p}")).await;
+        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    }
+    let conn = wait_connection(c, &id3, "TERMINATED", UP).await;
+    assert!(conn["state_reason"].as_str().unwrap_or_default().contains("being deleted"), "{conn}");
+    wait_gone(c, &d, UP).await;
+    wait_gone(c, &k, UP).await;
     drop(s);
 }
 

@@ -1,5 +1,7 @@
 //! The Docker connector: the swarm manager's Engine API, through bollard's typed requests.
 
+use std::sync::Arc;
+
 use bollard::Docker;
 
 use crate::{
@@ -156,6 +158,42 @@ pub enum TaskFailure {
 pub struct DockerConnector {
     docker: Docker,
     endpoint: String,
+    /// Where users' networks get their subnets (None: Docker's default pool and size).
+    subnets: Option<Arc<SubnetPool>>,
+}
+
+/// The address range users' overlay networks are cut from, and their size. Docker's default
+/// (a /24 from `swarm init`'s pool) holds 249 containers with four nodes on the network: a user
+/// with more processes than that could not start the next one.
+pub struct SubnetPool {
+    pool: ipnet::Ipv4Net,
+    prefix: u8,
+    /// One choice at a time: two networks made at once must not take the same subnet.
+    choosing: tokio::sync::Mutex<()>,
+}
+
+impl SubnetPool {
+    /// `pool` in CIDR notation (`10.240.0.0/12`), networks of `/prefix` each.
+    pub fn new(pool: &str, prefix: u8) -> Result<Self> {
+        let pool: ipnet::Ipv4Net = pool.trim().parse().map_err(|_| {
+            Error::BadRequest(format!(
+                "network pool '{pool}' is not an IPv4 range in CIDR notation (like 10.240.0.0/12)"
+            ))
+        })?;
+        if prefix < pool.prefix_len() || prefix > 28 {
+            return Err(Error::BadRequest(format!(
+                "network size /{prefix} must lie between the pool's /{} and /28",
+                pool.prefix_len()
+            )));
+        }
+        Ok(Self { pool: pool.trunc(), prefix, choosing: tokio::sync::Mutex::new(()) })
+    }
+
+    /// The first subnet of the pool that overlaps none of `taken`.
+    fn first_free(&self, taken: &[ipnet::Ipv4Net]) -> Option<ipnet::Ipv4Net> {
+        let overlaps = |a: &ipnet::Ipv4Net, b: &ipnet::Ipv4Net| a.contains(&b.network()) || b.contains(&a.network());
+        self.pool.subnets(self.prefix).ok()?.find(|candidate| !taken.iter().any(|t| overlaps(candidate, t)))
+    }
 }
 
 /// A task of a swarm service, as far as Switchyard cares.
@@ -237,7 +275,27 @@ impl DockerConnector {
             )));
         }
         .map_err(|e| Error::Unavailable(format!("Docker at {endpoint}: {e}")))?;
-        Ok(Self { docker, endpoint: endpoint.to_string() })
+        Ok(Self { docker, endpoint: endpoint.to_string(), subnets: None })
+    }
+
+    /// Cut users' networks from `pool` (see [`SubnetPool`]).
+    pub fn with_subnets(self, pool: SubnetPool) -> Self {
+        Self { subnets: Some(Arc::new(pool)), ..self }
+    }
+
+    /// The subnets of every network Docker knows (any scope, any driver).
+    async fn taken_subnets(&self) -> Result<Vec<ipnet::Ipv4Net>> {
+        let networks = self
+            .docker
+            .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+            .await
+            .map_err(|e| unavailable("listing networks", "all", &e))?;
+        Ok(networks
+            .iter()
+            .filter_map(|n| n.ipam.as_ref()?.config.as_ref())
+            .flatten()
+            .filter_map(|c| c.subnet.as_deref()?.parse().ok())
+            .collect())
     }
 
     /// Agree on the API version with an older daemon (Debian's 20.10 speaks 1.41).
@@ -328,22 +386,53 @@ impl DockerConnector {
     pub async fn ensure_network(&self, name: &str, owner: &Owner) -> Result<String> {
         use bollard::models::NetworkCreateRequest;
         let labels = owner.labels();
+        let _choosing = match &self.subnets {
+            Some(pool) => Some(pool.choosing.lock().await),
+            None => None,
+        };
+        let mut refused: Vec<ipnet::Ipv4Net> = Vec::new();
         for _ in 0..3 {
             match self.docker.inspect_network(name, None::<bollard::query_parameters::InspectNetworkOptions>).await {
                 Ok(n) => return Ok(n.id.unwrap_or_default()),
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => return Err(unavailable("inspecting network", name, &e)),
             }
+            let subnet = match &self.subnets {
+                Some(pool) => {
+                    let mut taken = self.taken_subnets().await?;
+                    taken.extend(refused.iter().copied());
+                    let Some(subnet) = pool.first_free(&taken) else {
+                        return Err(Error::Unavailable(format!(
+                            "no /{} is left for network {name} in the network pool {} (SWITCHYARD_NETWORK_POOL)",
+                            pool.prefix, pool.pool
+                        )));
+                    };
+                    Some(subnet)
+                }
+                None => None,
+            };
             let request = NetworkCreateRequest {
                 name: name.to_string(),
                 driver: Some("overlay".into()),
                 attachable: Some(true),
                 labels: Some(labels.clone()),
+                ipam: subnet.map(|s| bollard::models::Ipam {
+                    config: Some(vec![bollard::models::IpamConfig {
+                        subnet: Some(s.to_string()),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
                 ..Default::default()
             };
             match self.docker.create_network(request).await {
                 Ok(r) => return Ok(r.id),
                 Err(e) if is_conflict(&e) => continue, // created concurrently; inspect again
+                // Taken meanwhile by someone else (another Swarm client): the next one.
+                Err(e) if subnet.is_some() && docker_message(&e).to_lowercase().contains("overlap") => {
+                    refused.extend(subnet);
+                    continue;
+                }
                 Err(e) => return Err(unavailable("creating network", name, &e)),
             }
         }
@@ -426,7 +515,7 @@ impl DockerConnector {
 
     /// The swarm services of installation `instance_id` by name, each with its current tasks
     /// (those the swarm means to run; newest first), in one listing of the services and one of
-    /// their tasks per 100 services, however many there are: the reconciler's view of the swarm.
+    /// their tasks, however many there are: the reconciler's view of the swarm.
     /// Only the fields Switchyard reads are decoded (the rest of Docker's answer is skipped), so
     /// a round stays cheap at hundreds of services.
     pub async fn services_with_tasks(
@@ -445,25 +534,26 @@ impl DockerConnector {
             #[serde(rename = "Name")]
             name: String,
         }
-        let filters = serde_json::json!({ "label": { format!("{LABEL_INSTANCE}={instance_id}"): true } }).to_string();
-        let path = format!("/services?filters={}", urlencode(&filters));
-        let services: Vec<ServiceRow> = self.raw_get_as(&path).await?;
+        // Two requests, at once: the installation's services, and the tasks meant to run of
+        // all of them (tasks carry the service's labels), whatever their number.
+        let label = serde_json::json!({ format!("{LABEL_INSTANCE}={instance_id}"): true });
+        let services_path =
+            format!("/services?filters={}", urlencode(&serde_json::json!({ "label": label }).to_string()));
+        let tasks_filter = serde_json::json!({ "label": label, "desired-state": { "running": true } });
+        let tasks_path = format!("/tasks?filters={}", urlencode(&tasks_filter.to_string()));
+        let (services, rows) = tokio::try_join!(
+            self.raw_get_as::<Vec<ServiceRow>>(&services_path),
+            self.raw_get_as::<Vec<TaskRow>>(&tasks_path)
+        )?;
         let names: std::collections::HashMap<String, String> =
             services.into_iter().map(|s| (s.id, s.spec.name)).collect();
         let mut out: std::collections::HashMap<String, Vec<TaskInfo>> =
             names.values().map(|n| (n.clone(), Vec::new())).collect();
-        let ids: Vec<&String> = names.keys().collect();
-        for chunk in ids.chunks(100) {
-            let wanted: serde_json::Map<String, serde_json::Value> =
-                chunk.iter().map(|id| ((*id).clone(), serde_json::Value::Bool(true))).collect();
-            let filters = serde_json::json!({ "service": wanted, "desired-state": { "running": true } }).to_string();
-            let path = format!("/tasks?filters={}", urlencode(&filters));
-            let rows: Vec<TaskRow> = self.raw_get_as(&path).await?;
-            for row in rows {
-                let Some(name) = names.get(&row.service_id) else { continue };
-                if let Some(tasks) = out.get_mut(name) {
-                    tasks.push(row.into_info());
-                }
+        for row in rows {
+            // A task of a service made after the services were listed waits for the next round.
+            let Some(name) = names.get(&row.service_id) else { continue };
+            if let Some(tasks) = out.get_mut(name) {
+                tasks.push(row.into_info());
             }
         }
         for tasks in out.values_mut() {
@@ -995,5 +1085,37 @@ mod task_tests {
         let sparse = task_info(&serde_json::json!({ "ID": "t2" })).unwrap();
         assert_eq!((sparse.state, sparse.timestamp, sparse.container_id), (TaskState::Unknown, None, None));
         assert!(task_info(&serde_json::json!({ "NodeID": "n1" })).is_none(), "a task without an id");
+    }
+}
+
+#[cfg(test)]
+mod subnet_tests {
+    use super::*;
+
+    fn nets(list: &[&str]) -> Vec<ipnet::Ipv4Net> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_users_network_takes_the_first_subnet_that_overlaps_nothing() {
+        let pool = SubnetPool::new("10.240.0.0/12", 20).unwrap();
+        assert_eq!(pool.first_free(&[]).unwrap().to_string(), "10.240.0.0/20");
+        // Docker's own /24s elsewhere do not matter; one inside the first /20 skips it, an equal
+        // one the second, a wider one the third and fourth.
+        let taken = nets(&["10.0.0.0/24", "10.240.3.0/24", "10.240.16.0/20", "10.240.32.0/19"]);
+        assert_eq!(pool.first_free(&taken).unwrap().to_string(), "10.240.64.0/20");
+        // A network wider than the pool takes all of it.
+        assert_eq!(pool.first_free(&nets(&["10.0.0.0/8"])), None);
+    }
+
+    #[test]
+    fn a_pool_that_makes_no_sense_is_refused_with_what_is_wrong() {
+        let e = SubnetPool::new("10.240.0.0", 20).err().unwrap().to_string();
+        assert!(e.contains("CIDR"), "{e}");
+        let e = SubnetPool::new("10.240.0.0/12", 8).err().unwrap().to_string();
+        assert!(e.contains("between the pool's /12 and /28"), "{e}");
+        assert!(SubnetPool::new("10.240.0.0/12", 30).is_err());
+        // A pool given with host bits is taken from its start.
+        assert_eq!(SubnetPool::new("10.240.1.2/12", 20).unwrap().first_free(&[]).unwrap().to_string(), "10.240.0.0/20");
     }
 }

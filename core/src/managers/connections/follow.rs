@@ -3,6 +3,7 @@
 //! is deleted ends its connections first.
 
 use super::*;
+use crate::model::PendingChangeState;
 
 impl ConnectionManager {
     /// Bring every live connection of `process_id` in line with its processes.
@@ -17,9 +18,18 @@ impl ConnectionManager {
     }
 
     /// Every live connection, once (the upkeep loop calls this); also forgets connections
-    /// terminated more than an hour ago.
+    /// terminated more than an hour ago, and asks again for the end of a side of a terminating
+    /// connection that nothing is still telling.
+    ///
+    /// The processes are read once for the round. A connection whose two processes run the
+    /// containers that accepted it, with nothing left to tell either, and whose state already
+    /// says so is settled: [`Self::refresh`] would do nothing for it, so it is not asked (at 500
+    /// processes that is most of them, and three record reads each).
     pub async fn reconcile(&self) -> Result<()> {
         let (records, _) = self.0.store.list::<ConnectionRecord>(&Query::all()).await?;
+        let (processes, _) = self.0.store.list::<ProcessRecord>(&Query::all()).await?;
+        let processes: std::collections::HashMap<&str, &ProcessRecord> =
+            processes.iter().map(|p| (p.process.id.as_str(), p)).collect();
         let cutoff = Utc::now() - chrono::Duration::from_std(KEEP_TERMINATED).unwrap_or_default();
         for r in records {
             let c = &r.connection;
@@ -29,11 +39,46 @@ impl ConnectionManager {
                 }
                 continue;
             }
-            if c.terminating {
-                continue;
-            }
-            if let Err(e) = self.refresh(&c.id).await {
+            let result = if c.terminating {
+                self.finish_terminating(&r).await
+            } else {
+                let sides = [&r.connection.endpoint1.process_id, &r.connection.endpoint2.process_id]
+                    .map(|id| processes.get(id.as_str()).copied());
+                if let [Some(p1), Some(p2)] = sides {
+                    if settled(&r, [p1, p2]) {
+                        continue;
+                    }
+                }
+                self.refresh(&c.id).await
+            };
+            if let Err(e) = result {
                 tracing::warn!(connection = %c.id, error = %e, "reconciling connection");
+            }
+        }
+        Ok(())
+    }
+
+    /// A terminating connection ends when both sides are told; a side whose telling was cancelled
+    /// (its process deleted right after its peer) or lost is asked for again. A side whose
+    /// change failed waits for its owner to retry it.
+    async fn finish_terminating(&self, record: &ConnectionRecord) -> Result<()> {
+        let id = &record.connection.id;
+        for side in (0..2).filter(|&side| !record.terminated[side]) {
+            let changes = self.0.engine.of_resource(&side_resource(id, side)).await?;
+            let asked = changes.iter().any(|c| {
+                c.kind == ChangeKind::TerminateEndpoint
+                    && !matches!(c.state, PendingChangeState::Done | PendingChangeState::Cancelled)
+            });
+            if !asked {
+                let e = record.endpoint(side);
+                tracing::info!(connection = %id, side, "asking again for the end of a side of a terminating connection");
+                self.submit_side(
+                    record,
+                    ChangeKind::TerminateEndpoint,
+                    side,
+                    format!("Terminate the connection of '{}' ({})", e.process_name, e.interface_id),
+                )
+                .await?;
             }
         }
         Ok(())
@@ -253,4 +298,18 @@ impl crate::managers::ProcessHooks for ConnectionManager {
         }
         Ok(())
     }
+}
+
+/// Whether [`ConnectionManager::refresh`] would leave this connection as it is: both processes
+/// run the containers that accepted it, neither is to be told of a suspension or an upgrade, and
+/// its state already follows from theirs.
+fn settled(record: &ConnectionRecord, procs: [&ProcessRecord; 2]) -> bool {
+    let sides_done = (0..2).all(|side| {
+        procs[side].process.state == ProcessState::Running
+            && procs[side].task_id.is_some()
+            && record.accepted[side] == procs[side].task_id
+            && !record.told_suspended[side]
+            && !record.renegotiate[side]
+    });
+    sides_done && derive_state(record, procs) == (record.connection.state, record.connection.state_reason.clone())
 }

@@ -362,7 +362,9 @@ impl ProcessManager {
         if self.0.engine.has_open(id, ChangeKind::DeleteProcess).await? {
             return Ok(record.process);
         }
-        self.0.engine.cancel_waiting(id, &[ChangeKind::DeleteProcess]).await?;
+        // Not the ends of its connections: a peer deleted a moment before asked those, and
+        // they are what turns the connection TERMINATED.
+        self.0.engine.cancel_waiting(id, &[ChangeKind::DeleteProcess, ChangeKind::TerminateEndpoint]).await?;
         // Its connections end first: their changes queue ahead of its deletion.
         if let Some(h) = self.0.hooks.get() {
             h.deleting(id, &record.process.name).await?;
