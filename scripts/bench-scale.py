@@ -16,6 +16,8 @@ overlay settings, same concurrency), in the same run:
   idle_rss_mib  Switchyard's resident memory at the end of that window
   reconcile_ms  mean duration of one upkeep round (nodes + processes + connections) in the window,
                 from Switchyard's own histogram; reconcile_proc_ms the processes part alone
+  dockerd_services_ms, dockerd_tasks_ms  the two listings a round asks dockerd for, timed
+                directly (median of 5): the part of a round that is dockerd's, not Switchyard's
   move_s        a connected counter moved to another worker until RUNNING and CONNECTED again
   suspend_resume_s  the same counter suspended and resumed until RUNNING and CONNECTED
   remove_s      the whole network removed with an empty document
@@ -353,6 +355,26 @@ def idle_window(pid):
     return cpu, dcpu, rss_mib(pid), reconcile_means(m0, m1)
 
 
+def dockerd_listings_ms(repeat=5):
+    """What the reconciler's look at the swarm costs dockerd alone: the two listings it asks for
+    each round (the installation's services; their tasks meant to run), median of `repeat`, ms."""
+    label = {f"org.switchyard.instance={INSTANCE}": True}
+    paths = {"services": "/services?filters=" + q({"label": label}),
+             "tasks": "/tasks?filters=" + q({"label": label, "desired-state": {"running": True}})}
+    out = {}
+    for what, path in paths.items():
+        times = []
+        for _ in range(repeat):
+            conn = UnixHTTPConnection("/var/run/docker.sock")
+            start = time.perf_counter()
+            conn.request("GET", path)
+            conn.getresponse().read()
+            times.append((time.perf_counter() - start) * 1000)
+            conn.close()
+        out[what] = statistics.median(times)
+    return out
+
+
 def subscribers_cost(pid, n=100):
     """Memory 100 open event streams cost: resident memory with them open against before."""
     before = rss_mib(pid)
@@ -416,7 +438,7 @@ def main():
     path = os.path.join(OUT, "scale.csv")
     fields = ["processes", "connections", "docker_s", "api_s", "api_conn_s", "doc_s", "doc_conn_s", "ratio_api",
               "ratio_doc", "changes_per_s", "idle_cpu_pct", "dockerd_cpu_pct", "idle_rss_mib", "reconcile_ms",
-              "reconcile_proc_ms", "reconcile_conn_ms", "move_s", "suspend_resume_s", "remove_s"]
+              "reconcile_proc_ms", "reconcile_conn_ms", "dockerd_services_ms", "dockerd_tasks_ms", "move_s", "suspend_resume_s", "remove_s"]
     try:
         # Warm-up: images pulled on every worker, the user's network and the anchor made.
         docker_round(len(DOCKER_NODES) * 2, network)
@@ -447,6 +469,8 @@ def main():
             row.update(idle_cpu_pct=cpu, dockerd_cpu_pct=dcpu, idle_rss_mib=rss,
                        reconcile_ms=sum(means.values()), reconcile_proc_ms=means["processes"],
                        reconcile_conn_ms=means["connections"])
+            listings = dockerd_listings_ms()
+            row.update(dockerd_services_ms=listings["services"], dockerd_tasks_ms=listings["tasks"])
             counter = next(p["id"] for p in all_processes() if p["name"] == "c0")
             row["move_s"], row["suspend_resume_s"] = move_and_suspend(counter)
             if n == max(SIZES):
@@ -479,13 +503,14 @@ def main():
     fmt = lambda v, spec: format(v, spec) if isinstance(v, (int, float)) else "-"  # noqa: E731
     print(f"{'procs':>5} {'docker s':>9} {'api s':>7} {'ratio':>6} {'doc s':>7} {'ratio':>6} {'conn s':>7} "
           f"{'chg/s':>6} {'cpu %':>6} {'dockerd%':>8} {'rss MiB':>8} {'round ms':>9} {'proc ms':>8} "
-          f"{'move s':>7} {'s+r s':>6} {'rm s':>6}")
+          f"{'dkr ms':>7} {'move s':>7} {'s+r s':>6} {'rm s':>6}")
     for r in rows:
         print(f"{r['processes']:>5} {fmt(r['docker_s'], '9.1f')} {fmt(r.get('api_s'), '7.1f')} "
               f"{fmt(r.get('ratio_api'), '6.2f')} {fmt(r['doc_s'], '7.1f')} {fmt(r['ratio_doc'], '6.2f')} "
               f"{fmt(r['doc_conn_s'], '7.1f')} {fmt(r['changes_per_s'], '6.1f')} {fmt(r['idle_cpu_pct'], '6.2f')} "
               f"{fmt(r['dockerd_cpu_pct'], '8.2f')} {fmt(r['idle_rss_mib'], '8.1f')} {fmt(r['reconcile_ms'], '9.1f')} "
-              f"{fmt(r['reconcile_proc_ms'], '8.1f')} {fmt(r['move_s'], '7.1f')} {fmt(r['suspend_resume_s'], '6.1f')} "
+              f"{fmt(r['reconcile_proc_ms'], '8.1f')} {fmt(max(r['dockerd_services_ms'], r['dockerd_tasks_ms']), '7.1f')} "
+              f"{fmt(r['move_s'], '7.1f')} {fmt(r['suspend_resume_s'], '6.1f')} "
               f"{fmt(r['remove_s'], '6.1f')}")
     for r in rows:
         if r.get("subscribers_note"):

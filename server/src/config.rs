@@ -38,6 +38,10 @@ pub enum Command {
     /// Plan a network document, ask, and apply it, following the deployment to its end. Exit
     /// code 0: applied or nothing to change; 3: the deployment failed; 1: anything else.
     Apply(crate::cli::ApplyArgs),
+    /// Check what Switchyard needs (Docker and the swarm, networks, the registry, the anchor
+    /// image, the site files, the store, the clock, free disk) and print each with a fix. Exit
+    /// code 1 when a check fails. `/readyz` answers with the same checks.
+    Doctor,
     /// Print the UI's server functions (method and path), one per line: the authorization tests
     /// check that each has an entry.
     #[command(hide = true)]
@@ -146,6 +150,11 @@ pub struct Config {
     /// Where the built site (WASM, JS, CSS) is; cargo-leptos puts it in target/site.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+
+    /// Less free disk than this, in MiB, where the data or Docker's images are fails the `disk`
+    /// check of `switchyard doctor` and `/readyz`.
+    #[arg(long, env = "SWITCHYARD_MIN_FREE_DISK_MIB", default_value_t = 1024)]
+    pub min_free_disk_mib: u64,
 
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SWITCHYARD_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]

@@ -3,10 +3,12 @@
 
 mod cli;
 mod config;
+mod doctor;
 mod guard;
 mod http;
 mod ops;
 mod serve;
+mod site;
 mod state;
 mod web;
 
@@ -60,6 +62,11 @@ fn main() {
         Command::Export(args) => cli_exit(runtime.block_on(cli::export(&args))),
         Command::Plan(args) => cli_exit(runtime.block_on(cli::plan(&args))),
         Command::Apply(args) => cli_exit(runtime.block_on(cli::apply(&args))),
+        Command::Doctor => {
+            let checks = runtime.block_on(doctor_of(&cli.config));
+            print!("{}", doctor::print(&checks));
+            std::process::exit(if checks.iter().all(|c| c.ok) { 0 } else { 1 })
+        }
         Command::ServerFunctions => {
             let mut all: Vec<String> =
                 leptos::server_fn::axum::server_fn_paths().map(|(path, method)| format!("{method} {path}")).collect();
@@ -67,6 +74,70 @@ fn main() {
             println!("{}", all.join("\n"));
         }
     }
+}
+
+/// The Docker connector of the configuration: its endpoint, users' networks from its pool.
+async fn docker_of(config: &Config) -> Result<DockerConnector, String> {
+    let mut docker = DockerConnector::connect(&config.docker_endpoint()).map_err(|e| e.to_string())?.negotiate().await;
+    if !config.network_pool.trim().is_empty() {
+        let pool = SubnetPool::new(&config.network_pool, config.network_prefix).map_err(|e| e.to_string())?;
+        docker = docker.with_subnets(pool);
+    }
+    Ok(docker)
+}
+
+/// The registry connector of the configuration, with its credentials.
+fn registry_of(config: &Config) -> Result<RegistryConnector, String> {
+    let auth = match (&config.registry_token, &config.registry_username) {
+        (Some(token), _) => RegistryAuth::Bearer(token.clone()),
+        (None, Some(user)) => RegistryAuth::Basic {
+            username: user.clone(),
+            password: config.registry_password.clone().unwrap_or_default(),
+        },
+        (None, None) => RegistryAuth::None,
+    };
+    RegistryConnector::new(&config.registry_url, &config.registry_prefix, auth).map_err(|e| e.to_string())
+}
+
+fn anchor_image_of(config: &Config, registry: &RegistryConnector) -> String {
+    config.anchor_image.clone().unwrap_or_else(|| format!("{}/switchyard/anchor:latest", registry.image_host()))
+}
+
+/// `switchyard doctor`: the checks from this machine, with the configuration's settings. A
+/// setting that cannot even be read is the first failed check.
+async fn doctor_of(config: &Config) -> Vec<doctor::Check> {
+    // A Docker socket that is not there is the docker check failing, not a wrong setting.
+    let docker = docker_of(config).await;
+    let registry = match (&docker, registry_of(config)) {
+        (Err(e), _) if !e.contains("Docker at") => Err(e.clone()),
+        (_, registry) => registry,
+    };
+    let registry = match registry {
+        Ok(registry) => registry,
+        Err(e) => {
+            return vec![doctor::Check {
+                name: "settings",
+                ok: false,
+                detail: e,
+                fix: Some("correct the setting named (`switchyard --help` lists them)".into()),
+            }]
+        }
+    };
+    let anchor_image = anchor_image_of(config, &registry);
+    let site = site::inspect(std::path::Path::new(&config.site_root), "switchyard");
+    let store = doctor::StoreAccess::Location(config.store_location());
+    doctor::Doctor::new(
+        docker,
+        config.docker_endpoint(),
+        registry,
+        store,
+        site,
+        anchor_image,
+        config.data_dir.clone(),
+        config.min_free_disk_mib,
+    )
+    .run()
+    .await
 }
 
 /// End a command-line run with its message and exit code.
@@ -105,34 +176,18 @@ async fn run(config: Config) -> Result<(), String> {
     let (store, origin) = ops::open_store(&config).await?;
     tracing::info!(backend = store.kind(), location = %config.store_location(), "store open");
 
-    let mut docker = DockerConnector::connect(&config.docker_endpoint()).map_err(|e| e.to_string())?.negotiate().await;
-    if !config.network_pool.trim().is_empty() {
-        let pool = SubnetPool::new(&config.network_pool, config.network_prefix).map_err(|e| e.to_string())?;
-        docker = docker.with_subnets(pool);
-    }
+    let docker = docker_of(&config).await?;
     if let Err(e) = docker.ready().await {
         tracing::warn!("{e}; /readyz reports not ready until it is");
     }
     let instance_id = ops::instance_id(&config, &store, origin, &docker).await?;
 
-    let registry_auth = match (&config.registry_token, &config.registry_username) {
-        (Some(token), _) => RegistryAuth::Bearer(token.clone()),
-        (None, Some(user)) => RegistryAuth::Basic {
-            username: user.clone(),
-            password: config.registry_password.clone().unwrap_or_default(),
-        },
-        (None, None) => RegistryAuth::None,
-    };
-    let registry = RegistryConnector::new(&config.registry_url, &config.registry_prefix, registry_auth)
-        .map_err(|e| e.to_string())?;
+    let registry = registry_of(&config)?;
 
     let password_file = config.database_url.is_none().then(|| config.data_dir.join("initial-admin-password"));
     let settings = ProcessSettings {
         instance_id,
-        anchor_image: config
-            .anchor_image
-            .clone()
-            .unwrap_or_else(|| format!("{}/switchyard/anchor:latest", registry.image_host())),
+        anchor_image: anchor_image_of(&config, &registry),
         max_memory_bytes: config.max_process_memory,
         max_nano_cpus: config.max_process_nano_cpus,
         trigger_grace: Duration::from_secs(config.trigger_grace_secs.max(1)),
@@ -140,6 +195,8 @@ async fn run(config: Config) -> Result<(), String> {
     };
     let engine_config =
         EngineConfig { lease: Duration::from_secs(config.change_lease_secs.max(1)), ..Default::default() };
+    let (doctor_docker, doctor_registry, anchor_image) =
+        (docker.clone(), registry.clone(), settings.anchor_image.clone());
     let sy = Switchyard::new(store.clone(), docker, registry, password_file.clone(), engine_config, settings);
     sy.start();
     // Read the catalogue now, so the first visitor does not wait for it.
@@ -175,12 +232,20 @@ async fn run(config: Config) -> Result<(), String> {
             config.session_idle_secs as i64,
         )));
 
+    // The site files of this build, kept apart from the build directory (see `site`).
+    let site = site::prepare(std::path::Path::new(&config.site_root), &config.data_dir, "switchyard");
+    if let Some(problem) = &site.problem {
+        tracing::warn!("{problem}; /readyz reports not ready; {}", site::SITE_FIX);
+    }
     let mut leptos = LeptosOptions::builder()
         .output_name("switchyard")
-        .site_root(config.site_root.clone())
+        .site_root(site.root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .build();
+    if let Some(hash_file) = &site.hash_file {
+        leptos.hash_file = hash_file.to_string_lossy().into_owned().into();
+    }
     // `cargo leptos build` (hash-files) puts the hashes in the site's file names and lists them in
     // a file next to the binary, where leptos looks; a binary built without it serves plain names.
     leptos.hash_files = std::env::current_exe()
@@ -190,7 +255,17 @@ async fn run(config: Config) -> Result<(), String> {
     let state_events = sy.events.clone();
     let event_recheck = Duration::from_secs(config.event_recheck_secs.max(1));
     let metrics_token = config.metrics_token.clone().filter(|t| !t.is_empty()).map(std::sync::Arc::from);
-    let state = AppState { sy, leptos, event_recheck, metrics_token };
+    let doctor = doctor::Doctor::new(
+        Ok(doctor_docker),
+        config.docker_endpoint(),
+        doctor_registry,
+        doctor::StoreAccess::Open(sy.store.clone()),
+        site,
+        anchor_image,
+        config.data_dir.clone(),
+        config.min_free_disk_mib,
+    );
+    let state = AppState { sy, leptos, event_recheck, metrics_token, doctor: Arc::new(doctor) };
     let audit_days = config.audit_retention_days.max(1);
     tokio::spawn(upkeep(state.clone(), Duration::from_secs(config.reconcile_secs.max(1)), audit_days));
     tokio::spawn(trim_heap_now_and_then());

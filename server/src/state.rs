@@ -12,6 +12,8 @@ pub struct AppState {
     pub event_recheck: std::time::Duration,
     /// The bearer token Prometheus may read `/metrics` with, if one is configured.
     pub metrics_token: Option<std::sync::Arc<str>>,
+    /// What `/readyz` checks (the same as `switchyard doctor`).
+    pub doctor: std::sync::Arc<crate::doctor::Doctor>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -27,9 +27,14 @@ const CLIENT_IDLE: Duration = Duration::from_secs(5);
 
 impl Server {
     pub async fn start(data_dir: &Path, extra_env: &[(&str, &str)]) -> Server {
+        Self::start_binary(Path::new(env!("CARGO_BIN_EXE_switchyard")), data_dir, extra_env).await
+    }
+
+    /// [`Self::start`] with another copy of the binary (one with a site build of its own).
+    pub async fn start_binary(binary: &Path, data_dir: &Path, extra_env: &[(&str, &str)]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = format!("http://127.0.0.1:{port}");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
+        let mut cmd = Command::new(binary);
         cmd.env("SWITCHYARD_LISTEN", format!("127.0.0.1:{port}"))
             .env("SWITCHYARD_DATA_DIR", data_dir)
             .env_remove("SWITCHYARD_DATABASE_URL")

@@ -196,6 +196,19 @@ impl SubnetPool {
     }
 }
 
+/// The daemon as `switchyard doctor` sees it.
+#[derive(Clone, Debug)]
+pub struct DaemonInfo {
+    pub version: String,
+    /// A swarm manager (it can create services).
+    pub manager: bool,
+    /// `active`, `inactive`, `pending`, …
+    pub swarm_state: String,
+    /// The daemon's clock.
+    pub system_time: Option<chrono::DateTime<chrono::Utc>>,
+    pub root_dir: Option<String>,
+}
+
 /// A task of a swarm service, as far as Switchyard cares.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskInfo {
@@ -325,6 +338,72 @@ impl DockerConnector {
             )));
         }
         Ok(())
+    }
+
+    /// What `switchyard doctor` asks of the daemon.
+    pub async fn daemon_info(&self) -> Result<DaemonInfo> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(|e| Error::Unavailable(format!("Docker at {} does not answer: {e}", self.endpoint)))?;
+        let swarm = info.swarm.unwrap_or_default();
+        Ok(DaemonInfo {
+            version: info.server_version.unwrap_or_default(),
+            manager: swarm.control_available == Some(true),
+            swarm_state: swarm.local_node_state.map(|s| s.to_string()).unwrap_or_default(),
+            system_time: info
+                .system_time
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.to_utc()),
+            root_dir: info.docker_root_dir,
+        })
+    }
+
+    /// Whether the daemon has `image` locally.
+    pub async fn image_present(&self, image: &str) -> Result<bool> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(unavailable("inspecting image", image, &e)),
+        }
+    }
+
+    /// Make an attachable overlay network as a user's would be made (from the pool, when there
+    /// is one) and remove it again: the subnet it got.
+    pub async fn probe_network(&self) -> Result<String> {
+        use bollard::models::NetworkCreateRequest;
+        let name = format!("switchyard-doctor-{}-{:08x}", std::process::id(), rand::random::<u32>());
+        let _choosing = match &self.subnets {
+            Some(pool) => Some(pool.choosing.lock().await),
+            None => None,
+        };
+        let subnet = match &self.subnets {
+            Some(pool) => Some(pool.first_free(&self.taken_subnets().await?).ok_or_else(|| {
+                Error::Unavailable(format!("no /{} is left in the network pool {}", pool.prefix, pool.pool))
+            })?),
+            None => None,
+        };
+        let request = NetworkCreateRequest {
+            name: name.clone(),
+            driver: Some("overlay".into()),
+            attachable: Some(true),
+            ipam: subnet.map(|s| bollard::models::Ipam {
+                config: Some(vec![bollard::models::IpamConfig { subnet: Some(s.to_string()), ..Default::default() }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.docker.create_network(request).await.map_err(|e| unavailable("creating network", &name, &e))?;
+        let made = self
+            .docker
+            .inspect_network(&name, None::<bollard::query_parameters::InspectNetworkOptions>)
+            .await
+            .ok()
+            .and_then(|n| n.ipam?.config?.into_iter().find_map(|c| c.subnet))
+            .unwrap_or_else(|| "a subnet of Docker's".into());
+        self.docker.remove_network(&name).await.map_err(|e| unavailable("removing network", &name, &e))?;
+        Ok(made)
     }
 
     /// Every node of the swarm.

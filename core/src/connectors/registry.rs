@@ -251,6 +251,21 @@ impl RegistryConnector {
     pub async fn ping(&self) -> Result<()> {
         self.get("/v2/", None).await.map(|_| ())
     }
+
+    /// Whether `image` (`host/repository:tag`, any repository) is in this registry. `None`: the
+    /// image names another registry.
+    pub async fn has_image(&self, image: &str) -> Option<Result<bool>> {
+        let rest = image.strip_prefix(self.image_host())?.strip_prefix('/')?;
+        let (repository, tag) = match rest.rsplit_once(':') {
+            Some((repository, tag)) if !tag.contains('/') => (repository, tag),
+            _ => (rest, "latest"),
+        };
+        Some(match self.get(&format!("/v2/{repository}/manifests/{tag}"), Some(MANIFEST_TYPES)).await {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        })
+    }
 }
 
 /// The path of `Link: </v2/_catalog?last=x&n=100>; rel="next"`.
