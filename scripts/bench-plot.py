@@ -76,6 +76,11 @@ if scale:
                               ("reconcile_conn_ms", "connections", "C2-^")]:
         xs, ys = series(scale, "processes", key)
         a3.plot(xs, ys, style, markersize=4, label=label)
+    # The round's share that is dockerd's: its two listings timed directly (made at once).
+    pts = [(num(r, "processes"), max(num(r, "dockerd_services_ms") or 0, num(r, "dockerd_tasks_ms") or 0))
+           for r in scale if num(r, "dockerd_services_ms") is not None]
+    if pts:
+        a3.plot([p[0] for p in pts], [p[1] for p in pts], "k--o", markersize=4, label="dockerd's listings")
     a3.axhline(50, color="C3", linewidth=0.8, label="target 50 ms")
     a3.set_title("Reconcile round, mean ms")
     a3.set_ylim(bottom=0)

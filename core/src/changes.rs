@@ -268,12 +268,25 @@ impl ChangeEngine {
 
     /// Whether a change of `kind` on `resource` is waiting, retrying or running.
     pub async fn has_open(&self, resource: &str, kind: ChangeKind) -> Result<bool> {
+        self.has_in(
+            resource,
+            kind,
+            &[PendingChangeState::Waiting, PendingChangeState::Retrying, PendingChangeState::Running],
+        )
+        .await
+    }
+
+    /// Whether a change of `kind` on `resource` is waiting or retrying: it has not started (again)
+    /// and will read what it acts on when it does.
+    pub async fn has_waiting(&self, resource: &str, kind: ChangeKind) -> Result<bool> {
+        self.has_in(resource, kind, &[PendingChangeState::Waiting, PendingChangeState::Retrying]).await
+    }
+
+    async fn has_in(&self, resource: &str, kind: ChangeKind, states: &[PendingChangeState]) -> Result<bool> {
         // The changes of this kind on this resource (a handful), not every open change.
         let query = Query::all().has("resources", resource).eq("kind", kind.as_str());
         let (changes, _) = self.0.store.list::<PendingChange>(&query).await?;
-        Ok(changes.iter().any(|c| {
-            matches!(c.state, PendingChangeState::Waiting | PendingChangeState::Retrying | PendingChangeState::Running)
-        }))
+        Ok(changes.iter().any(|c| states.contains(&c.state)))
     }
 
     /// Forget changes that finished (done or cancelled) more than `keep` ago; failed ones stay

@@ -114,7 +114,7 @@ async fn the_doctor_passes_on_the_real_stack_and_names_each_failure_with_its_fix
          &["swarm", "networks", "anchor", "clock"]),
         ("swarm", vec![], vec![("SWITCHYARD_DOCKER_HOST", &worker_host)], "not a swarm manager", &["networks"]),
         ("networks", vec![], vec![("SWITCHYARD_NETWORK_POOL", &taken), ("SWITCHYARD_NETWORK_PREFIX", &taken_prefix)],
-         "is left in the network pool", &[]),
+         "in the network pool", &[]),
         ("registry", vec![], vec![("SWITCHYARD_REGISTRY_URL", "http://127.0.0.1:9"), ("SWITCHYARD_ANCHOR_IMAGE", &anchor)],
          "cannot be reached", &[]),
         ("anchor", vec![], vec![("SWITCHYARD_ANCHOR_IMAGE", &missing_anchor)], "neither on this manager nor in the registry", &[]),

@@ -196,6 +196,25 @@ impl SubnetPool {
     }
 }
 
+/// An attachable overlay network, on `subnet` if given.
+fn overlay_request(
+    name: &str,
+    labels: std::collections::HashMap<String, String>,
+    subnet: Option<ipnet::Ipv4Net>,
+) -> bollard::models::NetworkCreateRequest {
+    bollard::models::NetworkCreateRequest {
+        name: name.to_string(),
+        driver: Some("overlay".into()),
+        attachable: Some(true),
+        labels: Some(labels),
+        ipam: subnet.map(|s| bollard::models::Ipam {
+            config: Some(vec![bollard::models::IpamConfig { subnet: Some(s.to_string()), ..Default::default() }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// The daemon as `switchyard doctor` sees it.
 #[derive(Clone, Debug)]
 pub struct DaemonInfo {
@@ -296,6 +315,29 @@ impl DockerConnector {
         Self { subnets: Some(Arc::new(pool)), ..self }
     }
 
+    /// While held, no other network of this Switchyard gets a subnet (none, without a pool).
+    async fn choosing(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.subnets {
+            Some(pool) => Some(pool.choosing.lock().await),
+            None => None,
+        }
+    }
+
+    /// The pool's first subnet that no network has and Docker did not refuse for `name`
+    /// (`None`: no pool, Docker chooses).
+    async fn free_subnet(&self, name: &str, refused: &[ipnet::Ipv4Net]) -> Result<Option<ipnet::Ipv4Net>> {
+        let Some(pool) = &self.subnets else { return Ok(None) };
+        let mut taken = self.taken_subnets().await?;
+        taken.extend_from_slice(refused);
+        match pool.first_free(&taken) {
+            Some(subnet) => Ok(Some(subnet)),
+            None => Err(Error::Unavailable(format!(
+                "no /{} is left for network {name} in the network pool {} (SWITCHYARD_NETWORK_POOL)",
+                pool.prefix, pool.pool
+            ))),
+        }
+    }
+
     /// The subnets of every network Docker knows (any scope, any driver).
     async fn taken_subnets(&self) -> Result<Vec<ipnet::Ipv4Net>> {
         let networks = self
@@ -325,13 +367,7 @@ impl DockerConnector {
 
     /// Whether the daemon answers and is a swarm manager.
     pub async fn ready(&self) -> Result<()> {
-        let info = self
-            .docker
-            .info()
-            .await
-            .map_err(|e| Error::Unavailable(format!("Docker at {} does not answer: {e}", self.endpoint)))?;
-        let swarm = info.swarm.unwrap_or_default();
-        if swarm.control_available != Some(true) {
+        if !self.daemon_info().await?.manager {
             return Err(Error::Unavailable(format!(
                 "Docker at {} is not a swarm manager (run `docker swarm init`)",
                 self.endpoint
@@ -372,28 +408,10 @@ impl DockerConnector {
     /// Make an attachable overlay network as a user's would be made (from the pool, when there
     /// is one) and remove it again: the subnet it got.
     pub async fn probe_network(&self) -> Result<String> {
-        use bollard::models::NetworkCreateRequest;
         let name = format!("switchyard-doctor-{}-{:08x}", std::process::id(), rand::random::<u32>());
-        let _choosing = match &self.subnets {
-            Some(pool) => Some(pool.choosing.lock().await),
-            None => None,
-        };
-        let subnet = match &self.subnets {
-            Some(pool) => Some(pool.first_free(&self.taken_subnets().await?).ok_or_else(|| {
-                Error::Unavailable(format!("no /{} is left in the network pool {}", pool.prefix, pool.pool))
-            })?),
-            None => None,
-        };
-        let request = NetworkCreateRequest {
-            name: name.clone(),
-            driver: Some("overlay".into()),
-            attachable: Some(true),
-            ipam: subnet.map(|s| bollard::models::Ipam {
-                config: Some(vec![bollard::models::IpamConfig { subnet: Some(s.to_string()), ..Default::default() }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
+        let _choosing = self.choosing().await;
+        let subnet = self.free_subnet(&name, &[]).await?;
+        let request = overlay_request(&name, Default::default(), subnet);
         self.docker.create_network(request).await.map_err(|e| unavailable("creating network", &name, &e))?;
         let made = self
             .docker
@@ -463,12 +481,8 @@ pub fn docker_message(e: &bollard::errors::Error) -> String {
 impl DockerConnector {
     /// The id of the network `name`, creating it (an attachable overlay network) if it is absent.
     pub async fn ensure_network(&self, name: &str, owner: &Owner) -> Result<String> {
-        use bollard::models::NetworkCreateRequest;
         let labels = owner.labels();
-        let _choosing = match &self.subnets {
-            Some(pool) => Some(pool.choosing.lock().await),
-            None => None,
-        };
+        let _choosing = self.choosing().await;
         let mut refused: Vec<ipnet::Ipv4Net> = Vec::new();
         for _ in 0..3 {
             match self.docker.inspect_network(name, None::<bollard::query_parameters::InspectNetworkOptions>).await {
@@ -476,34 +490,8 @@ impl DockerConnector {
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => return Err(unavailable("inspecting network", name, &e)),
             }
-            let subnet = match &self.subnets {
-                Some(pool) => {
-                    let mut taken = self.taken_subnets().await?;
-                    taken.extend(refused.iter().copied());
-                    let Some(subnet) = pool.first_free(&taken) else {
-                        return Err(Error::Unavailable(format!(
-                            "no /{} is left for network {name} in the network pool {} (SWITCHYARD_NETWORK_POOL)",
-                            pool.prefix, pool.pool
-                        )));
-                    };
-                    Some(subnet)
-                }
-                None => None,
-            };
-            let request = NetworkCreateRequest {
-                name: name.to_string(),
-                driver: Some("overlay".into()),
-                attachable: Some(true),
-                labels: Some(labels.clone()),
-                ipam: subnet.map(|s| bollard::models::Ipam {
-                    config: Some(vec![bollard::models::IpamConfig {
-                        subnet: Some(s.to_string()),
-                        ..Default::default()
-                    }]),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            };
+            let subnet = self.free_subnet(name, &refused).await?;
+            let request = overlay_request(name, labels.clone(), subnet);
             match self.docker.create_network(request).await {
                 Ok(r) => return Ok(r.id),
                 Err(e) if is_conflict(&e) => continue, // created concurrently; inspect again

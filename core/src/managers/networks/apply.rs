@@ -234,8 +234,12 @@ impl NetworkManager {
             }
         };
         loop {
+            let pass = std::time::Instant::now();
             let d: Deployment = self.0.store.fetch(id).await?;
             let mut progressed = false;
+            // Steps found settled in this pass, written together at its end (one write of the
+            // deployment, not one per step: at 750 steps that was most of the runner's time).
+            let mut settled: Vec<(usize, StepState, Option<String>)> = Vec::new();
             for i in 0..d.steps.len() {
                 let s = &d.steps[i];
                 match s.state {
@@ -273,12 +277,15 @@ impl NetworkManager {
                     }
                     StepState::Running => {
                         if let Some((state, message)) = self.settled(s).await? {
-                            self.set_step(id, i, state, message).await?;
-                            progressed = true;
+                            settled.push((i, state, message));
                         }
                     }
                     _ => {}
                 }
+            }
+            if !settled.is_empty() {
+                self.set_steps(id, &settled).await?;
+                progressed = true;
             }
             if progressed {
                 continue;
@@ -286,7 +293,11 @@ impl NetworkManager {
             let d: Deployment = self.0.store.fetch(id).await?;
             if d.steps.iter().any(|s| !s.state.is_final()) {
                 let open = d.steps.iter().filter(|s| !s.state.is_final()).count();
-                return Ok(Outcome::NotYet(Duration::from_millis(500), format!("{open} steps under way")));
+                // Looked at again in half a second, or later when a look takes long (hundreds of
+                // steps under way): the runner takes at most about a fifth of a core from the
+                // work it waits for.
+                let wait = Duration::from_millis(500).max(pass.elapsed() * 4);
+                return Ok(Outcome::NotYet(wait, format!("{open} steps under way")));
             }
             let state = if d.steps.iter().any(|s| matches!(s.state, StepState::Failed | StepState::Skipped)) {
                 DeploymentState::Failed
@@ -347,19 +358,26 @@ impl NetworkManager {
     }
 
     async fn set_step(&self, id: &str, i: usize, state: StepState, message: Option<String>) -> Result<()> {
+        self.set_steps(id, &[(i, state, message)]).await
+    }
+
+    /// Give steps their states (and messages), in one write.
+    async fn set_steps(&self, id: &str, steps: &[(usize, StepState, Option<String>)]) -> Result<()> {
         let now = Utc::now();
         self.0
             .store
             .modify::<Deployment>(id, |d| {
-                let s = &mut d.steps[i];
-                s.state = state;
-                if message.is_some() {
-                    s.message = message.clone();
-                }
-                match state {
-                    StepState::Running => s.started = Some(now),
-                    _ if state.is_final() => s.finished = Some(now),
-                    _ => {}
+                for (i, state, message) in steps {
+                    let Some(s) = d.steps.get_mut(*i) else { continue };
+                    s.state = *state;
+                    if message.is_some() {
+                        s.message = message.clone();
+                    }
+                    match state {
+                        StepState::Running => s.started = Some(now),
+                        _ if state.is_final() => s.finished = Some(now),
+                        _ => {}
+                    }
                 }
                 Ok(())
             })
@@ -538,17 +556,15 @@ impl NetworkManager {
     async fn settled(&self, s: &DeploymentStep) -> Result<Option<(StepState, Option<String>)>> {
         let target = s.target_id.clone().unwrap_or_default();
         let started = s.started.unwrap_or_else(Utc::now);
-        let failed_change = || async {
-            let changes = self.0.engine.of_resource(&target).await?;
-            Ok::<Option<String>, Error>(
-                changes
-                    .into_iter()
-                    .find(|c| {
-                        c.state == PendingChangeState::Failed && c.created >= started - chrono::Duration::seconds(1)
-                    })
-                    .map(|c| format!("{}: {}", c.description, c.last_error.unwrap_or_default())),
-            )
+        // The target's changes (read once): one that failed since the step started fails it.
+        let failed_in = |changes: &[crate::model::PendingChange]| {
+            changes
+                .iter()
+                .find(|c| c.state == PendingChangeState::Failed && c.created >= started - chrono::Duration::seconds(1))
+                .map(|c| format!("{}: {}", c.description, c.last_error.clone().unwrap_or_default()))
         };
+        let failed_change =
+            || async { Ok::<Option<String>, Error>(failed_in(&self.0.engine.of_resource(&target).await?)) };
         let late = Utc::now() - started > STEP_TIMEOUT;
         match s.step.action {
             StepAction::CreateProcess
@@ -559,14 +575,15 @@ impl NetworkManager {
                     return Ok(Some((StepState::Failed, Some("the process is gone".into()))));
                 };
                 let p = &r.process;
-                if let Some(why) = failed_change().await? {
+                let changes = self.0.engine.of_resource(&target).await?;
+                if let Some(why) = failed_in(&changes) {
                     return Ok(Some((StepState::Failed, Some(why))));
                 }
                 if p.state == ProcessState::Failed {
                     let why = p.state_reason.clone().unwrap_or_else(|| "it failed".into());
                     return Ok(Some((StepState::Failed, Some(format!("process '{}' failed: {why}", p.name)))));
                 }
-                let open = self.0.engine.of_resource(&target).await?.into_iter().any(|c| !c.state.is_final());
+                let open = changes.iter().any(|c| !c.state.is_final());
                 let resting = matches!(p.state, ProcessState::Running | ProcessState::Suspended);
                 if resting && !open && r.moving_to.is_none() {
                     return Ok(Some((StepState::Done, None)));

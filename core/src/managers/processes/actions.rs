@@ -447,7 +447,10 @@ impl ProcessManager {
                 Ok(())
             })
             .await?;
-        if self.0.engine.has_open(id, ChangeKind::ConfigureProcess).await? {
+        // A sending that has not started yet reads the process when it runs: hurry it. One
+        // already under way may have read it before this ask (and set it RUNNING after it): a new
+        // one follows it.
+        if self.0.engine.has_waiting(id, ChangeKind::ConfigureProcess).await? {
             self.0.engine.hurry(id).await?;
         } else {
             self.0

@@ -24,9 +24,11 @@ impl ProcessManager {
             return Ok(());
         }
         let grace = self.0.settings.trigger_grace.as_secs();
-        let why = format!(
-            "its container runs but did not ask for its configuration within {grace} s; Switchyard sends it unasked"
-        );
+        let why = if p.state == ProcessState::Initializing {
+            format!("it asked for its configuration but nothing sent it within {grace} s; Switchyard sends it again")
+        } else {
+            format!("its container runs but did not ask for its configuration within {grace} s; Switchyard sends it unasked")
+        };
         let now = Utc::now();
         self.0
             .store
@@ -306,7 +308,13 @@ pub(super) fn decide(
     let previous = record.task_id.as_deref().and_then(|old| tasks.iter().find(|t| t.id == old));
     match tasks.iter().find(|t| t.state == TaskState::Running) {
         Some(task) => {
-            let configure_unasked = p.state == ProcessState::Starting && running_longer_than(task, grace, now);
+            // A container that has run past the grace without asking for its configuration, or a
+            // process that asked for it and has waited that long with nothing sending it (its ask
+            // landed while the last sending was finishing): it is sent (again).
+            let initializing_since = p.history.last().filter(|h| h.state == ProcessState::Initializing).map(|h| h.at);
+            let configure_unasked = (p.state == ProcessState::Starting && running_longer_than(task, grace, now))
+                || (p.state == ProcessState::Initializing
+                    && (now - initializing_since.unwrap_or(p.updated)).to_std().is_ok_and(|d| d > grace));
             let adopt = (record.task_id.as_deref() != Some(task.id.as_str())).then(|| Adopt {
                 task: task.id.clone(),
                 reason: previous.map(|old| {
@@ -485,6 +493,24 @@ mod tests {
         assert_eq!(run(&r, true, NodeStatus::Ready, &young), Action::Nothing);
         let old = [task("t1", TaskState::Running, None, GRACE * 2)];
         assert_eq!(run(&r, true, NodeStatus::Ready, &old), Action::Running { configure_unasked: true, adopt: None });
+    }
+
+    #[test]
+    fn a_process_left_initializing_past_the_grace_is_configured_again() {
+        let mut r = record(ProcessState::Initializing, Some("t1"), true);
+        let running = [task("t1", TaskState::Running, None, GRACE * 2)];
+        let now = Utc::now();
+        r.process.history.push(crate::model::StateChange {
+            at: now - chrono::Duration::seconds(1),
+            state: ProcessState::Initializing,
+            reason: None,
+        });
+        assert_eq!(run(&r, true, NodeStatus::Ready, &running), Action::Nothing, "within the grace: its change runs");
+        r.process.history.last_mut().unwrap().at = now - chrono::Duration::from_std(GRACE * 2).unwrap();
+        assert_eq!(
+            run(&r, true, NodeStatus::Ready, &running),
+            Action::Running { configure_unasked: true, adopt: None }
+        );
     }
 
     #[test]
