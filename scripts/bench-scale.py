@@ -86,8 +86,13 @@ def docker_api(method, path, body=None, sock="/var/run/docker.sock"):
         r = conn.getresponse()
         raw = r.read()
     except (http.client.HTTPException, OSError):
+        # dockerd closes a kept-alive connection left idle (the browser part takes minutes):
+        # once more on a new one.
         conns.pop(sock, None)
-        raise
+        conn = conns[sock] = UnixHTTPConnection(sock)
+        conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+        r = conn.getresponse()
+        raw = r.read()
     return r.status, (json.loads(raw) if raw else None)
 
 
@@ -426,6 +431,15 @@ API_SIZES = {int(s) for s in os.environ.get("BENCH_SCALE_API_SIZES", " ".join(ma
 
 def main():
     pid = int(PID)
+    # What an interrupted earlier run left: its baseline services and networks (by their names).
+    # Docker accepts an overlay network whose subnet another already has, and then cannot give
+    # its tasks addresses.
+    for name in docker_services([]):
+        docker_api("DELETE", f"/services/{name}")
+    wait(lambda: not docker_services([]), "an earlier run's docker services to go")
+    _, nets = docker_api("GET", "/networks?filters=" + q({"name": ["scale-net-"]}))
+    for n in nets or []:
+        docker_api("DELETE", f"/networks/{n['Id']}")
     network = f"scale-net-{int(time.time())}"
     # The same size of network as Switchyard gives a user (SWITCHYARD_NETWORK_PREFIX, /20): Docker's
     # default /24 holds 249 tasks on four nodes, fewer than the largest round.
