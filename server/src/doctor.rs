@@ -1,7 +1,11 @@
 //! What Switchyard needs from the machine and the swarm, checked one by one with a fix for each:
 //! `switchyard doctor` prints them (exit code 1 when one fails) and `/readyz` answers with them.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use serde::Serialize;
 use switchyard_core::{
@@ -208,13 +212,7 @@ impl Doctor {
             }
             StoreAccess::Location(location) if !location.contains("://") && !store_file(location).exists() => {
                 // Not made yet: made on the first start, where the directory can be written.
-                let mut dir = PathBuf::from(location);
-                while !dir.exists() {
-                    match dir.parent() {
-                        Some(p) if !p.as_os_str().is_empty() => dir = p.to_path_buf(),
-                        _ => dir = PathBuf::from("."),
-                    }
-                }
+                let dir = nearest_existing(Path::new(location));
                 let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
                 // SAFETY: a valid NUL-terminated path.
                 if dir.is_dir() && unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0 {
@@ -229,7 +227,7 @@ impl Doctor {
                     .await
                     .map(|_| format!("the {} store at {location} opens and answers", store.kind()))
                     .map_err(|e| e.to_string()),
-                Err(e) if e.to_string().contains("already open") || e.to_string().contains("lock") => {
+                Err(e) if crate::ops::store_in_use(&e) => {
                     Ok(format!("the store at {location} is held by a running Switchyard (its /readyz checks it)"))
                 }
                 Err(e) => Err(format!("cannot open the store at {location}: {e}")),
@@ -263,16 +261,8 @@ fn disk(dirs: &[PathBuf], min_mib: u64) -> Result<String, String> {
     let mut seen = Vec::new();
     for dir in dirs {
         // The nearest directory that exists (the data directory is made at first start).
-        let mut at = dir.as_path();
-        while !at.exists() {
-            match at.parent() {
-                Some(p) if !p.as_os_str().is_empty() => at = p,
-                _ => {
-                    at = std::path::Path::new(".");
-                    break;
-                }
-            }
-        }
+        let at = nearest_existing(dir);
+        let at = at.as_path();
         let free = free_mib(at).map_err(|e| format!("cannot read the free space of {}: {e}", at.display()))?;
         if free < min_mib {
             return Err(format!("{} has {free} MiB free (less than {min_mib} MiB)", dir.display()));
@@ -280,6 +270,11 @@ fn disk(dirs: &[PathBuf], min_mib: u64) -> Result<String, String> {
         seen.push(format!("{} {} MiB free", dir.display(), free));
     }
     Ok(seen.join(", "))
+}
+
+/// `path`, or its nearest ancestor that exists (`.` when none does).
+fn nearest_existing(path: &Path) -> PathBuf {
+    path.ancestors().find(|p| !p.as_os_str().is_empty() && p.exists()).unwrap_or(Path::new(".")).to_path_buf()
 }
 
 fn free_mib(path: &std::path::Path) -> std::io::Result<u64> {

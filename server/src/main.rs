@@ -77,13 +77,17 @@ fn main() {
 }
 
 /// The Docker connector of the configuration: its endpoint, users' networks from its pool.
-async fn docker_of(config: &Config) -> Result<DockerConnector, String> {
-    let mut docker = DockerConnector::connect(&config.docker_endpoint()).map_err(|e| e.to_string())?.negotiate().await;
-    if !config.network_pool.trim().is_empty() {
-        let pool = SubnetPool::new(&config.network_pool, config.network_prefix).map_err(|e| e.to_string())?;
-        docker = docker.with_subnets(pool);
-    }
-    Ok(docker)
+/// A wrong setting is a `BadRequest`; a socket that is not there `Unavailable`.
+async fn docker_of(config: &Config) -> Result<DockerConnector, switchyard_core::Error> {
+    let pool = match config.network_pool.trim() {
+        "" => None,
+        pool => Some(SubnetPool::new(pool, config.network_prefix)?),
+    };
+    let docker = DockerConnector::connect(&config.docker_endpoint())?.negotiate().await;
+    Ok(match pool {
+        Some(pool) => docker.with_subnets(pool),
+        None => docker,
+    })
 }
 
 /// The registry connector of the configuration, with its credentials.
@@ -109,9 +113,10 @@ async fn doctor_of(config: &Config) -> Vec<doctor::Check> {
     // A Docker socket that is not there is the docker check failing, not a wrong setting.
     let docker = docker_of(config).await;
     let registry = match (&docker, registry_of(config)) {
-        (Err(e), _) if !e.contains("Docker at") => Err(e.clone()),
+        (Err(e @ switchyard_core::Error::BadRequest(_)), _) => Err(e.to_string()),
         (_, registry) => registry,
     };
+    let docker = docker.map_err(|e| e.to_string());
     let registry = match registry {
         Ok(registry) => registry,
         Err(e) => {
@@ -176,7 +181,7 @@ async fn run(config: Config) -> Result<(), String> {
     let (store, origin) = ops::open_store(&config).await?;
     tracing::info!(backend = store.kind(), location = %config.store_location(), "store open");
 
-    let docker = docker_of(&config).await?;
+    let docker = docker_of(&config).await.map_err(|e| e.to_string())?;
     if let Err(e) = docker.ready().await {
         tracing::warn!("{e}; /readyz reports not ready until it is");
     }

@@ -41,13 +41,20 @@ pub async fn open_store(config: &Config) -> Result<(Store, StoreOrigin), String>
     };
     let store = Store::open(&config.store_location()).await.map_err(|e| {
         let text = e.to_string();
-        if text.contains("already open") || text.contains("lock") {
+        if store_in_use(&e) {
             format!("the store at {} is in use by another Switchyard (stop it first): {text}", config.store_location())
         } else {
             format!("cannot open the store at {}: {text}", config.store_location())
         }
     })?;
     Ok((store, origin))
+}
+
+/// Whether opening the store failed because a running Switchyard holds it (the embedded
+/// store's file lock).
+pub fn store_in_use(e: &switchyard_core::Error) -> bool {
+    let text = e.to_string();
+    text.contains("already open") || text.contains("lock")
 }
 
 /// This installation's id; refuses a new store where Docker holds objects of that id.
