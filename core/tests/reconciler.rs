@@ -71,7 +71,7 @@ impl Swarm for Written {
     async fn container_networks(&self, _name: &str) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
-    async fn connect_container(&self, _network: &str, _container: &str, _alias: &str) -> Result<()> {
+    async fn connect_container(&self, _network: &str, _container: &str, _alias: Option<&str>) -> Result<()> {
         Ok(())
     }
 }
@@ -84,7 +84,7 @@ async fn switchyard(swarm: Arc<Written>) -> (Switchyard, tempfile::TempDir) {
     let registry = RegistryConnector::new("http://127.0.0.1:9", "services", RegistryAuth::None).unwrap();
     let settings = ProcessSettings {
         instance_id: "test".into(),
-        anchor_image: "anchor".into(),
+        presence: switchyard_core::managers::Presence { anchor_image: "anchor".into(), own_container: None },
         max_memory_bytes: 0,
         max_nano_cpus: 0,
         alert_interrupted_grace: Duration::from_secs(30),

@@ -42,6 +42,9 @@ pub enum Command {
     /// image, the site files, the store, the clock, free disk) and print each with a fix. Exit
     /// code 1 when a check fails. `/readyz` answers with the same checks.
     Doctor,
+    /// Exit 0 when the server of these settings (SWITCHYARD_LISTEN) answers `/healthz`: the
+    /// container's health check (its image has no shell and no curl).
+    Health,
     /// Print the UI's server functions (method and path), one per line: the authorization tests
     /// check that each has an entry.
     #[command(hide = true)]
@@ -165,6 +168,13 @@ pub struct Config {
     /// <registry host>/switchyard/anchor:latest, pushed there by scripts/images.
     #[arg(long, env = "SWITCHYARD_ANCHOR_IMAGE")]
     pub anchor_image: Option<String>,
+
+    /// Switchyard runs in this container (its name or id; deploy/switchyard.yml sets
+    /// `{{.Task.Name}}`): the container itself joins every user network as `orchestrator`, so no
+    /// anchor is run and no root on the host is needed. Unset: Switchyard runs on the host and
+    /// keeps an anchor container.
+    #[arg(long, env = "SWITCHYARD_CONTAINER")]
+    pub container: Option<String>,
 
     /// A name for this installation, put on every Docker object it makes so it only ever touches
     /// its own (default: a random id made on the first start and kept in the store).

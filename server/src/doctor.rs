@@ -10,6 +10,7 @@ use std::{
 use serde::Serialize;
 use switchyard_core::{
     connectors::{docker::DockerConnector, registry::RegistryConnector},
+    managers::Presence,
     store::Store,
 };
 use utoipa::ToSchema;
@@ -55,7 +56,8 @@ pub struct Doctor {
     pub registry: RegistryConnector,
     pub store: StoreAccess,
     pub site: Site,
-    pub anchor_image: String,
+    /// Which container joins users' networks (the anchor's image, or Switchyard's own container).
+    pub presence: Presence,
     pub data_dir: PathBuf,
     pub min_free_disk_mib: u64,
     /// The last report and when it was made: `/readyz` makes a new one at most every few
@@ -79,7 +81,7 @@ impl Doctor {
         registry: RegistryConnector,
         store: StoreAccess,
         site: Site,
-        anchor_image: String,
+        presence: Presence,
         data_dir: PathBuf,
         min_free_disk_mib: u64,
     ) -> Self {
@@ -89,7 +91,7 @@ impl Doctor {
             registry,
             store,
             site,
-            anchor_image,
+            presence,
             data_dir,
             min_free_disk_mib,
             cached: Default::default(),
@@ -159,7 +161,17 @@ impl Doctor {
         checks.push(Check::new(
             "anchor",
             self.anchor().await,
-            "build and push it with scripts/images, or set SWITCHYARD_ANCHOR_IMAGE to an image every manager can pull",
+            match self.presence.own_container {
+                None => {
+                    "build and push it with scripts/images, or set SWITCHYARD_ANCHOR_IMAGE to an image every manager \
+                     can pull"
+                }
+                Some(_) => {
+                    "set SWITCHYARD_CONTAINER to this container's name (deploy/switchyard.yml sets {{.Task.Name}}), \
+                     or unset it when Switchyard runs on the host; the anchor image (SWITCHYARD_ANCHOR_IMAGE) holds \
+                     users' networks on this manager: push it with scripts/images"
+                }
+            },
         ));
         checks.push(Check::new("site", self.site.check(), SITE_FIX));
         checks.push(Check::new(
@@ -190,15 +202,23 @@ impl Doctor {
     }
 
     async fn anchor(&self) -> Result<String, String> {
-        let image = &self.anchor_image;
         let Ok(docker) = &self.docker else { return Err("not checked: Docker does not answer".into()) };
+        let image = &self.presence.anchor_image;
+        let own = match &self.presence.own_container {
+            Some(name) => match docker.container_networks(name).await {
+                Ok(_) => format!("Switchyard's own container {name} joins users' networks; "),
+                Err(e) => return Err(format!("Switchyard's own container (SWITCHYARD_CONTAINER={name}): {e}")),
+            },
+            None => String::new(),
+        };
+        let image_ok = |place: &str| Ok(format!("{own}{image} is {place}"));
         match docker.image_present(image).await {
-            Ok(true) => return Ok(format!("{image} is on this manager")),
+            Ok(true) => return image_ok("on this manager"),
             Ok(false) => {}
             Err(e) => return Err(e.to_string()),
         }
         match self.registry.has_image(image).await {
-            Some(Ok(true)) => Ok(format!("{image} is in the registry")),
+            Some(Ok(true)) => image_ok("in the registry"),
             Some(Ok(false)) => Err(format!("{image} is neither on this manager nor in the registry")),
             Some(Err(e)) => Err(format!("{image} is not on this manager, and the registry: {e}")),
             None => Err(format!("{image} is not on this manager (it names another registry, which is not checked)")),

@@ -2,6 +2,8 @@
 //! carries back:
 //!
 //! * [`client_addr`]: the address a request comes from (the peer, or what a trusted proxy says).
+//! * [`processes_reach_only_the_trigger`]: a process on a user's network (when Switchyard's own
+//!   container is on those networks) gets the config trigger and nothing else.
 //! * [`same_origin_only`]: a state change made by a browser must come from a page of Switchyard
 //!   itself. SameSite=Lax cookies are also sent by pages of the same *site* (another port of the
 //!   same host, a sibling subdomain), so the cookie alone proves nothing: the browser's
@@ -35,6 +37,8 @@ pub struct GuardConfig {
     /// `scheme://host[:port]` people use, when configured; else the request's Host is the origin.
     pub public_origin: Option<String>,
     pub max_body_bytes: usize,
+    /// Users' networks: a peer there is a process (see [`processes_reach_only_the_trigger`]).
+    pub process_networks: Option<ipnet::IpNet>,
 }
 
 /// Put the request's [`ClientAddr`] on it.
@@ -50,6 +54,33 @@ pub async fn client_addr(State(config): State<Arc<GuardConfig>>, mut request: Re
         peer
     };
     request.extensions_mut().insert(ClientAddr(client));
+    next.run(request).await
+}
+
+/// When Switchyard's own container is on users' networks, processes reach the whole listener as
+/// `orchestrator:8080`; the original's processes only ever call the config trigger there. So a
+/// connection from users' networks gets that route alone (403 for anything else): a process
+/// cannot try passwords or reach the UI. (On the host, processes reach only the trigger listener
+/// in the anchor's namespace anyway.)
+pub async fn processes_reach_only_the_trigger(
+    State(config): State<Arc<GuardConfig>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let from_processes = match (peer, config.process_networks) {
+        (Some(peer), Some(networks)) => networks.contains(&peer),
+        _ => false,
+    };
+    if from_processes && !request.uri().path().starts_with("/process/trigger/") {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "from_a_process_network",
+            "this address is on a network of processes, which reach only the config trigger \
+             (PUT /process/trigger/{id}); use Switchyard's published port",
+        )
+        .into_response();
+    }
     next.run(request).await
 }
 
@@ -224,5 +255,33 @@ mod tests {
         let trusted: Vec<IpAddr> = vec!["10.0.0.1".parse().unwrap()];
         let h = headers(&[("x-forwarded-for", "1.2.3.4, 5.6.7.8, 10.0.0.1")]);
         assert_eq!(forwarded_client(&h, &trusted), Some("5.6.7.8".parse().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn processes_reach_only_the_trigger_route() {
+        use axum::{extract::ConnectInfo, Router};
+        use tower::ServiceExt;
+        let config = Arc::new(GuardConfig { process_networks: "10.240.0.0/12".parse().ok(), ..Default::default() });
+        let app = Router::new()
+            .fallback(|| async { "reached" })
+            .layer(axum::middleware::from_fn_with_state(config, processes_reach_only_the_trigger));
+        let status = |peer: &str, method: Method, path: &str| {
+            let app = app.clone();
+            let peer: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+            let path = path.to_string();
+            async move {
+                let mut request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+                request.extensions_mut().insert(ConnectInfo(peer));
+                app.oneshot(request).await.unwrap().status()
+            }
+        };
+        // A process on a user's network: the trigger, and nothing else.
+        assert_eq!(status("10.240.16.5", Method::PUT, "/process/trigger/abc").await, StatusCode::OK);
+        assert_eq!(status("10.240.16.5", Method::POST, "/api/v1/auth/login").await, StatusCode::FORBIDDEN);
+        assert_eq!(status("10.255.255.254", Method::GET, "/").await, StatusCode::FORBIDDEN);
+        // Anyone else (the published port, a proxy, loopback): everything.
+        assert_eq!(status("10.0.0.7", Method::POST, "/api/v1/auth/login").await, StatusCode::OK);
+        assert_eq!(status("127.0.0.1", Method::GET, "/").await, StatusCode::OK);
+        assert_eq!(status("10.239.255.255", Method::GET, "/").await, StatusCode::OK);
     }
 }

@@ -24,7 +24,7 @@ use switchyard_core::{
         docker::{DockerConnector, SubnetPool},
         registry::{RegistryAuth, RegistryConnector},
     },
-    managers::{ProcessSettings, Switchyard, TRIGGER_PORT},
+    managers::{Presence, ProcessSettings, Switchyard, TRIGGER_PORT},
     store::SessionStore,
 };
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
@@ -67,6 +67,7 @@ fn main() {
             print!("{}", doctor::print(&checks));
             std::process::exit(if checks.iter().all(|c| c.ok) { 0 } else { 1 })
         }
+        Command::Health => std::process::exit(runtime.block_on(health(&cli.config))),
         Command::ServerFunctions => {
             let mut all: Vec<String> =
                 leptos::server_fn::axum::server_fn_paths().map(|(path, method)| format!("{method} {path}")).collect();
@@ -103,8 +104,15 @@ fn registry_of(config: &Config) -> Result<RegistryConnector, String> {
     RegistryConnector::new(&config.registry_url, &config.registry_prefix, auth).map_err(|e| e.to_string())
 }
 
-fn anchor_image_of(config: &Config, registry: &RegistryConnector) -> String {
-    config.anchor_image.clone().unwrap_or_else(|| format!("{}/switchyard/anchor:latest", registry.image_host()))
+/// How Switchyard is on users' networks: its own container, or an anchor's.
+fn presence_of(config: &Config, registry: &RegistryConnector) -> Presence {
+    Presence {
+        anchor_image: config
+            .anchor_image
+            .clone()
+            .unwrap_or_else(|| format!("{}/switchyard/anchor:latest", registry.image_host())),
+        own_container: config.container.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_string),
+    }
 }
 
 /// `switchyard doctor`: the checks from this machine, with the configuration's settings. A
@@ -128,7 +136,7 @@ async fn doctor_of(config: &Config) -> Vec<doctor::Check> {
             }]
         }
     };
-    let anchor_image = anchor_image_of(config, &registry);
+    let presence = presence_of(config, &registry);
     let site = site::inspect(std::path::Path::new(&config.site_root), "switchyard");
     let store = doctor::StoreAccess::Location(config.store_location());
     doctor::Doctor::new(
@@ -137,12 +145,42 @@ async fn doctor_of(config: &Config) -> Vec<doctor::Check> {
         registry,
         store,
         site,
-        anchor_image,
+        presence,
         config.data_dir.clone(),
         config.min_free_disk_mib,
     )
     .run()
     .await
+}
+
+/// `switchyard health`: 0 when this configuration's listener answers `/healthz`, else 1.
+async fn health(config: &Config) -> i32 {
+    let mut addr = config.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let url = format!("http://{addr}/healthz");
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build();
+    match client.map(|c| c.get(&url)) {
+        Ok(request) => match request.send().await {
+            Ok(r) if r.status().is_success() => 0,
+            Ok(r) => {
+                eprintln!("switchyard: {url} answered {}", r.status());
+                1
+            }
+            Err(e) => {
+                eprintln!("switchyard: {url}: {e}");
+                1
+            }
+        },
+        Err(e) => {
+            eprintln!("switchyard: {e}");
+            1
+        }
+    }
 }
 
 /// End a command-line run with its message and exit code.
@@ -168,7 +206,9 @@ async fn serve(config: Config) {
     if config.log_json {
         tracing_subscriber::fmt().with_env_filter(filter).json().init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        // Colours only for a person at a terminal: not in a log file, the journal or `docker logs`.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).init();
     }
     if let Err(message) = run(config).await {
         tracing::error!("{message}");
@@ -192,7 +232,7 @@ async fn run(config: Config) -> Result<(), String> {
     let password_file = config.database_url.is_none().then(|| config.data_dir.join("initial-admin-password"));
     let settings = ProcessSettings {
         instance_id,
-        anchor_image: anchor_image_of(&config, &registry),
+        presence: presence_of(&config, &registry),
         max_memory_bytes: config.max_process_memory,
         max_nano_cpus: config.max_process_nano_cpus,
         trigger_grace: Duration::from_secs(config.trigger_grace_secs.max(1)),
@@ -200,8 +240,7 @@ async fn run(config: Config) -> Result<(), String> {
     };
     let engine_config =
         EngineConfig { lease: Duration::from_secs(config.change_lease_secs.max(1)), ..Default::default() };
-    let (doctor_docker, doctor_registry, anchor_image) =
-        (docker.clone(), registry.clone(), settings.anchor_image.clone());
+    let (doctor_docker, doctor_registry, presence) = (docker.clone(), registry.clone(), settings.presence.clone());
     let sy = Switchyard::new(store.clone(), docker, registry, password_file.clone(), engine_config, settings);
     sy.start();
     // Read the catalogue now, so the first visitor does not wait for it.
@@ -266,19 +305,26 @@ async fn run(config: Config) -> Result<(), String> {
         doctor_registry,
         doctor::StoreAccess::Open(sy.store.clone()),
         site,
-        anchor_image,
+        presence,
         config.data_dir.clone(),
         config.min_free_disk_mib,
     );
     let state = AppState { sy, leptos, event_recheck, metrics_token, doctor: Arc::new(doctor) };
     let audit_days = config.audit_retention_days.max(1);
-    tokio::spawn(upkeep(state.clone(), Duration::from_secs(config.reconcile_secs.max(1)), audit_days));
+    // In its own container on users' networks, a listener on every address at the trigger's port
+    // is already where processes call; otherwise the trigger gets a listener of its own.
+    let trigger_on_main = state.sy.anchor.presence().own_container.is_some()
+        && config.listen.port() == TRIGGER_PORT
+        && config.listen.ip().is_unspecified();
+    let every = Duration::from_secs(config.reconcile_secs.max(1));
+    tokio::spawn(upkeep(state.clone(), every, audit_days, trigger_on_main));
     tokio::spawn(trim_heap_now_and_then());
 
     let guards = Arc::new(GuardConfig {
         trusted_proxies: config.trusted_proxies.clone(),
         public_origin: config.public_origin(),
         max_body_bytes: config.max_body_bytes,
+        process_networks: config.network_pool.trim().parse().ok(),
     });
     let app: Router = http::api_router()
         .merge(web::router(&state))
@@ -289,7 +335,8 @@ async fn run(config: Config) -> Result<(), String> {
         .layer(middleware::from_fn_with_state(guards.clone(), guard::server_fn_bodies))
         .layer(middleware::from_fn_with_state(guards.clone(), guard::same_origin_only))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(middleware::from_fn_with_state(guards, guard::client_addr))
+        .layer(middleware::from_fn_with_state(guards.clone(), guard::client_addr))
+        .layer(middleware::from_fn_with_state(guards, guard::processes_reach_only_the_trigger))
         .layer(middleware::from_fn(guard::security_headers))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
@@ -312,10 +359,11 @@ async fn run(config: Config) -> Result<(), String> {
     serve::serve(listener, app, limits, stopping).await.map_err(|e| e.to_string())
 }
 
-/// Background upkeep, every few seconds: the anchor container runs and is on every user network,
-/// the config-trigger listener inside its network namespace is up, the node records follow the
-/// swarm, and the reconciler repairs what changed outside Switchyard.
-async fn upkeep(state: AppState, every: Duration, audit_days: u64) {
+/// Background upkeep, every few seconds: the anchor container (or Switchyard's own) runs and is on
+/// every user network, the config-trigger listener inside its network namespace is up (unless the
+/// main listener is that), the node records follow the swarm, and the reconciler repairs what
+/// changed outside Switchyard.
+async fn upkeep(state: AppState, every: Duration, audit_days: u64, trigger_on_main: bool) {
     let mut trigger: Option<(i64, tokio::task::JoinHandle<()>)> = None;
     let mut last_error = String::new();
     let mut last_prune: Option<std::time::Instant> = None;
@@ -328,7 +376,7 @@ async fn upkeep(state: AppState, every: Duration, audit_days: u64) {
     };
     loop {
         match state.sy.anchor.keep().await {
-            Ok(Some(ns)) if trigger.as_ref().map(|(pid, _)| *pid) != Some(ns.pid()) => {
+            Ok(Some(ns)) if !trigger_on_main && trigger.as_ref().map(|(pid, _)| *pid) != Some(ns.pid()) => {
                 if let Some((_, task)) = trigger.take() {
                     task.abort();
                 }
@@ -337,7 +385,7 @@ async fn upkeep(state: AppState, every: Duration, audit_days: u64) {
                         let app = http::processes::trigger_router().with_state(state.clone());
                         tracing::info!(
                             anchor_pid = ns.pid(),
-                            "config trigger listens on orchestrator:{TRIGGER_PORT} in the anchor's network"
+                            "config trigger listens on orchestrator:{TRIGGER_PORT} on users' networks"
                         );
                         trigger = Some((
                             ns.pid(),
@@ -348,7 +396,7 @@ async fn upkeep(state: AppState, every: Duration, audit_days: u64) {
                             }),
                         ));
                     }
-                    Err(e) => note("cannot listen in the anchor's network namespace", &e),
+                    Err(e) => note("cannot listen for the config trigger on users' networks", &e),
                 }
             }
             Ok(_) => {}
@@ -390,6 +438,12 @@ async fn upkeep(state: AppState, every: Duration, audit_days: u64) {
         tokio::time::sleep(every).await;
     }
 }
+
+/// musl's malloc serialises threads and returns little to the OS; the static build (the container
+/// image) uses mimalloc instead.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Every password hash takes a 19 MiB argon2 buffer. glibc's malloc raises its mmap threshold
 /// after the first such buffer is freed and then keeps later ones on its heaps for good, so a

@@ -118,6 +118,9 @@ async fn the_doctor_passes_on_the_real_stack_and_names_each_failure_with_its_fix
         ("registry", vec![], vec![("SWITCHYARD_REGISTRY_URL", "http://127.0.0.1:9"), ("SWITCHYARD_ANCHOR_IMAGE", &anchor)],
          "cannot be reached", &[]),
         ("anchor", vec![], vec![("SWITCHYARD_ANCHOR_IMAGE", &missing_anchor)], "neither on this manager nor in the registry", &[]),
+        // Run as a swarm service whose own container Docker does not know.
+        ("anchor", vec![], vec![("SWITCHYARD_CONTAINER", "no-such-switchyard-container")],
+         "own container (SWITCHYARD_CONTAINER=no-such-switchyard-container)", &[]),
         ("site", vec![], vec![("LEPTOS_SITE_ROOT", &empty_site)], "pkg/switchyard.wasm", &[]),
         ("store", vec![], vec![("SWITCHYARD_DATA_DIR", &store_dir)], "cannot open the store", &[]),
         ("clock", vec!["faketime", "-f", "-10m"], vec![], "s apart", &[]),

@@ -828,6 +828,16 @@ impl DockerConnector {
             .ok_or_else(|| Error::Unavailable(format!("container {name} does not run")))
     }
 
+    /// Remove container `name`, running or not (none there is fine).
+    pub async fn remove_container(&self, name: &str) -> Result<()> {
+        let options = bollard::query_parameters::RemoveContainerOptions { force: true, ..Default::default() };
+        match self.docker.remove_container(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(unavailable("removing container", name, &e)),
+        }
+    }
+
     /// The networks container `name` is attached to.
     pub async fn container_networks(&self, name: &str) -> Result<Vec<String>> {
         let c = self
@@ -838,12 +848,16 @@ impl DockerConnector {
         Ok(c.network_settings.and_then(|n| n.networks).map(|n| n.into_keys().collect()).unwrap_or_default())
     }
 
-    /// Attach container `container` to `network` under `alias` (already attached is fine).
-    pub async fn connect_container(&self, network: &str, container: &str, alias: &str) -> Result<()> {
+    /// Attach container `container` to `network`, under `alias` if given (already attached is
+    /// fine).
+    pub async fn connect_container(&self, network: &str, container: &str, alias: Option<&str>) -> Result<()> {
         use bollard::models::{EndpointSettings, NetworkConnectRequest};
         let request = NetworkConnectRequest {
             container: Some(container.to_string()),
-            endpoint_config: Some(EndpointSettings { aliases: Some(vec![alias.to_string()]), ..Default::default() }),
+            endpoint_config: Some(EndpointSettings {
+                aliases: alias.map(|a| vec![a.to_string()]),
+                ..Default::default()
+            }),
         };
         match self.docker.connect_network(network, request).await {
             Ok(()) => Ok(()),

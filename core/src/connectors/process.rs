@@ -1,18 +1,22 @@
 //! The process connector: Switchyard's side of dEF-Pi's management channel.
 //!
-//! Processes live on their owner's overlay network (`usernet-<userId>`), which the host cannot
-//! route into. The original ran the orchestrator inside a container attached to every user
-//! network. Switchyard instead keeps a tiny **anchor container** attached to every user network
-//! with the alias `orchestrator`, and opens its sockets *inside the anchor's network namespace*
-//! (`setns` on a short-lived thread; a socket keeps the namespace it was created in). So:
+//! Processes live on their owner's overlay network (`usernet-<userId>`). Switchyard must be on
+//! that network to reach them, and they reach it there as `orchestrator`. Two ways:
+//!
+//! * **On the host** (a root process, or the systemd unit): the host cannot route into an overlay
+//!   network, so Switchyard keeps a tiny **anchor container** attached to every user network with
+//!   the alias `orchestrator`, and opens its sockets *inside the anchor's network namespace*
+//!   (`setns` on a short-lived thread; a socket keeps the namespace it was created in);
+//! * **In a container** (the swarm service of `deploy/switchyard.yml`): its own container joins
+//!   every user network with the alias `orchestrator`, as the original did, and its sockets are
+//!   plain ones ([`NetNamespace::own`]); see [`crate::managers::Anchor`] for why a plain container
+//!   still holds each network on the manager.
+//!
+//! Either way:
 //!
 //! * Switchyard → process: a TCP connection to the process's address on its user network, port
-//!   4999, made from the anchor's namespace;
-//! * process → Switchyard: the config trigger `PUT http://orchestrator:8080/process/trigger/{id}`
-//!   reaches a listener Switchyard bound inside the anchor's namespace.
-//!
-//! Switchyard itself runs on the host (it needs root for `setns`, as it needs the Docker socket
-//! anyway) and its own port, data and logs stay where an operator expects them.
+//!   4999;
+//! * process → Switchyard: the config trigger `PUT http://orchestrator:8080/process/trigger/{id}`.
 //!
 //! The exchange is the original's: one request, one reply within 10 s, one connection per process,
 //! serialised. Unlike the original (docs/original-orchestrator.md#39-a-request-on-a-cached-connection-that-turns-out-dead), a request on a cached connection that turns out to
@@ -42,10 +46,11 @@ use crate::error::{Error, Result};
 /// `IO_TIMEOUT`).
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A network namespace, by an open handle on `/proc/<pid>/ns/net`.
+/// A network namespace, by an open handle on `/proc/<pid>/ns/net`, or Switchyard's own.
 #[derive(Clone)]
 pub struct NetNamespace {
-    file: Arc<File>,
+    /// `None`: the namespace Switchyard runs in (no `setns`).
+    file: Option<Arc<File>>,
     pid: i64,
 }
 
@@ -57,16 +62,21 @@ impl NetNamespace {
                 "cannot open {path} ({e}); Switchyard must run as root on the swarm manager that runs its anchor container"
             ))
         })?;
-        Ok(Self { file: Arc::new(file), pid })
+        Ok(Self { file: Some(Arc::new(file)), pid })
+    }
+
+    /// The namespace Switchyard itself runs in (when its own container is on users' networks).
+    pub fn own() -> Self {
+        Self { file: None, pid: i64::from(std::process::id()) }
     }
 
     pub fn pid(&self) -> i64 {
         self.pid
     }
 
-    /// Run `f` on a fresh thread that has entered this namespace.
+    /// Run `f` on a fresh thread that has entered this namespace (on this thread, for our own).
     fn run<T: Send + 'static>(&self, f: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> std::io::Result<T> {
-        let file = self.file.clone();
+        let Some(file) = self.file.clone() else { return f() };
         std::thread::Builder::new()
             .name("switchyard-netns".into())
             .spawn(move || {
@@ -161,7 +171,7 @@ impl ProcessConnector {
             let reused = guard.is_some();
             if guard.is_none() {
                 let ns = self.namespace().ok_or_else(|| {
-                    Error::Unavailable("the anchor container is not running yet, so no process can be reached".into())
+                    Error::Unavailable("Switchyard is not on users' networks yet (the anchor container, or its own), so no process can be reached".into())
                 })?;
                 let stream = ns.connect(target.address, IO_TIMEOUT).await.map_err(|e| {
                     Error::Unavailable(format!(

@@ -52,8 +52,12 @@ pub trait Swarm: Send + Sync + 'static {
     async fn ensure_container(&self, name: &str, image: &str, owner: &Owner) -> Result<i64>;
     /// The networks container `name` is attached to.
     async fn container_networks(&self, name: &str) -> Result<Vec<String>>;
-    /// Attach container `container` to `network` under `alias`.
-    async fn connect_container(&self, network: &str, container: &str, alias: &str) -> Result<()>;
+    /// Attach container `container` to `network`, under `alias` if given.
+    async fn connect_container(&self, network: &str, container: &str, alias: Option<&str>) -> Result<()>;
+    /// Remove container `name` (none there is fine).
+    async fn remove_container(&self, _name: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -91,8 +95,11 @@ impl Swarm for DockerConnector {
     async fn container_networks(&self, name: &str) -> Result<Vec<String>> {
         DockerConnector::container_networks(self, name).await
     }
-    async fn connect_container(&self, network: &str, container: &str, alias: &str) -> Result<()> {
+    async fn connect_container(&self, network: &str, container: &str, alias: Option<&str>) -> Result<()> {
         DockerConnector::connect_container(self, network, container, alias).await
+    }
+    async fn remove_container(&self, name: &str) -> Result<()> {
+        DockerConnector::remove_container(self, name).await
     }
 }
 

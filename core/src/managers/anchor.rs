@@ -1,13 +1,21 @@
 //! The anchor: Switchyard's presence on its users' networks, and so the one way the managers
 //! reach a running process.
 //!
-//! Switchyard runs on the host, outside the swarm's overlay networks. The anchor is one small
-//! container per installation, attached to every user network that has processes (as
-//! `orchestrator`); the config-trigger listener and the management connections live in its
-//! network namespace, so processes reach Switchyard as `orchestrator:8080` and Switchyard reaches
-//! them at their address on their user network. The process manager asks through it for a
-//! process's state and configuration, the connection manager tells processes of their
-//! connections; neither reaches into the other.
+//! A container is attached to every user network that has processes (as `orchestrator`), so
+//! processes reach Switchyard as `orchestrator:8080` and Switchyard reaches them at their address
+//! on their user network. Which container is the [`Presence`]:
+//!
+//! * Switchyard on the host, outside the swarm's overlay networks: one small **anchor** container
+//!   per installation, and the config-trigger listener and the management connections live in
+//!   its network namespace;
+//! * Switchyard in a container of its own (a swarm service): **that container** joins the
+//!   networks, as the original orchestrator did, with plain sockets. Docker attaches a swarm
+//!   task's container only to an overlay network already present on its node, and only a plain
+//!   container's attachment brings one there; so a small plain container (the anchor's image,
+//!   named `…-holder`, without the alias) holds each network on the manager first.
+//!
+//! The process manager asks through it for a process's state and configuration, the connection
+//! manager tells processes of their connections; neither reaches into the other.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -46,12 +54,24 @@ pub(crate) enum Told {
     Refused(String),
 }
 
+/// How Switchyard is on users' networks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Presence {
+    /// The image of the anchor (Switchyard on the host), or of the holder of the networks
+    /// (Switchyard in a container).
+    pub anchor_image: String,
+    /// Switchyard runs in this container (its name or id), which joins users' networks itself.
+    pub own_container: Option<String>,
+}
+
 struct Inner {
     store: Store,
     swarm: SharedSwarm,
     connector: ProcessConnector,
     instance_id: String,
-    image: String,
+    presence: Presence,
+    /// Whether the other way's container (after a switch between host and container) is gone.
+    cleared: std::sync::atomic::AtomicBool,
     /// Serialises set-up.
     lock: tokio::sync::Mutex<()>,
 }
@@ -60,20 +80,34 @@ struct Inner {
 pub struct Anchor(Arc<Inner>);
 
 impl Anchor {
-    pub fn new(store: Store, swarm: SharedSwarm, instance_id: String, image: String) -> Self {
+    pub fn new(store: Store, swarm: SharedSwarm, instance_id: String, presence: Presence) -> Self {
         Self(Arc::new(Inner {
             store,
             swarm,
             connector: ProcessConnector::new(),
             instance_id,
-            image,
+            presence,
+            cleared: Default::default(),
             lock: tokio::sync::Mutex::new(()),
         }))
     }
 
-    /// The anchor container's name.
+    /// The name of the container on users' networks as `orchestrator`: the anchor's, or
+    /// Switchyard's own.
     pub fn container(&self) -> String {
-        format!("switchyard-anchor-{}", self.0.instance_id)
+        self.0.presence.own_container.clone().unwrap_or_else(|| self.plain_container())
+    }
+
+    /// The plain container of the anchor's image: the anchor, or the holder of the networks.
+    fn plain_container(&self) -> String {
+        match self.0.presence.own_container {
+            None => format!("switchyard-anchor-{}", self.0.instance_id),
+            Some(_) => format!("switchyard-anchor-{}-holder", self.0.instance_id),
+        }
+    }
+
+    pub fn presence(&self) -> &Presence {
+        &self.0.presence
     }
 
     /// The management connections (in the anchor's namespace), for the process manager.
@@ -90,31 +124,57 @@ impl Anchor {
         }
     }
 
-    /// Make sure the anchor container runs and is attached to `networks` (and every user network
-    /// that has processes); returns its network namespace, which the connector then uses.
+    /// Make sure the anchor (or the holder) runs and is attached to `networks` (and every user
+    /// network that has processes), and Switchyard's own container too when it has one; returns
+    /// the network namespace the connector then uses.
     pub async fn ensure(&self, networks: &[String]) -> Result<NetNamespace> {
+        use std::sync::atomic::Ordering;
         let _guard = self.0.lock.lock().await;
-        let name = self.container();
-        let owner = Owner { instance_id: self.0.instance_id.clone(), ..Default::default() };
-        let pid = self
-            .0
-            .swarm
-            .ensure_container(&name, &self.0.image, &owner)
-            .await
-            .map_err(|e| Error::Unavailable(format!("the anchor container ({}) cannot run: {e}", self.0.image)))?;
-        let attached = self.0.swarm.container_networks(&name).await?;
-        for net in networks.iter().filter(|n| !attached.contains(n)) {
-            self.0.swarm.connect_container(net, &name, ORCHESTRATOR_ALIAS).await?;
+        let plain = self.plain_container();
+        let own = self.0.presence.own_container.as_deref();
+        if !self.0.cleared.load(Ordering::Relaxed) {
+            // The other way's container, left by a switch between host and container: an anchor
+            // with the alias would take half of the processes' config triggers.
+            let other = match own {
+                Some(_) => format!("switchyard-anchor-{}", self.0.instance_id),
+                None => format!("switchyard-anchor-{}-holder", self.0.instance_id),
+            };
+            self.0.swarm.remove_container(&other).await?;
+            self.0.cleared.store(true, Ordering::Relaxed);
         }
-        let ns = match self.0.connector.namespace() {
-            Some(ns) if ns.pid() == pid => ns,
-            _ => {
-                let ns = NetNamespace::of_pid(pid)?;
-                self.0.connector.set_namespace(ns.clone());
-                ns
+        let owner = Owner { instance_id: self.0.instance_id.clone(), ..Default::default() };
+        let image = &self.0.presence.anchor_image;
+        let pid = self.0.swarm.ensure_container(&plain, image, &owner).await.map_err(|e| {
+            let what = if own.is_some() { "the holder of users' networks" } else { "the anchor container" };
+            Error::Unavailable(format!("{what} ({image}) cannot run: {e}"))
+        })?;
+        let alias = own.is_none().then_some(ORCHESTRATOR_ALIAS);
+        let attached = self.0.swarm.container_networks(&plain).await?;
+        for net in networks.iter().filter(|n| !attached.contains(n)) {
+            self.0.swarm.connect_container(net, &plain, alias).await?;
+        }
+        if let Some(own) = own {
+            let attached = self.0.swarm.container_networks(own).await.map_err(|e| {
+                Error::Unavailable(format!("Switchyard's own container '{own}' (SWITCHYARD_CONTAINER): {e}"))
+            })?;
+            for net in networks.iter().filter(|n| !attached.contains(n)) {
+                self.0.swarm.connect_container(net, own, Some(ORCHESTRATOR_ALIAS)).await?;
             }
+        }
+        let want = match own {
+            Some(_) => NetNamespace::own(),
+            None => match self.0.connector.namespace() {
+                Some(ns) if ns.pid() == pid => return Ok(ns),
+                _ => NetNamespace::of_pid(pid)?,
+            },
         };
-        Ok(ns)
+        match self.0.connector.namespace() {
+            Some(ns) if ns.pid() == want.pid() => Ok(ns),
+            _ => {
+                self.0.connector.set_namespace(want.clone());
+                Ok(want)
+            }
+        }
     }
 
     /// Make sure `user_id`'s network exists and the anchor is on it (before a process of theirs
@@ -143,8 +203,9 @@ impl Anchor {
         Ok(nets)
     }
 
-    /// Upkeep, run every few seconds: the anchor runs and is on every user network with
-    /// processes. Returns its namespace; `None` while no process exists and no anchor is needed.
+    /// Upkeep, run every few seconds: the anchor (or Switchyard's own container) runs and is on
+    /// every user network with processes. Returns its namespace; `None` while no process exists
+    /// and no anchor is needed.
     pub async fn keep(&self) -> Result<Option<NetNamespace>> {
         let nets = self.user_networks().await?;
         if nets.is_empty() && self.0.connector.namespace().is_none() {

@@ -16,7 +16,7 @@ mod services;
 mod users;
 
 pub use alerts::{sign as sign_webhook, AlertManager, WebhookRecord, CRASHED, RESTARTED};
-pub use anchor::{Anchor, ORCHESTRATOR_ALIAS, TRIGGER_PORT};
+pub use anchor::{Anchor, Presence, ORCHESTRATOR_ALIAS, TRIGGER_PORT};
 pub use connections::{ConnectionFilter, ConnectionManager, ConnectionRecord};
 pub use dispatch::Runners;
 pub use listing::ListParams;
@@ -125,7 +125,7 @@ impl Switchyard {
             store.clone(),
             swarm.clone(),
             process_settings.instance_id.clone(),
-            process_settings.anchor_image.clone(),
+            process_settings.presence.clone(),
         );
         let processes = ProcessManager::new(
             store.clone(),

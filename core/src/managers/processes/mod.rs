@@ -17,7 +17,7 @@ use chrono::Utc;
 use switchyard_protocol::process::ProcessState as WireState;
 
 use super::{
-    anchor::{Anchor, ORCHESTRATOR_ALIAS, TRIGGER_PORT},
+    anchor::{Anchor, Presence, ORCHESTRATOR_ALIAS, TRIGGER_PORT},
     Caller, ListParams, ServiceManager,
 };
 
@@ -48,8 +48,9 @@ use crate::{
 pub struct ProcessSettings {
     /// Labels Docker objects (see [`crate::store::InstanceRecord`]).
     pub instance_id: String,
-    /// The image of the anchor container.
-    pub anchor_image: String,
+    /// Which container joins users' networks: the anchor (Switchyard on the host) or
+    /// Switchyard's own.
+    pub presence: Presence,
     /// Caps on any one process's limits (0: no cap). A process that asks for no limit gets the cap.
     pub max_memory_bytes: u64,
     pub max_nano_cpus: u64,
