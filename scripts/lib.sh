@@ -500,3 +500,17 @@ sy_remove_instance() {
   done
   sy_warn "networks of Switchyard instance $1 are still there: $ids"
 }
+
+# deploy/switchyard.yml runs on the manager labelled switchyard-data=true (where its volume is):
+# label this node unless it is. Prints "added" when it added the label (for sy_unlabel_data_node).
+sy_label_data_node() {
+  local node
+  node="$(docker info --format '{{.Swarm.NodeID}}')"
+  if [[ "$(docker node inspect --format '{{index .Spec.Labels "switchyard-data"}}' "$node")" != true ]]; then
+    docker node update --label-add switchyard-data=true "$node" >/dev/null
+    echo added
+  fi
+}
+sy_unlabel_data_node() {
+  docker node update --label-rm switchyard-data "$(docker info --format '{{.Swarm.NodeID}}')" >/dev/null 2>&1 || true
+}

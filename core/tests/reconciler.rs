@@ -68,7 +68,7 @@ impl Swarm for Written {
     async fn ensure_container(&self, _name: &str, _image: &str, _owner: &Owner) -> Result<i64> {
         Ok(1)
     }
-    async fn container_networks(&self, _name: &str) -> Result<Vec<String>> {
+    async fn container_networks(&self, _name: &str) -> Result<Vec<(String, Option<std::net::IpAddr>)>> {
         Ok(Vec::new())
     }
     async fn connect_container(&self, _network: &str, _container: &str, _alias: Option<&str>) -> Result<()> {

@@ -37,9 +37,12 @@ pub struct GuardConfig {
     /// `scheme://host[:port]` people use, when configured; else the request's Host is the origin.
     pub public_origin: Option<String>,
     pub max_body_bytes: usize,
-    /// Users' networks: a peer there is a process (see [`processes_reach_only_the_trigger`]).
-    pub process_networks: Option<ipnet::IpNet>,
 }
+
+/// Whether an address a connection arrived at is Switchyard's own on a user's network (see
+/// [`processes_reach_only_the_trigger`]).
+#[derive(Clone)]
+pub struct ProcessSide(pub Arc<dyn Fn(IpAddr) -> bool + Send + Sync>);
 
 /// Put the request's [`ClientAddr`] on it.
 pub async fn client_addr(State(config): State<Arc<GuardConfig>>, mut request: Request, next: Next) -> Response {
@@ -59,24 +62,22 @@ pub async fn client_addr(State(config): State<Arc<GuardConfig>>, mut request: Re
 
 /// When Switchyard's own container is on users' networks, processes reach the whole listener as
 /// `orchestrator:8080`; the original's processes only ever call the config trigger there. So a
-/// connection from users' networks gets that route alone (403 for anything else): a process
-/// cannot try passwords or reach the UI. (On the host, processes reach only the trigger listener
-/// in the anchor's namespace anyway.)
+/// connection that arrived at one of the container's addresses on users' networks gets that route
+/// alone (403 for anything else): a process cannot try passwords or reach the UI. Told by where
+/// the connection arrived, not by the peer's address, so no setting (the network pool, a proxy's
+/// headers) can widen it. (On the host, processes reach only the trigger listener in the anchor's
+/// namespace anyway.)
 pub async fn processes_reach_only_the_trigger(
-    State(config): State<Arc<GuardConfig>>,
+    State(side): State<ProcessSide>,
     request: Request,
     next: Next,
 ) -> Response {
-    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    let from_processes = match (peer, config.process_networks) {
-        (Some(peer), Some(networks)) => networks.contains(&peer),
-        _ => false,
-    };
-    if from_processes && !request.uri().path().starts_with("/process/trigger/") {
+    let local = request.extensions().get::<crate::serve::LocalAddr>().map(|l| l.0.ip());
+    if local.is_some_and(|ip| (side.0)(ip)) && !request.uri().path().starts_with("/process/trigger/") {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "from_a_process_network",
-            "this address is on a network of processes, which reach only the config trigger \
+            "this connection came in on a network of processes, which reach only the config trigger \
              (PUT /process/trigger/{id}); use Switchyard's published port",
         )
         .into_response();
@@ -261,27 +262,29 @@ mod tests {
     async fn processes_reach_only_the_trigger_route() {
         use axum::{extract::ConnectInfo, Router};
         use tower::ServiceExt;
-        let config = Arc::new(GuardConfig { process_networks: "10.240.0.0/12".parse().ok(), ..Default::default() });
+        // Switchyard's own address on a user's network (IPv4-mapped arrivals count too).
+        let side = ProcessSide(Arc::new(|ip: IpAddr| ip.to_canonical() == IpAddr::from([10, 240, 16, 2])));
         let app = Router::new()
             .fallback(|| async { "reached" })
-            .layer(axum::middleware::from_fn_with_state(config, processes_reach_only_the_trigger));
-        let status = |peer: &str, method: Method, path: &str| {
+            .layer(axum::middleware::from_fn_with_state(side, processes_reach_only_the_trigger));
+        let status = |local: &str, method: Method, path: &str| {
             let app = app.clone();
-            let peer: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+            let local: std::net::SocketAddr = local.parse().unwrap();
             let path = path.to_string();
             async move {
                 let mut request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
-                request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from(([10, 240, 16, 9], 40000))));
+                request.extensions_mut().insert(crate::serve::LocalAddr(local));
                 app.oneshot(request).await.unwrap().status()
             }
         };
-        // A process on a user's network: the trigger, and nothing else.
-        assert_eq!(status("10.240.16.5", Method::PUT, "/process/trigger/abc").await, StatusCode::OK);
-        assert_eq!(status("10.240.16.5", Method::POST, "/api/v1/auth/login").await, StatusCode::FORBIDDEN);
-        assert_eq!(status("10.255.255.254", Method::GET, "/").await, StatusCode::FORBIDDEN);
-        // Anyone else (the published port, a proxy, loopback): everything.
-        assert_eq!(status("10.0.0.7", Method::POST, "/api/v1/auth/login").await, StatusCode::OK);
-        assert_eq!(status("127.0.0.1", Method::GET, "/").await, StatusCode::OK);
-        assert_eq!(status("10.239.255.255", Method::GET, "/").await, StatusCode::OK);
+        // Arrived on a user's network: the trigger, and nothing else.
+        assert_eq!(status("10.240.16.2:8080", Method::PUT, "/process/trigger/abc").await, StatusCode::OK);
+        assert_eq!(status("10.240.16.2:8080", Method::POST, "/api/v1/auth/login").await, StatusCode::FORBIDDEN);
+        assert_eq!(status("10.240.16.2:8080", Method::GET, "//process/trigger/x").await, StatusCode::FORBIDDEN);
+        assert_eq!(status("[::ffff:10.240.16.2]:8080", Method::GET, "/").await, StatusCode::FORBIDDEN);
+        // Arrived anywhere else (the published port, loopback): everything, whoever the peer is.
+        assert_eq!(status("10.0.0.7:8080", Method::POST, "/api/v1/auth/login").await, StatusCode::OK);
+        assert_eq!(status("127.0.0.1:8080", Method::GET, "/").await, StatusCode::OK);
     }
 }

@@ -163,7 +163,8 @@ async fn health(config: &Config) -> i32 {
         });
     }
     let url = format!("http://{addr}/healthz");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build();
+    // Straight to this machine's listener, whatever HTTP_PROXY says.
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).no_proxy().build();
     match client.map(|c| c.get(&url)) {
         Ok(request) => match request.send().await {
             Ok(r) if r.status().is_success() => 0,
@@ -324,8 +325,9 @@ async fn run(config: Config) -> Result<(), String> {
         trusted_proxies: config.trusted_proxies.clone(),
         public_origin: config.public_origin(),
         max_body_bytes: config.max_body_bytes,
-        process_networks: config.network_pool.trim().parse().ok(),
     });
+    let anchor = state.sy.anchor.clone();
+    let process_side = guard::ProcessSide(Arc::new(move |ip| anchor.on_process_side(ip)));
     let app: Router = http::api_router()
         .merge(web::router(&state))
         .merge(http::metrics::router())
@@ -336,7 +338,7 @@ async fn run(config: Config) -> Result<(), String> {
         .layer(middleware::from_fn_with_state(guards.clone(), guard::same_origin_only))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn_with_state(guards.clone(), guard::client_addr))
-        .layer(middleware::from_fn_with_state(guards, guard::processes_reach_only_the_trigger))
+        .layer(middleware::from_fn_with_state(process_side, guard::processes_reach_only_the_trigger))
         .layer(middleware::from_fn(guard::security_headers))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

@@ -8,7 +8,8 @@
 //! * at most `max_connections` are open at once; beyond that, new ones wait in the kernel's
 //!   accept queue until one closes.
 //!
-//! Each request carries its peer's address (`ConnectInfo<SocketAddr>`), and shutdown is
+//! Each request carries its peer's address (`ConnectInfo<SocketAddr>`) and the address it
+//! arrived at ([`LocalAddr`]), and shutdown is
 //! graceful: the listener closes, open requests finish (for up to 10 s).
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -22,6 +23,11 @@ use hyper_util::{
 };
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
+
+/// The address a request's connection arrived at (which of this machine's or container's
+/// addresses), beside its peer's (`ConnectInfo`).
+#[derive(Clone, Copy, Debug)]
+pub struct LocalAddr(pub std::net::SocketAddr);
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -60,8 +66,10 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let local = LocalAddr(stream.local_addr().unwrap_or(std::net::SocketAddr::from(([0, 0, 0, 0], 0))));
         let service = app.clone().map_request(move |mut request: axum::http::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            request.extensions_mut().insert(local);
             request
         });
         let service = TowerToHyperService::new(service);

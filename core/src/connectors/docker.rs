@@ -838,14 +838,18 @@ impl DockerConnector {
         }
     }
 
-    /// The networks container `name` is attached to.
-    pub async fn container_networks(&self, name: &str) -> Result<Vec<String>> {
+    /// The networks container `name` is attached to, each with the container's address on it.
+    pub async fn container_networks(&self, name: &str) -> Result<Vec<(String, Option<std::net::IpAddr>)>> {
         let c = self
             .docker
             .inspect_container(name, None::<bollard::query_parameters::InspectContainerOptions>)
             .await
             .map_err(|e| unavailable("inspecting container", name, &e))?;
-        Ok(c.network_settings.and_then(|n| n.networks).map(|n| n.into_keys().collect()).unwrap_or_default())
+        let networks = c.network_settings.and_then(|n| n.networks).unwrap_or_default();
+        Ok(networks
+            .into_iter()
+            .map(|(net, endpoint)| (net, endpoint.ip_address.and_then(|ip| ip.parse().ok())))
+            .collect())
     }
 
     /// Attach container `container` to `network`, under `alias` if given (already attached is

@@ -50,8 +50,8 @@ pub trait Swarm: Send + Sync + 'static {
     async fn ensure_network(&self, name: &str, owner: &Owner) -> Result<String>;
     /// Make sure a plain container `name` of `image` runs; returns its main process's pid.
     async fn ensure_container(&self, name: &str, image: &str, owner: &Owner) -> Result<i64>;
-    /// The networks container `name` is attached to.
-    async fn container_networks(&self, name: &str) -> Result<Vec<String>>;
+    /// The networks container `name` is attached to, each with its address there.
+    async fn container_networks(&self, name: &str) -> Result<Vec<(String, Option<std::net::IpAddr>)>>;
     /// Attach container `container` to `network`, under `alias` if given.
     async fn connect_container(&self, network: &str, container: &str, alias: Option<&str>) -> Result<()>;
     /// Remove container `name` (none there is fine).
@@ -92,7 +92,7 @@ impl Swarm for DockerConnector {
     async fn ensure_container(&self, name: &str, image: &str, owner: &Owner) -> Result<i64> {
         DockerConnector::ensure_container(self, name, image, owner).await
     }
-    async fn container_networks(&self, name: &str) -> Result<Vec<String>> {
+    async fn container_networks(&self, name: &str) -> Result<Vec<(String, Option<std::net::IpAddr>)>> {
         DockerConnector::container_networks(self, name).await
     }
     async fn connect_container(&self, network: &str, container: &str, alias: Option<&str>) -> Result<()> {

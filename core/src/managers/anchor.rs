@@ -17,7 +17,11 @@
 //! The process manager asks through it for a process's state and configuration, the connection
 //! manager tells processes of their connections; neither reaches into the other.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    collections::HashSet,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 use switchyard_protocol::connection::ConnectionMessage;
 
@@ -38,9 +42,12 @@ pub const TRIGGER_PORT: u16 = 8080;
 /// The anchor's alias on every user network, and so `ORCHESTRATOR_HOST`.
 pub const ORCHESTRATOR_ALIAS: &str = "orchestrator";
 
+/// The start of the name of every user's overlay network.
+const NETWORK_PREFIX: &str = "usernet-";
+
 /// The overlay network of one user's processes.
 pub(crate) fn network_name(user_id: &str) -> String {
-    format!("usernet-{user_id}")
+    format!("{NETWORK_PREFIX}{user_id}")
 }
 
 /// How a process answered being told of one of its connections.
@@ -72,6 +79,8 @@ struct Inner {
     presence: Presence,
     /// Whether the other way's container (after a switch between host and container) is gone.
     cleared: std::sync::atomic::AtomicBool,
+    /// Switchyard's own addresses on users' networks (in a container; none on the host).
+    process_side: std::sync::RwLock<HashSet<IpAddr>>,
     /// Serialises set-up.
     lock: tokio::sync::Mutex<()>,
 }
@@ -88,6 +97,7 @@ impl Anchor {
             instance_id,
             presence,
             cleared: Default::default(),
+            process_side: Default::default(),
             lock: tokio::sync::Mutex::new(()),
         }))
     }
@@ -108,6 +118,13 @@ impl Anchor {
 
     pub fn presence(&self) -> &Presence {
         &self.0.presence
+    }
+
+    /// Whether `local`, the address a connection arrived at, is Switchyard's own address on a
+    /// user's network: the connection is then a process's (only in a container; on the host,
+    /// processes reach only the trigger listener in the anchor's namespace).
+    pub fn on_process_side(&self, local: IpAddr) -> bool {
+        self.0.process_side.read().expect("not poisoned").contains(&local.to_canonical())
     }
 
     /// The management connections (in the anchor's namespace), for the process manager.
@@ -139,8 +156,11 @@ impl Anchor {
                 Some(_) => format!("switchyard-anchor-{}", self.0.instance_id),
                 None => format!("switchyard-anchor-{}-holder", self.0.instance_id),
             };
-            self.0.swarm.remove_container(&other).await?;
-            self.0.cleared.store(true, Ordering::Relaxed);
+            match self.0.swarm.remove_container(&other).await {
+                Ok(()) => self.0.cleared.store(true, Ordering::Relaxed),
+                // Not a reason to stop every process from starting: tried again next time.
+                Err(e) => tracing::warn!("removing {other}, left by the other way of running Switchyard: {e}"),
+            }
         }
         let owner = Owner { instance_id: self.0.instance_id.clone(), ..Default::default() };
         let image = &self.0.presence.anchor_image;
@@ -149,17 +169,29 @@ impl Anchor {
             Error::Unavailable(format!("{what} ({image}) cannot run: {e}"))
         })?;
         let alias = own.is_none().then_some(ORCHESTRATOR_ALIAS);
-        let attached = self.0.swarm.container_networks(&plain).await?;
+        let names = |attached: Vec<(String, Option<IpAddr>)>| attached.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        let attached = names(self.0.swarm.container_networks(&plain).await?);
         for net in networks.iter().filter(|n| !attached.contains(n)) {
             self.0.swarm.connect_container(net, &plain, alias).await?;
         }
         if let Some(own) = own {
-            let attached = self.0.swarm.container_networks(own).await.map_err(|e| {
+            let own_error = |e: Error| {
                 Error::Unavailable(format!("Switchyard's own container '{own}' (SWITCHYARD_CONTAINER): {e}"))
-            })?;
-            for net in networks.iter().filter(|n| !attached.contains(n)) {
-                self.0.swarm.connect_container(net, own, Some(ORCHESTRATOR_ALIAS)).await?;
+            };
+            let mut attached = self.0.swarm.container_networks(own).await.map_err(own_error)?;
+            if networks.iter().any(|n| !attached.iter().any(|(a, _)| a == n)) {
+                for net in networks.iter().filter(|n| !attached.iter().any(|(a, _)| a == *n)) {
+                    self.0.swarm.connect_container(net, own, Some(ORCHESTRATOR_ALIAS)).await?;
+                }
+                attached = self.0.swarm.container_networks(own).await.map_err(own_error)?;
             }
+            // Where processes reach this container: a connection arriving there is a process's.
+            let sides = attached
+                .into_iter()
+                .filter(|(n, _)| n.starts_with(NETWORK_PREFIX))
+                .filter_map(|(_, ip)| ip.map(|ip| ip.to_canonical()))
+                .collect();
+            *self.0.process_side.write().expect("not poisoned") = sides;
         }
         let want = match own {
             Some(_) => NetNamespace::own(),
@@ -212,7 +244,7 @@ impl Anchor {
             return Ok(None);
         }
         for net in &nets {
-            self.0.swarm.ensure_network(net, &self.owner(None, net.trim_start_matches("usernet-"))).await?;
+            self.0.swarm.ensure_network(net, &self.owner(None, net.trim_start_matches(NETWORK_PREFIX))).await?;
         }
         self.ensure(&nets).await.map(Some)
     }
@@ -223,7 +255,7 @@ impl Anchor {
         let tasks = self.0.swarm.tasks(&p.id).await?;
         let Some(task) = tasks.iter().find(|t| t.is_up()) else { return Ok(None) };
         let Some((_, ip)) = task.addresses.iter().find(|(n, _)| n == &network) else { return Ok(None) };
-        let ip: std::net::IpAddr =
+        let ip: IpAddr =
             ip.parse().map_err(|_| Error::Unavailable(format!("Docker gave process {} a bad address '{ip}'", p.id)))?;
         Ok(Some(Target {
             process_id: p.id.clone(),
