@@ -535,3 +535,28 @@ sy_label_data_node() {
 sy_unlabel_data_node() {
   docker node update --label-rm switchyard-data "$(docker info --format '{{.Swarm.NodeID}}')" >/dev/null 2>&1 || true
 }
+
+# Deploy deploy/switchyard.yml as stack NAME from IMAGE on PORT, with the settings of the compose
+# file OVERRIDE merged on top (a second -c file): sy_stack_deploy NAME IMAGE PORT OVERRIDE.
+sy_stack_deploy() {
+  SWITCHYARD_IMAGE="$2" SWITCHYARD_PORT="$3" SWITCHYARD_REGISTRY_URL="http://$SY_REGISTRY_ADDR" \
+    SWITCHYARD_REGISTRY_PREFIX=services/ \
+    docker stack deploy -c "$SY_ROOT/deploy/switchyard.yml" -c "$4" "$1" >&2
+}
+
+# Remove stack NAME and what it leaves: its containers (waited for), the Docker objects of
+# installation INSTANCE, its volume and its network: sy_stack_remove NAME INSTANCE.
+sy_stack_remove() {
+  local stack="$1" deadline
+  docker stack rm "$stack" >/dev/null 2>&1 || true
+  deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)) && [[ -n "$(docker ps -aq --filter "label=com.docker.stack.namespace=$stack")" ]]; do
+    sleep 0.5
+  done
+  sy_remove_instance "$2"
+  docker volume rm "${stack}_data" >/dev/null 2>&1 || sy_warn "volume ${stack}_data not removed"
+  deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)) && docker network inspect "${stack}_default" >/dev/null 2>&1; do
+    docker network rm "${stack}_default" >/dev/null 2>&1 || sleep 0.5
+  done
+}
