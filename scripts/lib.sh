@@ -18,9 +18,8 @@ SY_BRIDGE_ADDR="${SY_BRIDGE_CIDR%/*}"
 SY_REGISTRY_ADDR="${SWITCHYARD_REGISTRY_ADDR:-$SY_BRIDGE_ADDR:5000}"
 # Empty: advertise 127.0.0.1 and fall back to the project's bridge if swarm refuses it.
 SY_SWARM_ADDR="${SWITCHYARD_SWARM_ADDR-$SY_BRIDGE_ADDR}"
-SY_CARGO_LEPTOS_VERSION="0.3.9"
-SY_BINARYEN_VERSION="132"
-SY_WASM_OPT_MIN="116"
+# The release build's npm tools (xtask/: wasm-opt, the JS glue's minifier, the style sheet's).
+SY_SITE_TOOLS=(binaryen@132.0.0 esbuild@0.28.2 lightningcss-cli@1.33.0)
 SY_DOCKERD_LOG="/var/log/dockerd.log"
 SY_REGISTRY_LOG="/var/log/switchyard-registry.log"
 
@@ -100,48 +99,6 @@ sy_ensure_rust() {
   sy_log "$(cargo --version)"
 }
 
-sy_ensure_cargo_leptos() {
-  local have
-  have="$(cargo leptos --version 2>/dev/null || true)"
-  if [[ "$have" == *" $SY_CARGO_LEPTOS_VERSION" ]]; then
-    sy_log "cargo-leptos present: $have"
-    return 0
-  fi
-  # Its own release profile asks for fat LTO in one codegen unit, for a build tool that runs a
-  # few seconds per build: without them it builds in 11 minutes here instead of about 14.
-  sy_log "cargo install cargo-leptos $SY_CARGO_LEPTOS_VERSION --locked (found: ${have:-none}; ~11 min on 2 cores)"
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install cargo-leptos --version "$SY_CARGO_LEPTOS_VERSION" --locked >&2
-}
-
-# The version of crate NAME locked in Cargo.lock at the repo root: sy_lock_version NAME.
-sy_lock_version() {
-  awk -v want="$1" '
-    /^\[\[package\]\]/ { in_pkg = 0 }
-    $0 == "name = \"" want "\"" { in_pkg = 1; next }
-    in_pkg && /^version = / { gsub(/"/, "", $3); print $3; exit }
-  ' "$SY_ROOT/Cargo.lock"
-}
-
-# wasm-bindgen-cli must match the wasm-bindgen crate exactly, or cargo-leptos
-# tries to download a matching one from GitHub, which fails here.
-sy_ensure_wasm_bindgen() {
-  [[ -f "$SY_ROOT/Cargo.lock" ]] || sy_die "no Cargo.lock at $SY_ROOT: run 'cargo generate-lockfile' first"
-  local want have
-  want="$(sy_lock_version wasm-bindgen)"
-  [[ -n "$want" ]] || sy_die "Cargo.lock has no wasm-bindgen package"
-  have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
-  if [[ "$have" == "$want" ]]; then
-    sy_log "wasm-bindgen present: $have"
-    return 0
-  fi
-  sy_log "cargo install wasm-bindgen-cli $want (found: ${have:-none})"
-  cargo install wasm-bindgen-cli --version "$want" --locked --force >&2 || {
-    sy_warn "with --locked it failed; trying without --locked"
-    cargo install wasm-bindgen-cli --version "$want" --force >&2
-  }
-}
-
 # Node and npm come with the machine (Debian's own nodejs is 18, too old for Playwright).
 sy_ensure_node() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -153,22 +110,30 @@ sy_ensure_node() {
   sy_log "node $(node --version), npm $(npm --version 2>/dev/null)"
 }
 
-# wasm-opt for release builds: npm's binaryen (Debian's is 108, too old).
-sy_ensure_wasm_opt() {
-  local have
-  have="$(wasm-opt --version 2>/dev/null | grep -oE 'version [0-9]+' | awk '{print $2}' || true)"
-  if [[ -n "$have" ]] && ((have >= SY_WASM_OPT_MIN)); then
-    sy_log "wasm-opt present: version $have ($(command -v wasm-opt))"
+# The npm tools the release build runs (cargo xtask build): binaryen's wasm-opt (Debian's binaryen
+# is 108, too old for today's wasm), esbuild and lightningcss. Installed into SY_TOOLS_DIR, each
+# at the version SY_SITE_TOOLS pins; nothing is installed when all are there at those versions.
+sy_ensure_site_tools() {
+  local spec name want have missing=()
+  for spec in "${SY_SITE_TOOLS[@]}"; do
+    name="${spec%@*}" want="${spec##*@}"
+    have="$(node -p "require('$SY_TOOLS_DIR/node_modules/$name/package.json').version" 2>/dev/null || true)"
+    [[ "$have" == "$want" ]] || missing+=("$spec")
+  done
+  if ((${#missing[@]} == 0)); then
+    sy_log "site tools present: ${SY_SITE_TOOLS[*]}"
     return 0
   fi
   sy_ensure_node
-  sy_log "npm install binaryen@$SY_BINARYEN_VERSION into $SY_TOOLS_DIR (found: ${have:-none})"
+  sy_log "npm install ${missing[*]} into $SY_TOOLS_DIR"
   mkdir -p "$SY_TOOLS_DIR"
   npm install --prefix "$SY_TOOLS_DIR" --no-audit --no-fund --no-update-notifier --save-exact --loglevel=error \
-    "binaryen@$SY_BINARYEN_VERSION" >&2
+    "${missing[@]}" >&2
   hash -r
-  wasm-opt --version >/dev/null 2>&1 || sy_die "wasm-opt from binaryen@$SY_BINARYEN_VERSION does not run"
-  sy_log "wasm-opt installed: $(wasm-opt --version) ($(command -v wasm-opt))"
+  local tool
+  for tool in wasm-opt esbuild lightningcss; do
+    "$tool" --version >/dev/null 2>&1 || sy_die "$tool from $SY_TOOLS_DIR does not run"
+  done
 }
 
 # npm ci in end2end/ when node_modules is missing or was installed from another
@@ -408,30 +373,15 @@ sy_ensure_stack() {
 
 SY_BIN="${SWITCHYARD_BIN:-$SY_ROOT/target/release/switchyard}"
 SY_SITE="$SY_ROOT/target/site"
-# The release build, one command for every script: the editors split into modules of their own
-# (--split), the site's files named by their hashes (hash-files in Cargo.toml) and a Brotli copy
-# of each (--precompress). See README, "How it is built".
-SY_BUILD=(cargo leptos build --release --split --precompress)
+# The release build, one command for every script: the site (the editors split into modules of
+# their own, every file named by its content's hash, a gzip and a Brotli copy of each) and the
+# server, built alongside each other by xtask/ (README, "How it is built"). The first run compiles
+# the tool itself, about a minute and a half.
+SY_BUILD=(cargo xtask build)
 
-# Run the release build. cargo-leptos builds the browser crate, runs wasm-opt over its ~280 modules
-# on one thread, and only then compiles the server (first, so a server could embed the front's
-# files; this one embeds none). So the server is compiled meanwhile, in the background, with the
-# command line and the environment cargo-leptos's own server step uses (RUSTFLAGS with the erased
-# components, LEPTOS_OUTPUT_NAME: the only ones Leptos reads at compile time); that step then waits
-# for the target directory's lock and finds the server built. Same artifacts, less wall time.
 sy_build_release() {
-  local log="${CARGO_TARGET_DIR:-$SY_ROOT/target}/server-build.log" pid status=0
-  mkdir -p "$(dirname "$log")"
-  (cd "$SY_ROOT" && RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components" LEPTOS_OUTPUT_NAME=switchyard \
-    cargo build --package=switchyard --bin=switchyard --release) >"$log" 2>&1 &
-  pid=$!
-  (cd "$SY_ROOT" && "${SY_BUILD[@]}") || status=$?
-  if ! wait "$pid"; then
-    # cargo-leptos's own server step has shown the compiler's errors already, if there were any.
-    sy_warn "the server's build in the background failed (log: $log)"
-    status=1
-  fi
-  return "$status"
+  sy_ensure_site_tools
+  (cd "$SY_ROOT" && "${SY_BUILD[@]}" "$@")
 }
 
 # A TCP port nothing listens on at the moment, from the loopback-friendly high range.

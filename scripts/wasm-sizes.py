@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Sizes of the browser bundle as `cargo leptos build --release --split` leaves it in PKG_DIR:
+"""Sizes of the browser bundle as the release build (`cargo xtask build`) leaves it in PKG_DIR:
 the module every page loads first (the WASM, its JS glue and the split loader; the names with or
 without the hashes of hash-files), and for each
 lazily loaded page what it adds (its own WASM plus the shared chunks it needs, from
