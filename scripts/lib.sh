@@ -362,6 +362,30 @@ EOF
   sy_log "registry answering at http://$addr/v2/ (pid $pid)"
 }
 
+# The config digest the registry serves for IMAGE (REGISTRY/REPO:TAG), or nothing if it has no
+# such tag.
+sy_registry_config_digest() {
+  local ref="${1#*/}"
+  curl -fsS --max-time 10 -H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
+    "http://$SY_REGISTRY_ADDR/v2/${ref%:*}/manifests/${ref##*:}" 2>/dev/null | jq -r '.config.digest // empty' 2>/dev/null || true
+}
+
+# Push IMAGE (built locally) unless the registry already serves the same image: its config digest
+# is the local image id. Prints "unchanged" or "pushed"; dies when the registry does not serve the
+# image after the push.
+sy_push_if_changed() {
+  local image="$1" id
+  id="$(docker image inspect --format '{{.Id}}' "$image")"
+  if [[ "$(sy_registry_config_digest "$image")" == "$id" ]]; then
+    echo unchanged
+    return 0
+  fi
+  sy_log "docker push $image"
+  docker push -q "$image" >/dev/null
+  [[ "$(sy_registry_config_digest "$image")" == "$id" ]] || sy_die "after the push the registry does not serve $image with config $id"
+  echo pushed
+}
+
 # The whole local stack the server and the tests need.
 sy_ensure_stack() {
   sy_ensure_dockerd

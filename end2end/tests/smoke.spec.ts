@@ -9,7 +9,7 @@ test("the server answers /healthz", async ({ request }) => {
 test("the editors' and lists' modules load in the background after the first page, and browsers keep the site's files", async ({
   page,
 }) => {
-  // `cargo leptos build --split` cuts the editors and the lists out of the first download;
+  // The release build (`cargo xtask build`) cuts the editors and the lists out of the first download;
   // every page names their files as <link rel="prefetch">, so the browser fetches them when it
   // is idle (a prefetch cut short by leaving the page costs nothing; a load by the app itself
   // would panic it).

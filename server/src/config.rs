@@ -150,7 +150,7 @@ pub struct Config {
     #[arg(long, env = "SWITCHYARD_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Where the built site (WASM, JS, CSS) is; cargo-leptos puts it in target/site.
+    /// Where the built site (WASM, JS, CSS) is; the release build (`cargo xtask build`) puts it in target/site.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
 

@@ -291,7 +291,7 @@ async fn run(config: Config) -> Result<(), String> {
     if let Some(hash_file) = &site.hash_file {
         leptos.hash_file = hash_file.to_string_lossy().into_owned().into();
     }
-    // `cargo leptos build` (hash-files) puts the hashes in the site's file names and lists them in
+    // The release build (hash-files) puts the hashes in the site's file names and lists them in
     // a file next to the binary, where leptos looks; a binary built without it serves plain names.
     leptos.hash_files = std::env::current_exe()
         .ok()

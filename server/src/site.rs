@@ -1,6 +1,6 @@
 //! The site files (JS, WASM, CSS, the split modules) of this binary's own build.
 //!
-//! `cargo leptos build` writes the site under `target/site` and the hashes of its files in
+//! The release build (`cargo xtask build`) writes the site under `target/site` and the hashes of its files in
 //! `hash.txt` next to the binary; Leptos reads that file on every page it renders. A rebuild under
 //! a running server replaces both while the server still runs the old code: its pages then name
 //! files that are gone (no CSS, no WASM, editors stuck on "Loading…") or files of another build
@@ -45,8 +45,8 @@ impl Site {
 }
 
 /// What to do when the site files are wrong.
-pub const SITE_FIX: &str = "build the site with the binary (`cargo leptos build --release`, which scripts/start \
-     runs) and restart Switchyard, or point LEPTOS_SITE_ROOT at the site of this binary's build";
+pub const SITE_FIX: &str = "build the site with the binary (`cargo xtask build`, which scripts/start runs) and \
+     restart Switchyard, or point LEPTOS_SITE_ROOT at the site of this binary's build";
 
 /// The hashes of a hashed build (`hash.txt`: `js: …`, `wasm: …`, `css: …`, `manifest: …`,
 /// `split: …`), by kind.
@@ -99,7 +99,9 @@ pub fn inspect(site_root: &Path, output: &str) -> Site {
 }
 
 /// [`inspect`], and for a hashed build serve a copy of the site kept under
-/// `<data_dir>/site/<wasm hash>` (made once per build; older builds' copies are removed).
+/// `<data_dir>/site/<build>` (made once per build; older builds' copies are removed). A build is
+/// told by its whole hash file, not by one file's hash: two builds may share the main module and
+/// differ in the style sheet or the JS glue.
 pub fn prepare(site_root: &Path, data_dir: &Path, output: &str) -> Site {
     let plain = inspect(site_root, output);
     if plain.problem.is_some() {
@@ -108,12 +110,10 @@ pub fn prepare(site_root: &Path, data_dir: &Path, output: &str) -> Site {
     let Some(text) = own_hashes() else {
         return plain; // an unhashed (development) build serves its files in place
     };
-    let hashes = parse_hashes(&text);
-    let Some((_, wasm)) = hashes.iter().find(|(k, _)| k == "wasm") else { return plain };
     let named = plain.named.clone();
     // Absolute: Leptos joins the hash file's path to the binary's directory.
     let base = std::path::absolute(data_dir.join("site")).unwrap_or_else(|_| data_dir.join("site"));
-    let copy = base.join(wasm);
+    let copy = base.join(build_name(&text));
     let done = copy.join("hash.txt");
     if !done.is_file() {
         if let Err(e) = make_copy(site_root, &base, &copy, &text) {
@@ -139,6 +139,12 @@ pub fn prepare(site_root: &Path, data_dir: &Path, output: &str) -> Site {
         return Site { problem: Some(problem), ..plain };
     }
     site
+}
+
+/// The name of a build's copy: the start of the SHA-256 of its hash file.
+fn build_name(hash_text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(hash_text.as_bytes())[..12])
 }
 
 /// Copy `from` to `to` through a temporary directory, the hash file written last (it marks a
@@ -185,6 +191,15 @@ mod tests {
             ]
         );
         assert_eq!(named_files("sy", None), vec!["pkg/sy.js", "pkg/sy.wasm", "pkg/sy.css"]);
+    }
+
+    #[test]
+    fn builds_that_share_their_main_module_get_copies_of_their_own() {
+        let a = build_name("js: J1\nwasm: W\ncss: C1\n");
+        let b = build_name("js: J1\nwasm: W\ncss: C2\n");
+        assert_ne!(a, b, "a style sheet of its own is a build of its own");
+        assert_eq!(a, build_name("js: J1\nwasm: W\ncss: C1\n"));
+        assert_eq!(a.len(), 24);
     }
 
     #[test]

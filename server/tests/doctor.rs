@@ -215,5 +215,5 @@ async fn readyz_reports_every_check_and_a_server_keeps_its_own_builds_site() {
     let site_check = ready["checks"].as_array().unwrap().iter().find(|c| c["name"] == "site").unwrap().clone();
     assert_eq!(site_check["ok"], false, "{ready:#}");
     assert!(site_check["detail"].as_str().unwrap().contains("pkg/switchyard.wasm"), "{site_check}");
-    assert!(site_check["fix"].as_str().unwrap().contains("cargo leptos build"), "{site_check}");
+    assert!(site_check["fix"].as_str().unwrap().contains("cargo xtask build"), "{site_check}");
 }

@@ -4,43 +4,15 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 
 pub fn compress_dir(root: &Path) -> Result<()> {
-    let queue = Mutex::new(files(root)?);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| -> Result<()> {
-                    loop {
-                        let Some(file) = queue.lock().unwrap().pop() else { return Ok(()) };
-                        compress(&file)?;
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| h.join().map_err(|_| anyhow!("a compression worker panicked"))?)
-    })
-}
-
-/// Every file under `root` but the compressed copies.
-fn files(root: &Path) -> Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if !path.extension().is_some_and(|e| e == "gz" || e == "br") {
-                found.push(path);
-            }
-        }
-    }
-    Ok(found)
+    let files: Vec<PathBuf> = crate::files_under(root)?
+        .into_iter()
+        .filter(|f| !f.extension().is_some_and(|e| e == "gz" || e == "br"))
+        .collect();
+    crate::parallel_each(files, |file| compress(&file))
 }
 
 fn compress(file: &Path) -> Result<()> {

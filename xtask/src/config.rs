@@ -55,6 +55,9 @@ impl Features {
 
 impl Project {
     pub fn load() -> Result<Project> {
+        if std::env::var_os("CARGO_ENCODED_RUSTFLAGS").is_some_and(|v| !v.is_empty()) {
+            bail!("CARGO_ENCODED_RUSTFLAGS is set: it would drop the cfg both builds need; use RUSTFLAGS");
+        }
         let out = Command::new(crate::cargo())
             .args(["metadata", "--format-version=1", "--no-deps"])
             .output()
@@ -66,7 +69,7 @@ impl Project {
         Project::from_metadata(&meta)
     }
 
-    fn from_metadata(meta: &Value) -> Result<Project> {
+    pub(crate) fn from_metadata(meta: &Value) -> Result<Project> {
         let root = PathBuf::from(str_at(meta, "workspace_root")?);
         let target_dir = PathBuf::from(str_at(meta, "target_directory")?);
         let leptos = meta
@@ -83,6 +86,27 @@ impl Project {
                 .unwrap_or_default()
         };
 
+        // Settings cargo-leptos knows and this tool does not do: refused, not ignored, so a site
+        // never comes out other than its table says.
+        let unsupported = [
+            "bin-profile-release",
+            "lib-cargo-args",
+            "bin-cargo-args",
+            "front-target-dir",
+            "assets-dir",
+            "server-fn-prefix",
+            "disable-server-fn-hash",
+            "server-fn-mod-path",
+            "js-minify",
+            "tailwind-input-file",
+            "bin-target-triple",
+            "bin-target-dir",
+            "separate-front-target-dir",
+            "wasm-opt-features",
+        ];
+        if let Some(key) = unsupported.iter().find(|k| get(k).is_some()) {
+            bail!("[[workspace.metadata.leptos]] sets {key}, which `cargo xtask build` does not implement");
+        }
         let lib_package = text("lib-package", "");
         let bin_package = text("bin-package", "");
         if lib_package.is_empty() || bin_package.is_empty() {
@@ -105,8 +129,9 @@ impl Project {
             bin_dir: package_dir(&bin_package)?,
             bin_target: text("bin-target", &bin_package),
             lib_profile: text("lib-profile-release", "release"),
-            lib_features: Features { default: flag("lib-default-features", true), list: list("lib-features") },
-            bin_features: Features { default: flag("bin-default-features", true), list: list("bin-features") },
+            // cargo-leptos's defaults: without the packages' default features.
+            lib_features: Features { default: flag("lib-default-features", false), list: list("lib-features") },
+            bin_features: Features { default: flag("bin-default-features", false), list: list("bin-features") },
             site_root: root.join(text("site-root", "target/site")),
             pkg_dir_name: text("site-pkg-dir", "pkg"),
             site_addr: text("site-addr", "127.0.0.1:3000"),
@@ -114,7 +139,7 @@ impl Project {
             style_file: get("style-file").and_then(Value::as_str).map(|f| root.join(f)),
             browserquery: text("browserquery", "defaults"),
             hash_files: flag("hash-files", false),
-            hash_file_name: text("hash-file", "hash.txt"),
+            hash_file_name: text("hash-file-name", "hash.txt"),
             erase_components: flag("always-erase-components", false),
             output_name,
             lib_package,
@@ -142,6 +167,8 @@ impl Project {
     /// The environment of both cargo builds, as cargo-leptos sets it: Leptos reads some of these
     /// at compile time (LEPTOS_OUTPUT_NAME), the rest keep the two tools' builds identical so one
     /// does not rebuild what the other built.
+    /// RUSTFLAGS from the environment is kept and added to; CARGO_ENCODED_RUSTFLAGS, which would
+    /// override both, is refused by [`Project::load`].
     pub fn envs(&self, wasm: bool) -> Vec<(&'static str, String)> {
         let mut envs = vec![
             ("LEPTOS_OUTPUT_NAME", self.output_name.clone()),
@@ -192,7 +219,7 @@ mod tests {
             "metadata": { "leptos": [{
                 "output-name": "site", "lib-package": "front", "bin-package": "srv",
                 "lib-profile-release": "wasm-release", "hash-files": true, "style-file": "style/main.css",
-                "always-erase-components": true, "lib-features": ["a", "b"], "bin-default-features": false
+                "always-erase-components": true, "lib-features": ["a", "b"], "lib-default-features": true
             }]}
         });
         let p = Project::from_metadata(&meta).unwrap();
@@ -205,10 +232,21 @@ mod tests {
         assert_eq!(p.style_file, Some(PathBuf::from("/w/style/main.css")));
         assert_eq!(p.lib_features.cargo_args(), ["--features=a,b"]);
         assert_eq!(p.bin_features.cargo_args(), ["--no-default-features"]);
+        assert_eq!(p.hash_file_name, "hash.txt");
         let envs = p.envs(true);
         let flags = &envs.iter().find(|(k, _)| *k == "RUSTFLAGS").unwrap().1;
         assert!(flags.ends_with("-Clink-args=--emit-relocs --cfg erase_components"), "{flags}");
         assert!(envs.contains(&("LEPTOS_SITE_ROOT", "target/site".to_string())));
+    }
+
+    #[test]
+    fn a_setting_the_tool_does_not_implement_is_refused_by_name() {
+        let meta = serde_json::json!({
+            "workspace_root": "/w", "target_directory": "/w/target",
+            "metadata": { "leptos": [{ "lib-package": "a", "bin-package": "b", "assets-dir": "public" }]}
+        });
+        let err = Project::from_metadata(&meta).err().unwrap();
+        assert!(err.to_string().contains("assets-dir"), "{err}");
     }
 
     #[test]

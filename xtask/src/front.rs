@@ -4,9 +4,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
 use crate::config::Project;
 use crate::run;
@@ -32,8 +31,74 @@ impl Modules {
     }
 }
 
+/// What the site is made from: the compiled module, the style sheet, the settings that shape the
+/// files, the versions of the npm tools and this tool's own binary. A site made from the same would
+/// come out the same.
+pub fn fingerprint(p: &Project, modules: &Modules) -> Result<String> {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    parts.push(std::fs::read(&modules.compiled).with_context(|| format!("reading {}", modules.compiled.display()))?);
+    if let Some(style) = &p.style_file {
+        parts.push(std::fs::read(style).with_context(|| format!("reading {}", style.display()))?);
+    }
+    parts.push(format!("{} {} {} {}", p.output_name, p.pkg_dir_name, p.browserquery, p.hash_files).into_bytes());
+    for tool in ["wasm-opt", "esbuild", "lightningcss"] {
+        let version = Command::new(tool)
+            .arg("--version")
+            .output()
+            .with_context(|| format!("starting {tool} (is it installed? scripts/lib.sh, sy_ensure_site_tools)"))?;
+        parts.push(version.stdout);
+    }
+    parts.push(std::fs::read(std::env::current_exe()?)?);
+    let mut all = Vec::new();
+    for part in parts {
+        all.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        all.extend_from_slice(&part);
+    }
+    Ok(crate::hash::hash_of(&all))
+}
+
+fn stamp_file(p: &Project) -> PathBuf {
+    p.front_target_dir().join("site.fingerprint")
+}
+
+/// What a kept site must still be: made from the fingerprint, with this hash file (another tool's
+/// build, cargo-leptos's say, writes another), and every file of the site at its size.
+fn stamp(p: &Project, fingerprint: &str) -> Option<String> {
+    let hash_text = std::fs::read_to_string(p.hash_file()).ok()?;
+    let mut text = format!("{fingerprint}\n{hash_text}\n");
+    for file in crate::files_under(&p.site_root).ok()? {
+        let size = std::fs::metadata(&file).ok()?.len();
+        text.push_str(&format!("{size} {}\n", crate::relative(&file, &p.site_root)));
+    }
+    Some(text)
+}
+
+/// The site on disk was made from `fingerprint` and is as that build left it: the same hash file,
+/// the same files (each at its size), and among them the ones the hash file names.
+pub fn site_is_current(p: &Project, fingerprint: &str) -> bool {
+    let Ok(recorded) = std::fs::read_to_string(stamp_file(p)) else { return false };
+    let Some(now) = stamp(p, fingerprint) else { return false };
+    let hash_text = std::fs::read_to_string(p.hash_file()).unwrap_or_default();
+    let named = crate::hash::named_files(&p.output_name, &hash_text);
+    recorded == now && named.len() >= 3 && named.iter().all(|f| p.pkg_dir().join(f).is_file())
+}
+
+/// Forgets the site's fingerprint before its files change, so an interrupted build is redone.
+pub fn forget_site(p: &Project) {
+    let _ = std::fs::remove_file(stamp_file(p));
+}
+
+pub fn record_site(p: &Project, fingerprint: &str) -> Result<()> {
+    let stamp = stamp(p, fingerprint).ok_or_else(|| anyhow!("the site just built cannot be read back"))?;
+    std::fs::write(stamp_file(p), stamp).with_context(|| format!("writing {}", stamp_file(p).display()))
+}
+
 /// Empties the site's root (the previous build's files would otherwise be hashed again).
 pub fn clean_site(p: &Project) -> Result<()> {
+    // Never a directory that holds the sources: `site-root = "."` must not empty the workspace.
+    if p.root.starts_with(&p.site_root) || p.site_root.parent().is_none() {
+        bail!("site-root {} holds the workspace: it must be a directory of its own", p.site_root.display());
+    }
     if p.site_root.exists() {
         for entry in std::fs::read_dir(&p.site_root)? {
             let path = entry?.path();
@@ -79,7 +144,8 @@ pub fn split(p: &Project, modules: &Modules) -> Result<Modules> {
     opts.main_out_path = &modules.main_input;
     opts.main_module = &main_module;
     opts.link_name = &link_name;
-    let split = wasm_split_cli_support::transform(opts).map_err(|e| anyhow!("splitting the browser module: {e:?}"))?;
+    // wasm_split_cli_support reports through eyre, which anyhow cannot wrap as a source.
+    let split = wasm_split_cli_support::transform(opts).map_err(|e| anyhow!("splitting the browser module: {e:#}"))?;
     let manifest = serde_json::to_string_pretty(&split.prefetch_map)?;
     std::fs::write(pkg.join("__wasm_split_manifest.json"), manifest)?;
     Ok(Modules {
@@ -104,7 +170,7 @@ pub fn bindgen(p: &Project, modules: &Modules) -> Result<()> {
         // Type declarations are for bundlers and editors; the site has no use for them.
         .typescript(false)
         .generate(&pkg)
-        .map_err(|e| anyhow!("wasm-bindgen: {e:?}"))?;
+        .context("wasm-bindgen")?;
     let emitted = pkg.join(format!("{}_bg.wasm", p.output_name));
     std::fs::rename(&emitted, &modules.main).with_context(|| format!("renaming {}", emitted.display()))
 }
@@ -114,22 +180,8 @@ pub fn bindgen(p: &Project, modules: &Modules) -> Result<()> {
 pub fn optimize(files: &[PathBuf]) -> Result<()> {
     let mut queue: Vec<(u64, PathBuf)> =
         files.iter().map(|f| (std::fs::metadata(f).map(|m| m.len()).unwrap_or(0), f.clone())).collect();
-    queue.sort(); // popped from the end: largest first
-    let queue = Mutex::new(queue);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| -> Result<()> {
-                    loop {
-                        let Some((_, file)) = queue.lock().unwrap().pop() else { return Ok(()) };
-                        wasm_opt(&file)?;
-                    }
-                })
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| h.join().map_err(|_| anyhow!("a wasm-opt worker panicked"))?)
-    })
+    queue.sort(); // taken from the end: largest first
+    crate::parallel_each(queue, |(_, file)| wasm_opt(&file))
 }
 
 fn wasm_opt(file: &Path) -> Result<()> {
@@ -168,4 +220,69 @@ pub fn style(p: &Project) -> Result<()> {
     let Some(source) = &p.style_file else { return Ok(()) };
     let dest = p.pkg_dir().join(format!("{}.css", p.output_name));
     run(Command::new("lightningcss").args(["--minify", "--targets", &p.browserquery]).arg(source).arg("-o").arg(&dest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_site_is_kept_only_with_its_fingerprint_and_every_file_its_hash_file_names() {
+        let root = std::env::temp_dir().join(format!("xtask-front-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let meta = serde_json::json!({
+            "workspace_root": root, "target_directory": root.join("target"),
+            "packages": [
+                { "name": "front", "manifest_path": root.join("frontend/Cargo.toml") },
+                { "name": "srv", "manifest_path": root.join("server/Cargo.toml") }
+            ],
+            "metadata": { "leptos": [{ "output-name": "site", "lib-package": "front", "bin-package": "srv", "hash-files": true }]}
+        });
+        let p = Project::from_metadata(&meta).unwrap();
+        std::fs::create_dir_all(p.pkg_dir()).unwrap();
+        std::fs::create_dir_all(p.front_target_dir()).unwrap();
+        std::fs::create_dir_all(p.hash_file().parent().unwrap()).unwrap();
+        std::fs::write(p.hash_file(), "js: J\nwasm: W\ncss: C\nmanifest: M\nsplit: S\n").unwrap();
+        let names = ["site.J.js", "site.W.wasm", "site.C.css", "__wasm_split_manifest.M.json", "__wasm_split.S.js"];
+        for name in names {
+            for ext in ["", ".gz", ".br"] {
+                std::fs::write(p.pkg_dir().join(format!("{name}{ext}")), "x").unwrap();
+            }
+        }
+        assert!(!site_is_current(&p, "F"), "no fingerprint recorded yet");
+        record_site(&p, "F").unwrap();
+        assert!(site_is_current(&p, "F"));
+        assert!(!site_is_current(&p, "G"), "made from something else");
+        std::fs::write(p.hash_file(), "js: J\nwasm: W\ncss: C2\nmanifest: M\nsplit: S\n").unwrap();
+        assert!(!site_is_current(&p, "F"), "another build's hash file");
+        std::fs::write(p.hash_file(), "js: J\nwasm: W\ncss: C\nmanifest: M\nsplit: S\n").unwrap();
+        assert!(site_is_current(&p, "F"));
+        std::fs::write(p.pkg_dir().join("chunk_1.wasm"), "x").unwrap();
+        assert!(!site_is_current(&p, "F"), "a file that build did not make");
+        std::fs::remove_file(p.pkg_dir().join("chunk_1.wasm")).unwrap();
+        std::fs::remove_file(p.pkg_dir().join("__wasm_split.S.js.br")).unwrap();
+        assert!(!site_is_current(&p, "F"), "a file is missing");
+        forget_site(&p);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_site_root_that_holds_the_workspace_is_never_emptied() {
+        let root = std::env::temp_dir().join(format!("xtask-guard-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("Cargo.toml"), "kept").unwrap();
+        let meta = serde_json::json!({
+            "workspace_root": root, "target_directory": root.join("target"),
+            "packages": [
+                { "name": "front", "manifest_path": root.join("frontend/Cargo.toml") },
+                { "name": "srv", "manifest_path": root.join("server/Cargo.toml") }
+            ],
+            "metadata": { "leptos": [{ "lib-package": "front", "bin-package": "srv", "site-root": "." }]}
+        });
+        let p = Project::from_metadata(&meta).unwrap();
+        let err = clean_site(&p).err().unwrap();
+        assert!(err.to_string().contains("holds the workspace"), "{err}");
+        assert!(root.join("Cargo.toml").is_file());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -68,8 +68,27 @@ pub fn add_hashes_to_site(p: &Project) -> Result<()> {
     fs::write(&hash_file, text).with_context(|| format!("writing {}", hash_file.display()))
 }
 
-fn hash_of(bytes: &[u8]) -> String {
+/// A file's hash as it goes into its name: MD5, base64url without padding.
+pub fn hash_of(bytes: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(&Md5::digest(bytes))
+}
+
+/// The files under the package directory that a hash file's text names (`js: <hash>` is
+/// `<output>.<hash>.js`, and so on): the ones the server's pages ask for by name.
+pub fn named_files(output: &str, hash_text: &str) -> Vec<String> {
+    hash_text
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter_map(|(kind, hash)| {
+            let hash = hash.trim();
+            match kind.trim() {
+                "js" | "wasm" | "css" => Some(format!("{output}.{hash}.{}", kind.trim())),
+                "manifest" => Some(format!("__wasm_split_manifest.{hash}.json")),
+                "split" => Some(format!("__wasm_split.{hash}.js")),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 fn file_name(path: &Path) -> String {
@@ -81,26 +100,18 @@ fn file_name(path: &Path) -> String {
 /// already named by its hash.
 fn file_hashes(dir: &Path, site_css: &Path) -> Result<HashMap<PathBuf, String>> {
     let mut hashes = HashMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            if path.extension().is_some_and(|e| e == "css") && path != site_css {
-                continue;
-            }
-            if path.to_string_lossy().contains("snippets") {
-                continue;
-            }
-            let hash = hash_of(&fs::read(&path)?);
-            if path.file_stem().is_some_and(|s| s.to_string_lossy() == hash) {
-                continue;
-            }
-            hashes.insert(path, hash);
+    for path in crate::files_under(dir)? {
+        if path.extension().is_some_and(|e| e == "css") && path != site_css {
+            continue;
         }
+        if path.to_string_lossy().contains("snippets") {
+            continue;
+        }
+        let hash = hash_of(&fs::read(&path)?);
+        if path.file_stem().is_some_and(|s| s.to_string_lossy() == hash) {
+            continue;
+        }
+        hashes.insert(path, hash);
     }
     Ok(hashes)
 }
@@ -231,6 +242,15 @@ mod tests {
         // MD5("") = d41d8cd98f00b204e9800998ecf8427e
         assert_eq!(hash_of(b""), "1B2M2Y8AsgTpgAmY7PhCfg");
         assert_eq!(hash_of(b"anything").len(), HASH_PLACEHOLDER.len());
+    }
+
+    #[test]
+    fn a_hash_file_names_the_files_the_pages_ask_for() {
+        let names = named_files("site", "js: J\nwasm: W\ncss: C\nmanifest: M\nsplit: S\nodd\n");
+        assert_eq!(
+            names,
+            ["site.J.js", "site.W.wasm", "site.C.css", "__wasm_split_manifest.M.json", "__wasm_split.S.js"]
+        );
     }
 
     #[test]
