@@ -28,7 +28,7 @@ use tokio::sync::Notify;
 use crate::{
     error::{Error, Result},
     model::{ChangeKind, PendingChange, PendingChangeState},
-    store::{new_id, Query, Store},
+    store::{new_id, Mirror, Query, Store},
 };
 
 /// What became of one attempt.
@@ -87,6 +87,10 @@ impl NewChange {
 
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 60;
 
+/// The states of a change that is not final.
+const OPEN: [PendingChangeState; 3] =
+    [PendingChangeState::Waiting, PendingChangeState::Retrying, PendingChangeState::Running];
+
 /// Tuning of the engine.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -115,6 +119,10 @@ impl Default for EngineConfig {
 
 struct Inner {
     store: Store,
+    /// The open changes (waiting, retrying, running), in memory: the dispatcher looks at them
+    /// all each time a change is submitted or finishes, and reading them from the store made that
+    /// cost grow with the square of the changes under way.
+    open: Mirror<PendingChange>,
     config: EngineConfig,
     runner: OnceLock<Arc<dyn ChangeRunner>>,
     wake: Notify,
@@ -129,9 +137,13 @@ struct Inner {
 pub struct ChangeEngine(Arc<Inner>);
 
 impl ChangeEngine {
+    /// An engine writing its changes through `store` (which it watches for them).
     pub fn new(store: Store, config: EngineConfig) -> Self {
+        let open = Mirror::filtered(|c: &PendingChange| OPEN.contains(&c.state));
+        let store = store.observed(Arc::new(open.clone()));
         Self(Arc::new(Inner {
             store,
+            open,
             config,
             runner: OnceLock::new(),
             wake: Notify::new(),
@@ -268,12 +280,7 @@ impl ChangeEngine {
 
     /// Whether a change of `kind` on `resource` is waiting, retrying or running.
     pub async fn has_open(&self, resource: &str, kind: ChangeKind) -> Result<bool> {
-        self.has_in(
-            resource,
-            kind,
-            &[PendingChangeState::Waiting, PendingChangeState::Retrying, PendingChangeState::Running],
-        )
-        .await
+        self.has_in(resource, kind, &OPEN).await
     }
 
     /// Whether a change of `kind` on `resource` is waiting or retrying: it has not started (again)
@@ -283,10 +290,13 @@ impl ChangeEngine {
     }
 
     async fn has_in(&self, resource: &str, kind: ChangeKind, states: &[PendingChangeState]) -> Result<bool> {
-        // The changes of this kind on this resource (a handful), not every open change.
-        let query = Query::all().has("resources", resource).eq("kind", kind.as_str());
-        let (changes, _) = self.0.store.list::<PendingChange>(&query).await?;
-        Ok(changes.iter().any(|c| states.contains(&c.state)))
+        // From memory: every state asked about is an open one.
+        self.0
+            .open
+            .any(&self.0.store, |c| {
+                c.kind == kind && states.contains(&c.state) && c.resources.iter().any(|r| r == resource)
+            })
+            .await
     }
 
     /// Forget changes that finished (done or cancelled) more than `keep` ago; failed ones stay
@@ -309,17 +319,9 @@ impl ChangeEngine {
         Ok(removed)
     }
 
-    /// Every change that is not final, oldest first.
-    pub async fn open_changes(&self) -> Result<Vec<PendingChange>> {
-        let mut open = Vec::new();
-        for state in [PendingChangeState::Waiting, PendingChangeState::Retrying, PendingChangeState::Running] {
-            let (mut some, _) = self
-                .0
-                .store
-                .list::<PendingChange>(&Query::all().eq("state", serde_json::to_value(state).unwrap_or_default()))
-                .await?;
-            open.append(&mut some);
-        }
+    /// Every change that is not final, oldest first (from memory).
+    pub async fn open_changes(&self) -> Result<Vec<Arc<PendingChange>>> {
+        let mut open = self.0.open.all(&self.0.store).await?;
         open.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
         Ok(open)
     }
@@ -384,7 +386,7 @@ impl ChangeEngine {
                     break;
                 }
                 slots -= 1;
-                to_start.push(change.clone());
+                to_start.push(PendingChange::clone(change));
             }
         }
         for change in to_start {

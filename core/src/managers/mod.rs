@@ -117,8 +117,14 @@ impl Switchyard {
         let alert_grace = process_settings.alert_interrupted_grace;
         // Every write through this store (and its clones, which every manager holds) is published.
         let events = Events::new();
-        let store =
-            store.observed(std::sync::Arc::new(events.clone())).observed(std::sync::Arc::new(crate::audit::Audit));
+        // The reconciler's views, kept in memory from the same writes.
+        let live_processes = ProcessManager::live_mirror();
+        let connection_records = ConnectionManager::mirror();
+        let store = store
+            .observed(std::sync::Arc::new(events.clone()))
+            .observed(std::sync::Arc::new(crate::audit::Audit))
+            .observed(std::sync::Arc::new(live_processes.clone()))
+            .observed(std::sync::Arc::new(connection_records.clone()));
         let services = ServiceManager::new(registry, std::time::Duration::from_secs(30)).publishing(events.clone());
         let engine = ChangeEngine::new(store.clone(), engine_config);
         let anchor = Anchor::new(
@@ -134,9 +140,16 @@ impl Switchyard {
             services.clone(),
             anchor.clone(),
             process_settings,
+            live_processes,
         );
-        let connections =
-            ConnectionManager::new(store.clone(), engine.clone(), processes.clone(), services.clone(), anchor.clone());
+        let connections = ConnectionManager::new(
+            store.clone(),
+            engine.clone(),
+            processes.clone(),
+            services.clone(),
+            anchor.clone(),
+            connection_records,
+        );
         let alerts = AlertManager::new(store.clone(), engine.clone(), events.clone(), alert_grace);
         let networks = NetworkManager::new(
             store.clone(),

@@ -12,6 +12,7 @@
 //! The conformance suite in `tests/store_conformance.rs` runs the same checks against both.
 
 pub mod embedded;
+mod mirror;
 pub mod mongo;
 mod records;
 mod sessions;
@@ -24,6 +25,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+pub use mirror::Mirror;
 pub use records::*;
 pub use sessions::{SessionStore, USER_ID_KEY};
 

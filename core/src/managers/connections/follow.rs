@@ -26,10 +26,11 @@ impl ConnectionManager {
     /// says so is settled: [`Self::refresh`] would do nothing for it, so it is not asked (at 500
     /// processes that is most of them, and three record reads each).
     pub async fn reconcile(&self) -> Result<()> {
-        let (records, _) = self.0.store.list::<ConnectionRecord>(&Query::all()).await?;
-        let (processes, _) = self.0.store.list::<ProcessRecord>(&Query::all()).await?;
+        // Both from memory: only a connection that is not settled is read from the store.
+        let records = self.0.records.all(&self.0.store).await?;
+        let processes = self.0.processes.live_records().await?;
         let processes: std::collections::HashMap<&str, &ProcessRecord> =
-            processes.iter().map(|p| (p.process.id.as_str(), p)).collect();
+            processes.iter().map(|p| (p.process.id.as_str(), &**p)).collect();
         let cutoff = Utc::now() - chrono::Duration::from_std(KEEP_TERMINATED).unwrap_or_default();
         for r in records {
             let c = &r.connection;

@@ -42,7 +42,7 @@ use crate::{
         check_fit, choose_versions, Candidate, Candidates, ChangeKind, Connection, ConnectionState, Endpoint,
         NewConnection, Page, PendingChange, Process, ProcessState, Refusal,
     },
-    store::{new_id, CollectionSpec, Entity, ProcessRecord, Query, Store},
+    store::{new_id, CollectionSpec, Entity, Mirror, ProcessRecord, Query, Store},
     validate,
 };
 
@@ -117,6 +117,8 @@ struct Inner {
     /// Serialises the check-then-insert of new connections, so two requests cannot both pass
     /// a cardinality rule that only one of them may use.
     create_lock: tokio::sync::Mutex<()>,
+    /// Every connection's record, in memory: what the reconciler looks at every round.
+    records: Mirror<ConnectionRecord>,
 }
 
 #[derive(Clone)]
@@ -128,12 +130,19 @@ struct SidePayload {
 }
 
 impl ConnectionManager {
+    /// The in-memory copy of every connection's record [`ConnectionManager::new`] takes; it must
+    /// observe the store the managers write through.
+    pub fn mirror() -> Mirror<ConnectionRecord> {
+        Mirror::new()
+    }
+
     pub fn new(
         store: Store,
         engine: ChangeEngine,
         processes: ProcessManager,
         services: ServiceManager,
         anchor: Anchor,
+        records: Mirror<ConnectionRecord>,
     ) -> Self {
         let manager = Self(Arc::new(Inner {
             store,
@@ -142,6 +151,7 @@ impl ConnectionManager {
             services,
             anchor,
             create_lock: tokio::sync::Mutex::new(()),
+            records,
         }));
         processes.set_hooks(Arc::new(manager.clone()));
         manager

@@ -39,9 +39,14 @@ use crate::{
         ChangeKind, Interface, NewProcess, Node, NodeKind, NodePool, NodeStatus, Page, PendingChange, Placement,
         Process, ProcessMove, ProcessState, ProcessUpdate, ProcessUpgrade, Service, User,
     },
-    store::{new_id, MoveTarget, ProcessRecord, Query, RemovedProcess, Store, UpgradeTarget, UserRecord},
+    store::{new_id, Mirror, MoveTarget, ProcessRecord, Query, RemovedProcess, Store, UpgradeTarget, UserRecord},
     validate,
 };
+
+/// The states of a process that should be running (not suspended or being deleted): the ones
+/// the reconciler minds.
+const LIVE: [ProcessState; 4] =
+    [ProcessState::Starting, ProcessState::Initializing, ProcessState::Running, ProcessState::Failed];
 
 /// Settings of the process manager.
 #[derive(Clone, Debug)]
@@ -97,6 +102,8 @@ struct Inner {
     rounds: std::sync::atomic::AtomicU64,
     /// Services without any record, reported once each.
     strays: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The live processes' records, in memory: what the reconciler looks at every round.
+    live: Mirror<ProcessRecord>,
 }
 
 /// What the rest of Switchyard hears of a process's life.
@@ -130,6 +137,7 @@ impl ProcessManager {
         services: ServiceManager,
         anchor: Anchor,
         settings: ProcessSettings,
+        live: Mirror<ProcessRecord>,
     ) -> Self {
         Self(Arc::new(Inner {
             store,
@@ -141,7 +149,14 @@ impl ProcessManager {
             hooks: std::sync::OnceLock::new(),
             rounds: Default::default(),
             strays: Default::default(),
+            live,
         }))
+    }
+
+    /// The in-memory copy of the live processes' records [`ProcessManager::new`] takes; it must
+    /// observe the store the managers write through.
+    pub fn live_mirror() -> Mirror<ProcessRecord> {
+        Mirror::filtered(|r| LIVE.contains(&r.process.state))
     }
 
     /// Set who hears of the processes' life (once).

@@ -6,14 +6,10 @@ use chrono::DateTime;
 use super::*;
 
 impl ProcessManager {
-    /// The processes that should be running (not suspended or being deleted).
-    pub(super) async fn live_processes(&self) -> Result<Vec<ProcessRecord>> {
-        let mut live = Vec::new();
-        for state in [ProcessState::Starting, ProcessState::Initializing, ProcessState::Running, ProcessState::Failed] {
-            let (mut some, _) = self.0.store.list::<ProcessRecord>(&Query::all().eq("state", state.as_str())).await?;
-            live.append(&mut some);
-        }
-        Ok(live)
+    /// The records of the processes that should be running (not suspended or being deleted),
+    /// by id, from memory (kept in step with the store's writes).
+    pub(crate) async fn live_records(&self) -> Result<Vec<Arc<ProcessRecord>>> {
+        self.0.live.all(&self.0.store).await
     }
 
     /// A container runs but its process never asked for its configuration: send it anyway, over
@@ -68,10 +64,15 @@ impl ProcessManager {
     /// gets it back; a task that cannot start or a container that died shows why; a node that
     /// left shows as the reason; services of this installation without a process are removed.
     pub async fn reconcile(&self) -> Result<()> {
-        let records = self.live_processes().await?;
+        let records = self.live_records().await?;
         let open = self.0.engine.open_changes().await?;
         // A process whose container an open change removes or replaces is that change's to mind.
-        let busy = |id: &str| open.iter().any(|c| c.kind.replaces_container() && c.resources.iter().any(|r| r == id));
+        let busy: std::collections::HashSet<&str> = open
+            .iter()
+            .filter(|c| c.kind.replaces_container())
+            .flat_map(|c| c.resources.iter().map(String::as_str))
+            .collect();
+        let busy = |id: &str| busy.contains(id);
         let (nodes, _) = self.0.store.list::<Node>(&Query::all()).await?;
         // The swarm's side in one look (a listing of services and of their tasks), not two
         // requests per process: a round costs about the same at 5 processes as at 500.
