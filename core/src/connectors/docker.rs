@@ -160,6 +160,26 @@ pub struct DockerConnector {
     endpoint: String,
     /// Where users' networks get their subnets (None: Docker's default pool and size).
     subnets: Option<Arc<SubnetPool>>,
+    /// The installation's services (id → name) as last listed, for the reconciler's look.
+    services: Arc<std::sync::Mutex<Option<ServiceNames>>>,
+}
+
+/// A listing of the installation's swarm services: their names by id, and when it was made.
+struct ServiceNames {
+    listed: std::time::Instant,
+    names: Arc<std::collections::HashMap<String, String>>,
+}
+
+/// How long a listing of the installation's services serves the reconciler's looks while the
+/// tasks say nothing changed (the listing finds services made outside Switchyard without tasks).
+const SERVICES_KEPT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether the tasks meant to run match the services listed: each task is of a listed service
+/// and each listed service has a task. Otherwise a service was made or removed since (or one
+/// has no task), and the services are listed again.
+fn services_current(names: &std::collections::HashMap<String, String>, tasks: &[TaskRow]) -> bool {
+    let with_tasks: std::collections::HashSet<&str> = tasks.iter().map(|t| t.service_id.as_str()).collect();
+    with_tasks.len() == names.len() && with_tasks.iter().all(|id| names.contains_key(*id))
 }
 
 /// The address range users' overlay networks are cut from, and their size. Docker's default
@@ -307,7 +327,7 @@ impl DockerConnector {
             )));
         }
         .map_err(|e| Error::Unavailable(format!("Docker at {endpoint}: {e}")))?;
-        Ok(Self { docker, endpoint: endpoint.to_string(), subnets: None })
+        Ok(Self { docker, endpoint: endpoint.to_string(), subnets: None, services: Default::default() })
     }
 
     /// Cut users' networks from `pool` (see [`SubnetPool`]).
@@ -601,19 +621,37 @@ impl DockerConnector {
             #[serde(rename = "Name")]
             name: String,
         }
-        // Two requests, at once: the installation's services, and the tasks meant to run of
-        // all of them (tasks carry the service's labels), whatever their number.
+        // The tasks meant to run of all the installation's services (tasks carry the service's
+        // labels), whatever their number; and the services, at once, unless the last listing of
+        // them is recent and the tasks match it (at 500 processes dockerd takes ~20 ms for each).
         let label = serde_json::json!({ format!("{LABEL_INSTANCE}={instance_id}"): true });
         let services_path =
             format!("/services?filters={}", urlencode(&serde_json::json!({ "label": label }).to_string()));
         let tasks_filter = serde_json::json!({ "label": label, "desired-state": { "running": true } });
         let tasks_path = format!("/tasks?filters={}", urlencode(&tasks_filter.to_string()));
-        let (services, rows) = tokio::try_join!(
-            self.raw_get_as::<Vec<ServiceRow>>(&services_path),
-            self.raw_get_as::<Vec<TaskRow>>(&tasks_path)
-        )?;
-        let names: std::collections::HashMap<String, String> =
-            services.into_iter().map(|s| (s.id, s.spec.name)).collect();
+        let list_services = || async {
+            let services = self.raw_get_as::<Vec<ServiceRow>>(&services_path).await?;
+            let names: std::collections::HashMap<String, String> =
+                services.into_iter().map(|s| (s.id, s.spec.name)).collect();
+            let names = Arc::new(names);
+            *self.services.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(ServiceNames { listed: std::time::Instant::now(), names: names.clone() });
+            Ok::<_, Error>(names)
+        };
+        let kept = {
+            let cache = self.services.lock().unwrap_or_else(|p| p.into_inner());
+            cache.as_ref().filter(|c| c.listed.elapsed() < SERVICES_KEPT).map(|c| c.names.clone())
+        };
+        let (names, rows) = match kept {
+            Some(names) => {
+                let rows = self.raw_get_as::<Vec<TaskRow>>(&tasks_path).await?;
+                match services_current(&names, &rows) {
+                    true => (names, rows),
+                    false => (list_services().await?, rows),
+                }
+            }
+            None => tokio::try_join!(list_services(), self.raw_get_as::<Vec<TaskRow>>(&tasks_path))?,
+        };
         let mut out: std::collections::HashMap<String, Vec<TaskInfo>> =
             names.values().map(|n| (n.clone(), Vec::new())).collect();
         for row in rows {
@@ -1069,6 +1107,19 @@ fn demultiplex(bytes: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_services_are_listed_again_when_the_tasks_name_another_or_miss_one() {
+        let names: std::collections::HashMap<String, String> =
+            [("s1", "p1"), ("s2", "p2")].map(|(i, n)| (i.to_string(), n.to_string())).into();
+        let task = |id: &str, service: &str| -> TaskRow {
+            serde_json::from_value(serde_json::json!({"ID": id, "ServiceID": service})).unwrap()
+        };
+        assert!(services_current(&names, &[task("t1", "s1"), task("t2", "s2")]));
+        assert!(services_current(&names, &[task("t1", "s1"), task("t3", "s1"), task("t2", "s2")]));
+        assert!(!services_current(&names, &[task("t1", "s1")]), "s2 has no task: removed?");
+        assert!(!services_current(&names, &[task("t1", "s1"), task("t2", "s2"), task("t4", "s3")]), "s3 is new");
+    }
 
     #[test]
     fn demultiplexes_docker_log_frames() {
