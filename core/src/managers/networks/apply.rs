@@ -237,9 +237,13 @@ impl NetworkManager {
             let pass = std::time::Instant::now();
             let d: Deployment = self.0.store.fetch(id).await?;
             let mut progressed = false;
-            // Steps found settled in this pass, written together at its end (one write of the
-            // deployment, not one per step: at 750 steps that was most of the runner's time).
+            // What this pass finds is written together (one write of the deployment for each
+            // kind of finding, not one or two per step: the deployment holds every step, so
+            // writing it per step made a document's cost grow with the square of its steps).
             let mut settled: Vec<(usize, StepState, Option<String>)> = Vec::new();
+            let mut skipped: Vec<(usize, StepState, Option<String>)> = Vec::new();
+            let mut to_start: Vec<usize> = Vec::new();
+            let mut to_launch: Vec<usize> = Vec::new();
             for i in 0..d.steps.len() {
                 let s = &d.steps[i];
                 match s.state {
@@ -260,21 +264,12 @@ impl NetworkManager {
                                     _ => "was skipped",
                                 }
                             );
-                            self.set_step(id, i, StepState::Skipped, Some(why)).await?;
-                            progressed = true;
+                            skipped.push((i, StepState::Skipped, Some(why)));
                         } else if deps.iter().all(|x| x.state == StepState::Done) {
-                            // Only a step still waiting starts: a cancel may have landed since
-                            // this copy of the deployment was read.
-                            if self.start_step(id, i).await? {
-                                self.launch(&caller, &d, i).await?;
-                            }
-                            progressed = true;
+                            to_start.push(i);
                         }
                     }
-                    StepState::Running if !s.launched => {
-                        self.launch(&caller, &d, i).await?;
-                        progressed = true;
-                    }
+                    StepState::Running if !s.launched => to_launch.push(i),
                     StepState::Running => {
                         if let Some((state, message)) = self.settled(s).await? {
                             settled.push((i, state, message));
@@ -282,6 +277,20 @@ impl NetworkManager {
                     }
                     _ => {}
                 }
+            }
+            if !skipped.is_empty() {
+                self.set_steps(id, &skipped).await?;
+                progressed = true;
+            }
+            if !to_start.is_empty() {
+                // Only a step still waiting starts: a cancel may have landed since this copy of
+                // the deployment was read.
+                to_launch.extend(self.start_steps(id, &to_start).await?);
+                progressed = true;
+            }
+            if !to_launch.is_empty() {
+                self.launch_all(&caller, &d, &to_launch).await?;
+                progressed = true;
             }
             if !settled.is_empty() {
                 self.set_steps(id, &settled).await?;
@@ -338,27 +347,27 @@ impl NetworkManager {
         Ok(())
     }
 
-    /// Mark a waiting step RUNNING; false when it is not waiting any more (cancelled meanwhile).
-    async fn start_step(&self, id: &str, i: usize) -> Result<bool> {
+    /// Mark the waiting steps among `indices` RUNNING, in one write; returns those it marked
+    /// (a step cancelled meanwhile is not waiting any more).
+    async fn start_steps(&self, id: &str, indices: &[usize]) -> Result<Vec<usize>> {
         let now = Utc::now();
-        let mut started = false;
+        let mut started = Vec::new();
         self.0
             .store
             .modify::<Deployment>(id, |d| {
-                let s = &mut d.steps[i];
-                started = s.state == StepState::Waiting;
-                if started {
-                    s.state = StepState::Running;
-                    s.started = Some(now);
+                started.clear();
+                for &i in indices {
+                    let Some(s) = d.steps.get_mut(i) else { continue };
+                    if s.state == StepState::Waiting {
+                        s.state = StepState::Running;
+                        s.started = Some(now);
+                        started.push(i);
+                    }
                 }
                 Ok(())
             })
             .await?;
         Ok(started)
-    }
-
-    async fn set_step(&self, id: &str, i: usize, state: StepState, message: Option<String>) -> Result<()> {
-        self.set_steps(id, &[(i, state, message)]).await
     }
 
     /// Give steps their states (and messages), in one write.
@@ -385,9 +394,49 @@ impl NetworkManager {
         Ok(())
     }
 
-    /// Ask for step `i`'s operation, unless what it makes exists already. A refusal fails the
-    /// step; the store or Docker unreachable is tried again (the step stays RUNNING, unlaunched).
-    async fn launch(&self, caller: &Caller, d: &Deployment, i: usize) -> Result<()> {
+    /// Launch the RUNNING steps `indices` one after the other, then record what became of them in
+    /// one write. The store or Docker unreachable stops the launching there: the steps launched so
+    /// far are recorded, the rest stay RUNNING, unlaunched, and are launched again (a launch asks
+    /// for nothing that exists already, so one made before a crash is not made twice).
+    async fn launch_all(&self, caller: &Caller, d: &Deployment, indices: &[usize]) -> Result<()> {
+        let mut outcomes: Vec<(usize, Option<String>)> = Vec::with_capacity(indices.len());
+        let mut stopped = None;
+        for &i in indices {
+            match self.launch(caller, d, i).await {
+                Ok(outcome) => outcomes.push((i, outcome)),
+                Err(e) => {
+                    stopped = Some(e);
+                    break;
+                }
+            }
+        }
+        if !outcomes.is_empty() {
+            let now = Utc::now();
+            self.0
+                .store
+                .modify::<Deployment>(&d.id, |d| {
+                    for (i, outcome) in &outcomes {
+                        let Some(s) = d.steps.get_mut(*i) else { continue };
+                        match outcome {
+                            None => s.launched = true,
+                            Some(why) => {
+                                s.state = StepState::Failed;
+                                s.message = Some(why.clone());
+                                s.finished = Some(now);
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        stopped.map_or(Ok(()), Err)
+    }
+
+    /// Ask for step `i`'s operation, unless what it makes exists already: `None` when it was
+    /// asked for, or why it was refused (which fails the step). The store or Docker unreachable
+    /// is an error: the step is launched again.
+    async fn launch(&self, caller: &Caller, d: &Deployment, i: usize) -> Result<Option<String>> {
         let s = &d.steps[i];
         // Recorded in the audit trail as the applier's, like the request it stands for.
         let scope = crate::audit::Scope::new("deployment", None);
@@ -407,27 +456,11 @@ impl NetworkManager {
         {
             tracing::warn!(deployment = %d.id, error = %e, "recording a deployment step in the audit trail");
         }
-        let outcome = match result {
-            Ok(()) => None,
-            Err(e @ (Error::Unavailable(_) | Error::Internal(_))) => return Err(e),
-            Err(e) => Some(e.to_string()),
-        };
-        self.0
-            .store
-            .modify::<Deployment>(&d.id, |d| {
-                let s = &mut d.steps[i];
-                match &outcome {
-                    None => s.launched = true,
-                    Some(why) => {
-                        s.state = StepState::Failed;
-                        s.message = Some(why.clone());
-                        s.finished = Some(Utc::now());
-                    }
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(())
+        match result {
+            Ok(()) => Ok(None),
+            Err(e @ (Error::Unavailable(_) | Error::Internal(_))) => Err(e),
+            Err(e) => Ok(Some(e.to_string())),
+        }
     }
 
     async fn launch_step(&self, caller: &Caller, d: &Deployment, s: &DeploymentStep) -> Result<()> {
