@@ -14,6 +14,7 @@ overlay settings, same concurrency), in the same run:
   idle_cpu_pct  Switchyard's CPU (user + system, % of one core) over an idle window with the
                 network up; dockerd_cpu_pct the manager's dockerd over the same window
   idle_rss_mib  Switchyard's resident memory at the end of that window
+  idle_heap_mib what its allocator has handed out and not had back then (/metrics, glibc)
   reconcile_ms  mean duration of one upkeep round (nodes + processes + connections) in the window,
                 from Switchyard's own histogram; reconcile_proc_ms the processes part alone
   dockerd_services_ms, dockerd_tasks_ms  the two listings a round asks dockerd for, timed
@@ -212,7 +213,7 @@ def metrics():
     out = {}
     for line in text.splitlines():
         if line.startswith("switchyard_reconcile_round_seconds_sum") or line.startswith(
-                "switchyard_reconcile_round_seconds_count"):
+                "switchyard_reconcile_round_seconds_count") or line.startswith("switchyard_heap_in_use_bytes "):
             name, value = line.rsplit(" ", 1)
             out[name] = float(value)
     return out
@@ -357,7 +358,13 @@ def idle_window(pid):
     m1, c1, d1, t1 = metrics(), cpu_ticks(pid), cpu_ticks(dpid), time.monotonic()
     cpu = (c1 - c0) / TICKS / (t1 - t0) * 100
     dcpu = (d1 - d0) / TICKS / (t1 - t0) * 100
-    return cpu, dcpu, rss_mib(pid), reconcile_means(m0, m1)
+    return cpu, dcpu, rss_mib(pid), heap_mib(m1), reconcile_means(m0, m1)
+
+
+def heap_mib(m=None):
+    """What Switchyard's allocator has handed out and not had back (its /metrics), MiB: unlike the
+    resident size, it does not move with what the allocator keeps for later."""
+    return (m or metrics()).get("switchyard_heap_in_use_bytes", float("nan")) / 2**20
 
 
 def dockerd_listings_ms(repeat=5):
@@ -382,7 +389,7 @@ def dockerd_listings_ms(repeat=5):
 
 def subscribers_cost(pid, n=100):
     """Memory 100 open event streams cost: resident memory with them open against before."""
-    before = rss_mib(pid)
+    before = rss_mib(pid), heap_mib()
     host = urllib.parse.urlparse(URL)
     conns = []
     for _ in range(n):
@@ -394,7 +401,7 @@ def subscribers_cost(pid, n=100):
         r.fp.readline()  # the first line of the `ready` event: the stream is set up
         conns.append((c, r))
     wait(lambda: subscribers() >= n, f"{n} subscribers counted")
-    during = rss_mib(pid)
+    during = rss_mib(pid), heap_mib()
     for c, _ in conns:
         c.close()
     return before, during
@@ -452,7 +459,8 @@ def main():
     path = os.path.join(OUT, "scale.csv")
     fields = ["processes", "connections", "docker_s", "api_s", "api_conn_s", "doc_s", "doc_conn_s", "ratio_api",
               "ratio_doc", "changes_per_s", "idle_cpu_pct", "dockerd_cpu_pct", "idle_rss_mib", "reconcile_ms",
-              "reconcile_proc_ms", "reconcile_conn_ms", "dockerd_services_ms", "dockerd_tasks_ms", "move_s", "suspend_resume_s", "remove_s"]
+              "reconcile_proc_ms", "reconcile_conn_ms", "dockerd_services_ms", "dockerd_tasks_ms", "move_s", "suspend_resume_s", "remove_s",
+              "idle_heap_mib"]
     try:
         # Warm-up: images pulled on every worker, the user's network and the anchor made.
         docker_round(len(DOCKER_NODES) * 2, network)
@@ -479,8 +487,8 @@ def main():
                   f"({done_after - done_before} changes)", file=sys.stderr, flush=True)
             row["ratio_api"] = row["api_s"] / row["docker_s"] if "api_s" in row else ""
             row["ratio_doc"] = row["doc_s"] / row["docker_s"]
-            cpu, dcpu, rss, means = idle_window(pid)
-            row.update(idle_cpu_pct=cpu, dockerd_cpu_pct=dcpu, idle_rss_mib=rss,
+            cpu, dcpu, rss, heap, means = idle_window(pid)
+            row.update(idle_cpu_pct=cpu, dockerd_cpu_pct=dcpu, idle_rss_mib=rss, idle_heap_mib=heap,
                        reconcile_ms=sum(means.values()), reconcile_proc_ms=means["processes"],
                        reconcile_conn_ms=means["connections"])
             listings = dockerd_listings_ms()
@@ -490,7 +498,8 @@ def main():
             if n == max(SIZES):
                 browser_at_scale()
                 before, during = subscribers_cost(pid)
-                row["subscribers_note"] = f"100 event streams: {before:.1f} -> {during:.1f} MiB"
+                row["subscribers_note"] = (f"100 event streams: resident {before[0]:.1f} -> {during[0]:.1f} MiB, "
+                                           f"heap in use {before[1]:.1f} -> {during[1]:.1f} MiB (+{during[1] - before[1]:.2f})")
                 print(f"    {row['subscribers_note']}", file=sys.stderr, flush=True)
             start = time.monotonic()
             _, gone = api("POST", "/api/v1/plans", {"processes": []})
@@ -517,7 +526,7 @@ def main():
     fmt = lambda v, spec: format(v, spec) if isinstance(v, (int, float)) else "-"  # noqa: E731
     print(f"{'procs':>5} {'docker s':>9} {'api s':>7} {'ratio':>6} {'doc s':>7} {'ratio':>6} {'conn s':>7} "
           f"{'chg/s':>6} {'cpu %':>6} {'dockerd%':>8} {'rss MiB':>8} {'round ms':>9} {'proc ms':>8} "
-          f"{'dkr ms':>7} {'move s':>7} {'s+r s':>6} {'rm s':>6}")
+          f"{'dkr ms':>7} {'move s':>7} {'s+r s':>6} {'rm s':>6} {'heap MiB':>8}")
     for r in rows:
         print(f"{r['processes']:>5} {fmt(r['docker_s'], '9.1f')} {fmt(r.get('api_s'), '7.1f')} "
               f"{fmt(r.get('ratio_api'), '6.2f')} {fmt(r['doc_s'], '7.1f')} {fmt(r['ratio_doc'], '6.2f')} "
@@ -525,7 +534,7 @@ def main():
               f"{fmt(r['dockerd_cpu_pct'], '8.2f')} {fmt(r['idle_rss_mib'], '8.1f')} {fmt(r['reconcile_ms'], '9.1f')} "
               f"{fmt(r['reconcile_proc_ms'], '8.1f')} {fmt(max(r['dockerd_services_ms'], r['dockerd_tasks_ms']), '7.1f')} "
               f"{fmt(r['move_s'], '7.1f')} {fmt(r['suspend_resume_s'], '6.1f')} "
-              f"{fmt(r['remove_s'], '6.1f')}")
+              f"{fmt(r['remove_s'], '6.1f')} {fmt(r.get('idle_heap_mib'), '8.1f')}")
     for r in rows:
         if r.get("subscribers_note"):
             print(f"at {r['processes']} processes, {r['subscribers_note']}")

@@ -139,7 +139,8 @@ pub struct ChangeEngine(Arc<Inner>);
 impl ChangeEngine {
     /// An engine writing its changes through `store` (which it watches for them).
     pub fn new(store: Store, config: EngineConfig) -> Self {
-        let open = Mirror::filtered(|c: &PendingChange| OPEN.contains(&c.state));
+        let by_state = |s: PendingChangeState| Query::all().eq("state", serde_json::to_value(s).unwrap_or_default());
+        let open = Mirror::filtered_loading(|c: &PendingChange| OPEN.contains(&c.state), OPEN.map(by_state).into());
         let store = store.observed(Arc::new(open.clone()));
         Self(Arc::new(Inner {
             store,

@@ -29,6 +29,8 @@ struct Inner {
     http_requests: IntCounterVec,
     http_seconds: HistogramVec,
     subscribers: IntGauge,
+    /// What the allocator has handed out and not had back, where it can say (glibc).
+    heap: Option<IntGauge>,
 }
 
 /// Switchyard's metrics. Cheap to clone.
@@ -66,6 +68,14 @@ impl Metrics {
         let subscribers =
             IntGauge::new("event_stream_subscribers", "Open event streams (/api/v1/events)").expect("valid metric");
         registry.register(Box::new(subscribers.clone())).expect("registered once");
+        // Resident memory moves with what the allocator keeps for later; this is what is in use
+        // (a benchmark's difference between two moments means something in it).
+        let heap = cfg!(all(target_os = "linux", target_env = "gnu")).then(|| {
+            let g = IntGauge::new("heap_in_use_bytes", "Memory allocated and not freed (glibc's mallinfo2)")
+                .expect("valid metric");
+            registry.register(Box::new(g.clone())).expect("registered once");
+            g
+        });
         Metrics(Arc::new(Inner {
             processes: gauge(&registry, "processes", "Processes by state", &["state"]),
             connections: gauge(&registry, "connections", "Connections by state", &["state"]),
@@ -101,6 +111,7 @@ impl Metrics {
             ),
             http_requests,
             subscribers,
+            heap,
             registry,
         }))
     }
@@ -159,10 +170,26 @@ impl Metrics {
         set(&m.nodes, tally(&dumped[2], &["status", "kind"]), &[]);
         set(&m.changes, tally(&dumped[3], &["kind", "state"]), &[]);
         m.subscribers.set(subscribers as i64);
+        if let Some(heap) = &m.heap {
+            heap.set(heap_in_use() as i64);
+        }
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&m.registry.gather(), &mut out)
             .map_err(|e| Error::Internal(format!("encoding the metrics: {e}")))?;
         String::from_utf8(out).map_err(|e| Error::Internal(e.to_string()))
     }
+}
+
+/// Bytes allocated and not freed: small ones from the arenas and large ones mapped on their own.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn heap_in_use() -> usize {
+    // SAFETY: mallinfo2 only reads the allocator's statistics, under its own locks.
+    let info = unsafe { libc::mallinfo2() };
+    info.uordblks + info.hblkhd
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn heap_in_use() -> usize {
+    0
 }

@@ -59,6 +59,9 @@ async fn only_administrators_and_the_configured_token_read_the_metrics() {
     assert_eq!(logins, Some(2.0), "{text}");
     assert!(text.contains("# TYPE switchyard_http_request_duration_seconds histogram"), "{text}");
     assert_eq!(sample(&text, "switchyard_event_stream_subscribers"), Some(0.0), "{text}");
+    // The server under test is a glibc build: its allocator says what is in use (some MiB).
+    let heap = sample(&text, "switchyard_heap_in_use_bytes").unwrap_or_default();
+    assert!((1e6..1e9).contains(&heap), "heap in use: {heap} bytes\n{text}");
     assert!(admin.get("/metrics").await.status().is_success(), "an administrator's session reads it too");
 }
 

@@ -44,6 +44,9 @@ impl<T> Clone for Mirror<T> {
 struct Inner<T> {
     /// Which documents it holds (the rest are left out, as if deleted).
     keep: fn(&T) -> bool,
+    /// What a load reads: these queries' documents (all of them when empty), so that a copy of
+    /// the few open changes among thousands done does not read the thousands.
+    load: Vec<Query>,
     state: Mutex<State<T>>,
     /// One load at a time.
     loading: tokio::sync::Mutex<()>,
@@ -101,8 +104,15 @@ impl<T: Entity> Mirror<T> {
     /// A copy of the documents `keep` says yes to (an open pending change, a live process): a
     /// document that stops being one leaves the copy.
     pub fn filtered(keep: fn(&T) -> bool) -> Self {
+        Self::filtered_loading(keep, Vec::new())
+    }
+
+    /// As [`Mirror::filtered`], loading only what `load`'s queries find (every document `keep`
+    /// says yes to must be among them; an indexed field's values make them cheap).
+    pub fn filtered_loading(keep: fn(&T) -> bool, load: Vec<Query>) -> Self {
         Self(Arc::new(Inner {
             keep,
+            load,
             state: Mutex::new(State { loaded: None, told: 0, docs: HashMap::new(), gone: HashMap::new() }),
             loading: tokio::sync::Mutex::new(()),
         }))
@@ -143,7 +153,16 @@ impl<T: Entity> Mirror<T> {
             return Ok(()); // loaded while this one waited
         }
         let since = self.state().told;
-        let (docs, _) = store.0.list(&T::COLLECTION, &Query::all()).await?;
+        let docs = match self.0.load.as_slice() {
+            [] => store.0.list(&T::COLLECTION, &Query::all()).await?.0,
+            queries => {
+                let mut docs = Vec::new();
+                for query in queries {
+                    docs.extend(store.0.list(&T::COLLECTION, query).await?.0);
+                }
+                docs
+            }
+        };
         let differing = self.merge(since, docs)?;
         if differing > 0 {
             tracing::info!(
@@ -369,5 +388,16 @@ mod tests {
         assert!(mirror.all(&store).await.unwrap().is_empty());
         store.update(&Thing { name: "open again".into(), ..done }).await.unwrap();
         assert_eq!(names(&mirror.all(&store).await.unwrap()), [("a".into(), "open again".into(), 3)]);
+    }
+
+    #[tokio::test]
+    async fn a_load_reads_only_what_its_queries_find() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = EmbeddedBackend::open(dir.path().to_str().unwrap()).unwrap();
+        let mirror = Mirror::<Thing>::filtered_loading(|_| true, vec![Query::all().eq("name", "open")]);
+        let store = Store::new(Arc::new(backend));
+        store.insert(&thing("a", "open")).await.unwrap();
+        store.insert(&thing("b", "done")).await.unwrap();
+        assert_eq!(names(&mirror.all(&store).await.unwrap()), [("a".into(), "open".into(), 1)]);
     }
 }

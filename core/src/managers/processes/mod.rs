@@ -156,7 +156,8 @@ impl ProcessManager {
     /// The in-memory copy of the live processes' records [`ProcessManager::new`] takes; it must
     /// observe the store the managers write through.
     pub fn live_mirror() -> Mirror<ProcessRecord> {
-        Mirror::filtered(|r| LIVE.contains(&r.process.state))
+        let by_state = |s: ProcessState| Query::all().eq("state", s.as_str());
+        Mirror::filtered_loading(|r| LIVE.contains(&r.process.state), LIVE.map(by_state).into())
     }
 
     /// Set who hears of the processes' life (once).
