@@ -207,13 +207,28 @@ export async function publicNode(page: Page, prefix: string): Promise<{ node: No
 
 /** Undo publicNode, so other tests find the node unidentified again. */
 export async function releaseNode(page: Page, nodeId: string, poolId: string) {
-  const node: Node = await (await page.request.get(`/api/v1/nodes/${nodeId}`)).json();
-  const released = await page.request.put(`/api/v1/nodes/${nodeId}/assignment`, {
-    data: { revision: node.revision, kind: "unidentified" },
-  });
+  const node: Node = await (await again(() => page.request.get(`/api/v1/nodes/${nodeId}`))).json();
+  // Idempotent: it names the revision it read, so a repeat after a reset is refused or a no-op.
+  const released = await again(() =>
+    page.request.put(`/api/v1/nodes/${nodeId}/assignment`, { data: { revision: node.revision, kind: "unidentified" } }),
+  );
   expect(released.ok(), `making the node unidentified again: ${await released.text()}`).toBeTruthy();
   const deleted = await page.request.delete(`/api/v1/node-pools/${poolId}`);
   expect(deleted.ok(), `deleting pool ${poolId}: ${await deleted.text()}`).toBeTruthy();
+}
+
+/**
+ * An idempotent API request, made once more when the connection it went out on had just been
+ * closed by the server (an idle keep-alive connection reused as the server let it go: "socket
+ * hang up", ECONNRESET). Browsers retry such a request themselves; Playwright's client does not.
+ */
+export async function again<T>(request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (e) {
+    if (!/ECONNRESET|socket hang up/.test(String(e))) throw e;
+    return await request();
+  }
 }
 
 /**
@@ -259,17 +274,17 @@ export async function ownUser(
   await login(user, username, password);
   const remove = async () => {
     await context.close();
-    const theirs = await (await page.request.get(`/api/v1/processes?user_id=${userId}&per_page=100`)).json();
+    const theirs = await (await again(() => page.request.get(`/api/v1/processes?user_id=${userId}&per_page=100`))).json();
     for (const p of theirs as { id: string }[]) {
-      await page.request.delete(`/api/v1/processes/${p.id}`);
+      await again(() => page.request.delete(`/api/v1/processes/${p.id}`));
     }
     await expect
-      .poll(async () => ((await (await page.request.get(`/api/v1/processes?user_id=${userId}`)).json()) as unknown[]).length, {
+      .poll(async () => ((await (await again(() => page.request.get(`/api/v1/processes?user_id=${userId}`))).json()) as unknown[]).length, {
         timeout: 120_000,
       })
       .toBe(0);
-    const u = await (await page.request.get(`/api/v1/users/${userId}`)).json();
-    await page.request.delete(`/api/v1/users/${userId}?revision=${u.revision}`);
+    const u = await (await again(() => page.request.get(`/api/v1/users/${userId}`))).json();
+    await again(() => page.request.delete(`/api/v1/users/${userId}?revision=${u.revision}`));
     await releaseNode(page, node.id, poolId);
   };
   return { user, userId, remove };
