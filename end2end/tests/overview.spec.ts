@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
 import { adminPassword, ensureExampleImage, login, ownUser, pushImage, test, tidy } from "./fixtures";
 
@@ -104,6 +105,15 @@ test("the overview shows a failing process with its reason, the counts, activity
     await expect(row.getByRole("link", { name: brokenName })).toHaveAttribute("href", `/processes/${broken}`);
     await expect(failing.getByTestId("nothing-failing")).toHaveCount(0);
     await expect(failedCount).toHaveText("1 failed");
+    // Its link stands out from the text around it in either scheme, not by colour alone (axe's
+    // link-in-text-block; dark mode once failed it here).
+    for (const colorScheme of ["light", "dark"] as const) {
+      await user.emulateMedia({ colorScheme });
+      const axe = await new AxeBuilder({ page: user }).include(".failing-list").withRules(["link-in-text-block"]).analyze();
+      expect(axe.violations.map((v) => `${colorScheme}: ${v.id}`), "the failing list's links").toEqual([]);
+      await failing.screenshot({ path: test.info().outputPath(`failing-now-${colorScheme}.png`) });
+    }
+    await user.emulateMedia({ colorScheme: "light" });
     await expect(checklist.locator("li[data-step=deploy]")).toHaveAttribute("data-done", "true");
     await expect(checklist.locator("li[data-step=connect]")).toHaveAttribute("data-done", "false");
     // The creation is in the recent activity, linked to the process.
