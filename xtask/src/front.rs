@@ -40,7 +40,10 @@ pub fn fingerprint(p: &Project, modules: &Modules) -> Result<String> {
     if let Some(style) = &p.style_file {
         parts.push(std::fs::read(style).with_context(|| format!("reading {}", style.display()))?);
     }
-    parts.push(format!("{} {} {} {}", p.output_name, p.pkg_dir_name, p.browserquery, p.hash_files).into_bytes());
+    parts.push(
+        format!("{} {} {} {} {}", p.output_name, p.pkg_dir_name, p.browserquery, p.hash_files, keep_names())
+            .into_bytes(),
+    );
     for tool in ["wasm-opt", "esbuild", "lightningcss"] {
         let version = Command::new(tool)
             .arg("--version")
@@ -184,9 +187,16 @@ pub fn optimize(files: &[PathBuf]) -> Result<()> {
     crate::parallel_each(queue, |(_, file)| wasm_opt(&file))
 }
 
+/// `XTASK_WASM_NAMES=1`: the modules keep their functions' names (about 0.9 MiB more to load), so a
+/// browser's profiler names what it samples. For profiling only; the site is otherwise the same.
+fn keep_names() -> bool {
+    std::env::var("XTASK_WASM_NAMES").is_ok_and(|v| v == "1")
+}
+
 fn wasm_opt(file: &Path) -> Result<()> {
     let out = Command::new("wasm-opt")
         .args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int"])
+        .args(keep_names().then_some("--debuginfo"))
         .arg(file)
         .arg("-o")
         .arg(file)
