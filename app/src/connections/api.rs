@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use server_fn::codec::Json;
-use switchyard_core::model::{Candidates, Connection, NewConnection, PendingChange, Process};
+use switchyard_core::model::{Candidates, Connection, Interface, NewConnection, PendingChange, Process, ProcessState};
 
 #[cfg(feature = "ssr")]
 use super::MAX_PROCESSES;
@@ -13,16 +13,101 @@ use crate::auth::ssr::{caller, sy};
 use crate::AppError;
 
 /// One owner's processes and live connections: everything the editor draws.
+///
+/// On the wire as [`GraphWire`]: only what the editor uses of each process, and each service
+/// version's interfaces once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "GraphWire", from = "GraphWire")]
 pub struct ConnectionGraph {
-    /// Oldest first (the layout follows creation order), without their state history.
+    /// Oldest first (the layout follows creation order), with what the editor uses of them:
+    /// identity, service, state, interfaces (the rest is left at [`Process::blank`]'s values).
     pub processes: Vec<Process>,
-    /// How many processes the owner has (only the oldest 200 are drawn).
+    /// How many processes the owner has (the editor takes the oldest 1 000).
     pub process_total: u64,
     /// Not terminated, oldest first.
     pub connections: Vec<Connection>,
     /// Whose processes these are.
     pub owner_id: String,
+}
+
+/// The graph as it is sent: the page embeds it, so at hundreds of processes every byte counts
+/// (200 whole processes with their interfaces' hashes repeated came to 470 KB of a 1.5 MB page).
+#[derive(Clone, Serialize, Deserialize)]
+struct GraphWire {
+    /// The interfaces of each service version drawn, once: every process of a service version
+    /// declares the same.
+    interfaces: Vec<Vec<Interface>>,
+    processes: Vec<ProcessWire>,
+    process_total: u64,
+    connections: Vec<Connection>,
+    owner_id: String,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct ProcessWire {
+    id: String,
+    name: String,
+    service_id: String,
+    service_version: String,
+    state: ProcessState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state_reason: Option<String>,
+    revision: u64,
+    /// Index into [`GraphWire::interfaces`].
+    interfaces: usize,
+}
+
+impl From<ConnectionGraph> for GraphWire {
+    fn from(g: ConnectionGraph) -> Self {
+        let mut interfaces: Vec<Vec<Interface>> = Vec::new();
+        let processes = g
+            .processes
+            .into_iter()
+            .map(|p| {
+                let at = match interfaces.iter().position(|i| *i == p.interfaces) {
+                    Some(at) => at,
+                    None => {
+                        interfaces.push(p.interfaces);
+                        interfaces.len() - 1
+                    }
+                };
+                ProcessWire {
+                    id: p.id,
+                    name: p.name,
+                    service_id: p.service_id,
+                    service_version: p.service_version,
+                    state: p.state,
+                    state_reason: p.state_reason,
+                    revision: p.revision,
+                    interfaces: at,
+                }
+            })
+            .collect();
+        GraphWire {
+            interfaces,
+            processes,
+            process_total: g.process_total,
+            connections: g.connections,
+            owner_id: g.owner_id,
+        }
+    }
+}
+
+impl From<GraphWire> for ConnectionGraph {
+    fn from(w: GraphWire) -> Self {
+        let processes = w
+            .processes
+            .into_iter()
+            .map(|p| Process {
+                state: p.state,
+                state_reason: p.state_reason,
+                revision: p.revision,
+                interfaces: w.interfaces.get(p.interfaces).cloned().unwrap_or_default(),
+                ..Process::blank(&p.id, &p.name, &w.owner_id, &p.service_id, &p.service_version)
+            })
+            .collect();
+        ConnectionGraph { processes, process_total: w.process_total, connections: w.connections, owner_id: w.owner_id }
+    }
 }
 
 /// The page's first load: the graph and, for administrators, the owners to choose from.
@@ -50,10 +135,8 @@ async fn load_graph(caller: &switchyard_core::managers::Caller, owner: String) -
     let params = ListParams { page: Some(1), per_page: Some(MAX_PROCESSES), sort: Some("created".into()) };
     let filter = ProcessFilter { user_id: Some(owner_id.clone()), ..Default::default() };
     let page = sy.processes.list(caller, &params, &filter).await?;
-    let mut processes = page.items;
-    for p in &mut processes {
-        p.history.clear();
-    }
+    // Only what the editor uses travels (see GraphWire).
+    let processes = page.items;
     let params = ListParams { page: Some(1), per_page: Some(1000), sort: Some("created".into()) };
     let filter = ConnectionFilter { user_id: Some(owner_id.clone()), ..Default::default() };
     let connections = sy.connections.list(caller, &params, &filter).await?.items;
@@ -140,4 +223,44 @@ pub async fn process_connections(process_id: String) -> Result<ProcessConnection
         }
     }
     Ok(ProcessConnectionList { connections, processes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connections::geometry::tests::{iface, process};
+
+    #[test]
+    fn the_graph_travels_with_each_service_versions_interfaces_once() {
+        let mut a = process("a", "sensor A", vec![iface("sensor", "T", "none", true)]);
+        a.user_id = "u1".into();
+        a.environment = vec![switchyard_core::model::ConfigEntry { key: "SECRET".into(), value: "x".into() }];
+        let mut b = process("b", "sensor B", vec![iface("sensor", "T", "none", true)]);
+        b.user_id = "u1".into();
+        let mut c = process("c", "counter", vec![iface("counter", "none", "T", false)]);
+        c.user_id = "u1".into();
+        c.state_reason = Some("waiting".into());
+        let g = ConnectionGraph {
+            processes: vec![a.clone(), b.clone(), c.clone()],
+            process_total: 3,
+            connections: vec![],
+            owner_id: "u1".into(),
+        };
+        let text = serde_json::to_string(&g).unwrap();
+        assert_eq!(text.matches("sensor/temperature").count(), 1, "{text}");
+        assert!(!text.contains("SECRET"), "only what the editor uses: {text}");
+        let back: ConnectionGraph = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.process_total, 3);
+        for (got, want) in back.processes.iter().zip([&a, &b, &c]) {
+            assert_eq!(
+                (&got.id, &got.name, &got.user_id, &got.service_id, &got.service_version),
+                (&want.id, &want.name, &want.user_id, &want.service_id, &want.service_version)
+            );
+            assert_eq!((got.state, &got.state_reason, got.revision), (want.state, &want.state_reason, want.revision));
+            assert_eq!(got.interfaces, want.interfaces);
+            assert!(got.environment.is_empty());
+        }
+        // What the editor compares on each refresh survives the trip.
+        assert_eq!(serde_json::from_str::<ConnectionGraph>(&serde_json::to_string(&back).unwrap()).unwrap(), back);
+    }
 }
