@@ -30,6 +30,9 @@ const SORTS: [(&str, &str); 5] = [
     ("state", "State"),
 ];
 
+/// Rows per page of the table (a network of hundreds of connections is not one table).
+const PER_PAGE: usize = 50;
+
 /// One row's words, the sender first: what the search looks in and the sort orders by.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct RowText {
@@ -90,7 +93,10 @@ pub(super) fn ConnectionTable(ed: EditorState) -> impl IntoView {
             .filter(|s| SORTS.iter().any(|(k, _)| k == s))
             .unwrap_or_else(|| "created".into()),
     );
-    // The address follows the search and the order, so a view can be shared.
+    let page = RwSignal::new(
+        query.read_untracked().get("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1),
+    );
+    // The address follows the search, the order and the page, so a view can be shared.
     let write_address = move || {
         let owner = query.read_untracked().get("owner").unwrap_or_default();
         let mut parts = Vec::new();
@@ -104,14 +110,48 @@ pub(super) fn ConnectionTable(ed: EditorState) -> impl IntoView {
         if sv != "created" {
             parts.push(format!("sort={}", encode(&sv)));
         }
+        let pv = page.get_untracked();
+        if pv > 1 {
+            parts.push(format!("page={pv}"));
+        }
         let url =
             if parts.is_empty() { "/connections".to_string() } else { format!("/connections?{}", parts.join("&")) };
         navigate(&url, NavigateOptions { replace: true, scroll: false, ..Default::default() });
     };
     let write = write_address.clone();
+    let (write_prev, write_next) = (write_address.clone(), write_address.clone());
     let confirming = RwSignal::new(None::<String>);
     let rows = Memo::new(move |_| ed.graph.with(|g| table_rows(g, &q.get(), &sort.get())));
     let total = Memo::new(move |_| ed.graph.with(|g| g.connections.len()));
+    let pages = Memo::new(move |_| rows.with(|r| r.len().div_ceil(PER_PAGE).max(1)));
+    // A page past the end (rows ended, or a stale address) shows the last one.
+    let at = Memo::new(move |_| page.get().min(pages.get()));
+    let page_rows = Memo::new(move |_| {
+        let first = (at.get() - 1) * PER_PAGE;
+        rows.with(|r| r.iter().skip(first).take(PER_PAGE).cloned().collect::<Vec<_>>())
+    });
+    let pager = move || {
+        let (at, pages, all) = (at.get(), pages.get(), rows.with(Vec::len));
+        let (write_prev, write_next) = (write_prev.clone(), write_next.clone());
+        (pages > 1).then(|| {
+            let first = (at - 1) * PER_PAGE + 1;
+            let last = (at * PER_PAGE).min(all);
+            view! {
+                <nav class="pager list-pager" aria-label="Pages of connections" data-testid="connections-pager">
+                    <span class="muted" data-range="">{format!("{first}–{last} of {all} connections")}</span>
+                    <button type="button" class="small" disabled={at <= 1} data-pager="previous"
+                        on:click=move |_| { page.set(at - 1); write_prev(); }>
+                        <span aria-hidden="true">"← "</span>"Previous"
+                    </button>
+                    <span data-page-of="" aria-current="page">{format!("Page {at} of {pages}")}</span>
+                    <button type="button" class="small" disabled={at >= pages} data-pager="next"
+                        on:click=move |_| { page.set(at + 1); write_next(); }>
+                        "Next"<span aria-hidden="true">" →"</span>
+                    </button>
+                </nav>
+            }
+        })
+    };
     let body = rv(move || {
         if total.get() == 0 {
             return view! { <p class="muted">"No connections yet. Drag from one port to another above, or use the form below."</p> }.into_any();
@@ -126,7 +166,7 @@ pub(super) fn ConnectionTable(ed: EditorState) -> impl IntoView {
                         <tr><th scope="col">"From (sender)"</th><th scope="col"><span class="visually-hidden">"Direction"</span></th><th scope="col">"To (receiver)"</th><th scope="col">"State"</th><th scope="col">"Versions"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr>
                     </thead>
                     <tbody>
-                        <For each=move || rows.get() key=|c| (c.id.clone(), c.revision, c.terminating) let:c>
+                        <For each=move || page_rows.get() key=|c| (c.id.clone(), c.revision, c.terminating) let:c>
                             {connection_row(ed, c, confirming)}
                         </For>
                     </tbody>
@@ -148,12 +188,12 @@ pub(super) fn ConnectionTable(ed: EditorState) -> impl IntoView {
                     "Search"
                     <input type="search" name="q" data-testid="connections-search" placeholder="Process or interface"
                         value=q.get_untracked() prop:value=move || q.get()
-                        on:input=move |ev| { q.set(event_target_value(&ev)); write_address(); }/>
+                        on:input=move |ev| { q.set(event_target_value(&ev)); page.set(1); write_address(); }/>
                 </label>
                 <label class="inline-label">
                     "Sort by"
                     <select name="sort" data-testid="connections-sort" prop:value=move || sort.get()
-                        on:change=move |ev| { sort.set(event_target_value(&ev)); write(); }>
+                        on:change=move |ev| { sort.set(event_target_value(&ev)); page.set(1); write(); }>
                         {SORTS.iter().map(|(k, label)| view! { <option value=*k selected=move || sort.get() == *k>{*label}</option> }).collect_view()}
                     </select>
                 </label>
@@ -163,6 +203,7 @@ pub(super) fn ConnectionTable(ed: EditorState) -> impl IntoView {
                 {count}
             </Form>
             {body}
+            {pager}
         </section>
     }
     .into_any()
