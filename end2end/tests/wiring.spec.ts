@@ -151,6 +151,23 @@ test("wiring reads like data flow: outputs right, inputs left, edges and rows se
     await user.getByRole("button", { name: "Fit the graph" }).click();
     await expect(viewport).toHaveAttribute("transform", fitted!);
 
+    // Zoomed out too far to read, boxes are outlines without ports; a click on one zooms in on it.
+    const outline = user.locator('svg.graph g.proc.outline[data-box="kitchen"]');
+    for (let i = 0; i < 12 && (await outline.count()) === 0; i++) {
+      await user.getByRole("button", { name: "Zoom out" }).click();
+    }
+    await expect(outline).toHaveAttribute("aria-label", /kitchen .*zoom in on it/);
+    await expect(user.locator("svg.graph .port")).toHaveCount(0);
+    await expect(user.locator(`svg.graph .edge.outline[data-connection="${connectionId}"]`)).toHaveCount(1);
+    const level = Number((await user.getByTestId("zoom-level").innerText()).replace(/\D/g, ""));
+    expect(level).toBeLessThan(40);
+    await outline.click();
+    await expect(user.getByTestId("zoom-level")).toHaveText("100 %");
+    await expect(user.locator('svg.graph g.proc[data-box="kitchen"] .port').first()).toBeVisible();
+    await expect(graph.locator(`g.edge:not(.outline)[data-connection="${connectionId}"] .edge-label`)).toHaveCount(1);
+    await user.getByRole("button", { name: "Fit the graph" }).click();
+    await expect(viewport).toHaveAttribute("transform", fitted!);
+
     // The edge's panel says the versions and which way data goes.
     await edge.locator(".edge-label").click();
     const panel = user.getByTestId("connection-panel");

@@ -88,12 +88,15 @@ pub fn box_height(p: &Process) -> f64 {
     HEADER_H + PORT_H * p.interfaces.len().max(1) as f64 + BOX_PAD
 }
 
+/// The grid's columns for `n` boxes: up to four, then as many as make the grid about as wide as
+/// it is tall (a box and its gap are 400 × ~160), so a large graph fitted whole is not a thin strip.
 pub(super) fn columns(n: usize) -> usize {
     match n {
         0 | 1 => 1,
         2..=4 => 2,
         5..=9 => 3,
-        _ => 4,
+        10..=40 => 4,
+        _ => ((n as f64 * 0.4).sqrt().ceil() as usize).max(4),
     }
 }
 
@@ -124,6 +127,16 @@ pub fn layout(processes: &[Process], moved: &BTreeMap<String, (f64, f64)>) -> La
         out.boxes.insert(p.id.clone(), BoxGeom { x, y, h });
     }
     out
+}
+
+/// The processes whose boxes meet `area` (left, top, right, bottom in the graph's coordinates).
+pub(super) fn boxes_in(l: &Layout, area: (f64, f64, f64, f64)) -> std::collections::BTreeSet<String> {
+    let (x0, y0, x1, y1) = area;
+    l.boxes
+        .iter()
+        .filter(|(_, b)| b.x <= x1 && b.x + BOX_W >= x0 && b.y <= y1 && b.y + b.h >= y0)
+        .map(|(id, _)| id.clone())
+        .collect()
 }
 
 /// The point on a port's left or right end where edges attach.
@@ -379,6 +392,18 @@ pub struct View {
 
 pub(super) const ZOOM_MIN: f64 = 0.1;
 pub(super) const ZOOM_MAX: f64 = 3.0;
+/// Below this zoom a box's words are too small to read (14 px type drawn under 6 px): boxes are
+/// drawn as outlines with their names, without ports, and edges as lines (a click on a box zooms
+/// in on it). A whole graph of hundreds of processes fits its box only at such a zoom.
+pub(super) const DETAIL_MIN: f64 = 0.4;
+/// Before the browser has measured the box (and on the server), the graph's top left corner this
+/// large is drawn at 1:1 (see [`first_frame`]): a large graph is not drawn whole into a page that
+/// shows its top. Four columns of boxes are this wide.
+const FIRST_W: f64 = 1600.0;
+const FIRST_H: f64 = 800.0;
+/// Boxes this far (in the box's pixels) outside what is in view are drawn too, so a pan shows
+/// them already there.
+const DRAW_MARGIN: f64 = 160.0;
 
 impl Default for View {
     fn default() -> Self {
@@ -406,6 +431,31 @@ impl View {
         View { k, dx: at.0 - gx * k, dy: at.1 - gy * k }
     }
 
+    /// The view a graph opens with: the whole graph when its words can be read that way
+    /// ([`DETAIL_MIN`]), else its top at 1:1 (centred across when narrower than the box), with
+    /// the whole a press of Fit away.
+    pub fn initial(frame: (f64, f64), content: (f64, f64)) -> View {
+        let fit = View::fit(frame, content);
+        if fit.k >= DETAIL_MIN {
+            return fit;
+        }
+        View { k: 1.0, dx: ((frame.0 - content.0) / 2.0).max(0.0), dy: 0.0 }
+    }
+
+    /// Whether boxes are drawn with their ports and words at this zoom.
+    pub fn detailed(&self) -> bool {
+        self.k >= DETAIL_MIN
+    }
+
+    /// The part of the graph in view in a box of `frame` (before it is measured: [`first_frame`]),
+    /// widened by a margin: (left, top, right, bottom).
+    pub fn visible(&self, frame: Option<(f64, f64)>, content: (f64, f64)) -> (f64, f64, f64, f64) {
+        let (w, h) = frame.unwrap_or_else(|| first_frame(content));
+        let (x0, y0) = self.to_graph((-DRAW_MARGIN, -DRAW_MARGIN));
+        let (x1, y1) = self.to_graph((w + DRAW_MARGIN, h + DRAW_MARGIN));
+        (x0, y0, x1, y1)
+    }
+
     pub fn panned(&self, by: (f64, f64)) -> View {
         View { dx: self.dx + by.0, dy: self.dy + by.1, ..*self }
     }
@@ -414,6 +464,12 @@ impl View {
     pub fn to_graph(self, at: (f64, f64)) -> (f64, f64) {
         ((at.0 - self.dx) / self.k, (at.1 - self.dy) / self.k)
     }
+}
+
+/// The box before the browser has measured it (and on the server): the graph, or its top left
+/// corner when it is larger than [`FIRST_W`] × [`FIRST_H`].
+pub(super) fn first_frame(content: (f64, f64)) -> (f64, f64) {
+    (content.0.min(FIRST_W).round(), content.1.min(FIRST_H).round())
 }
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -685,6 +741,34 @@ pub(super) mod tests {
         assert_eq!(frame_size(390.0, 844.0, (780.0, 1000.0)), (390.0, 500.0));
         assert_eq!(frame_size(1200.0, 900.0, (700.0, 100.0)), (1200.0, 260.0));
         assert_eq!(frame_size(1200.0, 900.0, (700.0, 5000.0)).1, 630.0);
+    }
+
+    #[test]
+    fn a_large_graph_opens_at_its_top_and_draws_what_is_in_view() {
+        // Small: the whole graph, as before.
+        assert_eq!(View::initial((1000.0, 500.0), (400.0, 300.0)), View::fit((1000.0, 500.0), (400.0, 300.0)));
+        assert_eq!(View::initial((390.0, 600.0), (714.0, 300.0)).k, 390.0 / 714.0);
+        assert_eq!((columns(40), columns(41), columns(200), columns(1000)), (4, 5, 9, 20));
+        // 200 boxes in 4 columns: fitting would draw them at a tenth; the top at 1:1 instead.
+        let big = View::initial((1400.0, 700.0), (1214.0, 8000.0));
+        assert_eq!((big.k, big.dx, big.dy), (1.0, 93.0, 0.0));
+        assert!(big.detailed() && !View::fit((1400.0, 700.0), (1214.0, 8000.0)).detailed());
+        // What is drawn: the boxes in view and a margin around it.
+        let processes: Vec<Process> =
+            (0..200).map(|i| process(&format!("p{i:03}"), "x", vec![iface("s", "T", "none", true)])).collect();
+        let l = layout(&processes, &BTreeMap::new());
+        let top = boxes_in(&l, big.visible(Some((1400.0, 700.0)), (l.width, l.height)));
+        assert!(top.contains(&processes[0].id) && top.contains(&processes[3].id));
+        assert!(!top.contains(&processes[199].id));
+        assert!(top.len() < 40, "{} boxes drawn", top.len());
+        // Before measuring: the top left corner of the graph.
+        assert_eq!(first_frame((l.width, l.height)), (1600.0, 800.0));
+        assert_eq!(first_frame((714.0, 300.0)), (714.0, 300.0));
+        let first = boxes_in(&l, View::default().visible(None, (l.width, l.height)));
+        assert!(first.len() <= 30 && first.contains(&processes[0].id), "{} boxes drawn first", first.len());
+        // The whole graph fitted: every box.
+        let all = View::fit((1400.0, 700.0), (l.width, l.height));
+        assert_eq!(boxes_in(&l, all.visible(Some((1400.0, 700.0)), (l.width, l.height))).len(), 200);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use switchyard_core::model::{Connection, Process};
 use super::{
     draft::DRAFT,
     geometry::{
-        anchor, box_height, clip, edge_geometry, ends_text, messages_short, messages_text, process_name, source_target,
-        state_word, versions_text, EdgeFlow, Flow, PortRef, View, BOX_W, HEADER_H, PORT_H,
+        anchor, box_height, clip, edge_geometry, ends_text, first_frame, messages_short, messages_text, process_name,
+        source_target, state_word, versions_text, EdgeFlow, Flow, PortRef, View, BOX_W, HEADER_H, PORT_H,
     },
     state::{save_positions, EditorState, Look},
 };
@@ -25,9 +25,8 @@ const PAN_STEP: f64 = 48.0;
 #[component]
 pub(super) fn Graph(ed: EditorState) -> impl IntoView {
     // The box: measured in the browser; before that the graph at its own size.
-    let size = Memo::new(move |_| {
-        ed.zoom.frame.get().unwrap_or_else(|| ed.layout.with(|l| (l.width.round(), l.height.round())))
-    });
+    let size =
+        Memo::new(move |_| ed.zoom.frame.get().unwrap_or_else(|| ed.layout.with(|l| first_frame((l.width, l.height)))));
     // The rubber band from the held port to the pointer: one element, moved, never rebuilt.
     let band = Memo::new(move |_| -> Option<(f64, f64, f64, f64)> {
         let from = ed.drag.from.get()?;
@@ -64,7 +63,7 @@ pub(super) fn Graph(ed: EditorState) -> impl IntoView {
         }
         let Some(frame) = ed.zoom.frame.get() else { return };
         let content = ed.layout.with(|l| (l.width, l.height));
-        ed.zoom.view.set(View::fit(frame, content));
+        ed.zoom.view.set(if ed.zoom.whole.get() { View::fit(frame, content) } else { View::initial(frame, content) });
     });
     // Measure the box once mounted and whenever the graph's size changes…
     Effect::new(move |_| {
@@ -161,7 +160,7 @@ pub(super) fn Graph(ed: EditorState) -> impl IntoView {
                     height=rx(move || size.get().1.to_string())
                     role="group" aria-label="Connection graph" aria-describedby="graph-help"
                     tabindex="0" aria-keyshortcuts="+ - 0 ArrowLeft ArrowRight ArrowUp ArrowDown"
-                    data-testid="connection-graph"
+                    data-testid="connection-graph" data-processes=rx(move || ed.planned.with(|g| g.processes.len()).to_string())
                     on:keydown=keys on:wheel=wheel
                     on:pointerdown=move |ev: leptos::ev::PointerEvent| {
                         #[cfg(feature = "hydrate")]
@@ -171,16 +170,16 @@ pub(super) fn Graph(ed: EditorState) -> impl IntoView {
                     }>
                     <rect class="graph-bg" x="0" y="0" width="100%" height="100%"/>
                     <g class="viewport" data-testid="graph-viewport" transform=rx(move || ed.zoom.view.get().transform())>
+                        // Only the boxes in view are drawn (hundreds would cost the page its speed),
+                        // zoomed out too far to read as outlines.
                         <g class="boxes">
-                            <For each=move || ed.planned.with(|g| g.processes.clone()) key=|p| (p.id.clone(), p.revision) let:p>
-                                {process_box(ed, p)}
-                            </For>
+                            <For each=move || shown_boxes(ed) key=|(p, detailed)| (p.id.clone(), p.revision, *detailed)
+                                children=move |(p, detailed)| if detailed { process_box(ed, p) } else { outline_box(ed, p) }/>
                         </g>
                         <g class="edges">
                             // What the draft leaves, and the live connections it removes (drawn as such).
-                            <For each=move || drawn_edges(ed) key=|c| (c.id.clone(), c.revision, c.terminating) let:c>
-                                {edge_view(ed, c)}
-                            </For>
+                            <For each=move || drawn_edges(ed) key=|(c, detailed)| (c.id.clone(), c.revision, c.terminating, *detailed)
+                                children=move |(c, detailed)| if detailed { edge_view(ed, c) } else { edge_line(ed, c) }/>
                         </g>
                         <line class=rx(move || if band.with(|b| b.is_some()) { "rubber-band" } else { "rubber-band idle" })
                             x1=coordinate(0) y1=coordinate(1) x2=coordinate(2) y2=coordinate(3)/>
@@ -319,16 +318,93 @@ pub(super) fn gesture_up(ed: EditorState, ev: &leptos::ev::PointerEvent) {
     ed.zoom.gesture.set_value(g);
 }
 
-/// The edges to draw: the graph as the draft leaves it, plus the live connections it removes.
-fn drawn_edges(ed: EditorState) -> Vec<Connection> {
-    ed.planned.with(|g| {
-        let mut edges = g.connections.clone();
-        ed.draft.with(|d| {
-            ed.graph
-                .with(|real| edges.extend(real.connections.iter().filter(|c| d.disconnect.contains(&c.id)).cloned()))
-        });
-        edges
+/// The boxes to draw (those in view) and whether in detail.
+fn shown_boxes(ed: EditorState) -> Vec<(Process, bool)> {
+    let detailed = ed.zoom.detailed.get();
+    ed.zoom.shown.with(|shown| {
+        ed.planned
+            .with(|g| g.processes.iter().filter(|p| shown.contains(&p.id)).map(|p| (p.clone(), detailed)).collect())
     })
+}
+
+/// The edges to draw: the graph as the draft leaves it, plus the live connections it removes;
+/// those with a box drawn at one end at least.
+fn drawn_edges(ed: EditorState) -> Vec<(Connection, bool)> {
+    let detailed = ed.zoom.detailed.get();
+    ed.zoom.shown.with(|shown| {
+        let drawn = |c: &Connection| shown.contains(&c.endpoint1.process_id) || shown.contains(&c.endpoint2.process_id);
+        ed.planned.with(|g| {
+            let mut edges: Vec<(Connection, bool)> =
+                g.connections.iter().filter(|c| drawn(c)).map(|c| (c.clone(), detailed)).collect();
+            ed.draft.with(|d| {
+                ed.graph.with(|real| {
+                    edges.extend(
+                        real.connections
+                            .iter()
+                            .filter(|c| d.disconnect.contains(&c.id) && drawn(c))
+                            .map(|c| (c.clone(), detailed)),
+                    )
+                })
+            });
+            edges
+        })
+    })
+}
+
+/// A box zoomed out too far to read: its outline, state and name (large), no ports. A click or
+/// Enter zooms in on it.
+fn outline_box(ed: EditorState, p: Process) -> AnyView {
+    let pid = p.id.clone();
+    let transform = {
+        let pid = pid.clone();
+        rx(move || {
+            ed.layout.with(|l| l.boxes.get(&pid).map(|b| format!("translate({} {})", b.x, b.y)).unwrap_or_default())
+        })
+    };
+    let h = box_height(&p);
+    let staged = p.id.starts_with(DRAFT);
+    let state = if staged { "NEW" } else { p.state.as_str() };
+    let lower = if staged { "staged".to_string() } else { state.to_lowercase() };
+    let label = format!("{} ({}, {}): zoom in on it", p.name, p.service_id, state.to_lowercase());
+    let (p1, p2) = (pid.clone(), pid.clone());
+    view! {
+        <g class=format!("proc outline state-{lower}") data-box=p.name.clone() data-process-id=pid transform=transform
+            data-staged=staged.then_some("true") tabindex="0" role="button" aria-label=label
+            on:click=move |_| ed.zoom_to(&p1)
+            on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Enter" || ev.key() == " " {
+                ev.prevent_default();
+                ed.zoom_to(&p2);
+            }>
+            <title>{format!("{} — {} {} — {state}", p.name, p.service_id, p.service_version)}</title>
+            <rect class="proc-box" width=BOX_W.to_string() height=h.to_string() rx="8"/>
+            <rect class="outline-state" width="14" height=h.to_string() rx="4"/>
+            <text class="outline-name" x="28" y=(h / 2.0 + 14.0).to_string()>{clip(&p.name, 10)}</text>
+        </g>
+    }
+    .into_any()
+}
+
+/// An edge zoomed out too far to read: its line, coloured by state.
+fn edge_line(ed: EditorState, c: Connection) -> AnyView {
+    let path = {
+        let c = c.clone();
+        move || {
+            ed.planned
+                .with(|g| ed.layout.with(|l| edge_geometry(l, &g.processes, &c).map(|e| e.path).unwrap_or_default()))
+        }
+    };
+    let class = format!(
+        "edge outline state-{}{}{}",
+        c.state.as_str().to_lowercase(),
+        if c.terminating { " terminating" } else { "" },
+        if c.id.starts_with(DRAFT) { " staged" } else { "" }
+    );
+    view! {
+        <g class=class data-connection=c.id.clone() data-state=c.state.as_str()>
+            <path class="edge-line" d=rx(path)/>
+        </g>
+    }
+    .into_any()
 }
 
 pub(super) fn process_box(ed: EditorState, p: Process) -> AnyView {

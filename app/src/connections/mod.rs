@@ -33,6 +33,6 @@ pub use geometry::{messages_text, Flow};
 pub use of_process::ProcessConnections;
 pub use page::{load_connections, ConnectionsData, ConnectionsPage};
 
-/// At most this many processes are drawn (oldest first).
+/// At most this many processes are in the editor (oldest first); only those in view are drawn.
 #[cfg(feature = "ssr")]
-const MAX_PROCESSES: u64 = 200;
+const MAX_PROCESSES: u64 = 1000;

@@ -1,7 +1,7 @@
 //! The editor's state, shared by all its parts, and the browser helpers it needs (an element's
 //! box on screen, box positions kept in local storage).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
 use switchyard_core::model::{Connection, ConnectionState, EndpointRef, NewConnection};
@@ -9,7 +9,10 @@ use switchyard_core::model::{Connection, ConnectionState, EndpointRef, NewConnec
 use super::{
     api::{ConnectionGraph, CreateConnection, TerminateConnection},
     draft::{Draft, DRAFT},
-    geometry::{fits_from, interface_name, layout, process_name, verdict, FitMap, Layout, PortRef, View},
+    geometry::{
+        boxes_in, first_frame, fits_from, interface_name, layout, process_name, verdict, FitMap, Layout, PortRef, View,
+        BOX_W,
+    },
 };
 use crate::{components::hydrated, AppError};
 
@@ -138,6 +141,13 @@ pub(super) struct Zoom {
     pub frame: RwSignal<Option<(f64, f64)>>,
     /// The view follows the box and the graph (fit) until the user pans or zooms.
     pub fitted: RwSignal<bool>,
+    /// The user asked for the whole graph (Fit): followed even when it is too small to read;
+    /// otherwise a large graph opens at its top ([`View::initial`]).
+    pub whole: RwSignal<bool>,
+    /// The processes whose boxes are drawn: those in view (and a margin around it).
+    pub shown: Memo<BTreeSet<String>>,
+    /// Boxes are drawn with their ports and words (else as outlines: zoomed out too far to read).
+    pub detailed: Memo<bool>,
     /// Pointers pressed on the graph for panning (one) or pinching (two).
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     pub gesture: StoredValue<Gesture>,
@@ -197,6 +207,8 @@ impl EditorState {
         let from = RwSignal::new(None::<PortRef>);
         let fits =
             Memo::new(move |_| from.get().map(|f| planned.with(|g| fits_from(&g.processes, &g.connections, &f))));
+        let view = RwSignal::new(View::default());
+        let frame = RwSignal::new(None::<(f64, f64)>);
         EditorState {
             owner,
             graph,
@@ -227,9 +239,15 @@ impl EditorState {
             svg: NodeRef::new(),
             ready: hydrated(),
             zoom: Zoom {
-                view: RwSignal::new(View::default()),
-                frame: RwSignal::new(None),
+                view,
+                frame,
                 fitted: RwSignal::new(true),
+                whole: RwSignal::new(false),
+                shown: Memo::new(move |_| {
+                    let area = view.with(|v| layout.with(|l| v.visible(frame.get(), (l.width, l.height))));
+                    layout.with(|l| boxes_in(l, area))
+                }),
+                detailed: Memo::new(move |_| view.with(View::detailed)),
                 gesture: StoredValue::new(Gesture::default()),
             },
         }
@@ -274,7 +292,10 @@ impl EditorState {
 
     /// The box's coordinate system: its measured size, or the graph's own before that.
     pub fn viewbox(&self) -> (f64, f64) {
-        self.zoom.frame.get_untracked().unwrap_or_else(|| self.layout.with_untracked(|l| (l.width, l.height)))
+        self.zoom
+            .frame
+            .get_untracked()
+            .unwrap_or_else(|| self.layout.with_untracked(|l| first_frame((l.width, l.height))))
     }
 
     /// Zoom by `factor` around a point of the box (its middle when `None`).
@@ -293,9 +314,23 @@ impl EditorState {
     /// Show the whole graph, and keep doing so as the box and the graph change.
     pub fn fit(&self) {
         self.zoom.fitted.set(true);
+        self.zoom.whole.set(true);
         let frame = self.viewbox();
         let content = self.layout.with_untracked(|l| (l.width, l.height));
         self.zoom.view.set(View::fit(frame, content));
+    }
+
+    /// Zoom in on a process's box at 1:1, in the middle of the view (from the outline drawn when
+    /// zoomed out).
+    pub fn zoom_to(&self, process_id: &str) {
+        let Some((x, y, h)) = self.layout.with_untracked(|l| l.boxes.get(process_id).map(|b| (b.x, b.y, b.h))) else {
+            return;
+        };
+        let (w, fh) = self.viewbox();
+        self.zoom.fitted.set(false);
+        // Centred; a box taller than the view shows its top.
+        let dy = if h + 48.0 > fh { 24.0 - y } else { fh / 2.0 - (y + h / 2.0) };
+        self.zoom.view.set(View { k: 1.0, dx: w / 2.0 - (x + BOX_W / 2.0), dy });
     }
 
     pub fn port_label(&self, p: &PortRef) -> String {
