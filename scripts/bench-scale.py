@@ -416,8 +416,9 @@ def subscribers():
     return 0
 
 
-def browser_at_scale():
-    """The connection editor and the node view in Chromium with the network up (end2end/tools)."""
+def browser_at_scale(n):
+    """The connection editor and the node view in Chromium with the network of `n` up
+    (end2end/tools), into browser-<n>.txt; at the run's largest size also browser.txt."""
     if not os.environ.get("BENCH_ADMIN_PASSWORD"):
         print("    browser at scale: skipped (no BENCH_ADMIN_PASSWORD)", file=sys.stderr)
         return
@@ -427,8 +428,9 @@ def browser_at_scale():
     done = subprocess.run(["node", "tools/bench-scale-ui.mjs"], cwd=os.path.join(root, "end2end"), env=env,
                           capture_output=True, text=True)
     text = done.stdout + (done.stderr if done.returncode else "")
-    with open(os.path.join(OUT, "browser.txt"), "w") as f:
-        f.write(text)
+    for name in [f"browser-{n}.txt"] + (["browser.txt"] if n == max(SIZES) else []):
+        with open(os.path.join(OUT, name), "w") as f:
+            f.write(text)
     print(text, file=sys.stderr, flush=True)
 
 
@@ -495,8 +497,10 @@ def main():
             row.update(dockerd_services_ms=listings["services"], dockerd_tasks_ms=listings["tasks"])
             counter = next(p["id"] for p in all_processes() if p["name"] == "c0")
             row["move_s"], row["suspend_resume_s"] = move_and_suspend(counter)
+            if n == min(SIZES) and len(SIZES) > 1:
+                browser_at_scale(n)  # the baseline: the same pages with a small network
             if n == max(SIZES):
-                browser_at_scale()
+                browser_at_scale(n)
                 before, during = subscribers_cost(pid)
                 row["subscribers_note"] = (f"100 event streams: resident {before[0]:.1f} -> {during[0]:.1f} MiB, "
                                            f"heap in use {before[1]:.1f} -> {during[1]:.1f} MiB (+{during[1] - before[1]:.2f})")

@@ -8,7 +8,11 @@
 //    the data fetched after it) until then: the browser's own work on the data;
 // and in the editor, the interval between animation frames (Performance API, requestAnimationFrame
 // timestamps) while the background is dragged (panning) and while a wire is dragged from a port:
-// p50 / p95 / max over 120 pointer moves. At 60 Hz, 16.7 ms means no frame was dropped.
+// p50 / p95 / max over 120 pointer moves. At 60 Hz, 16.7 ms means no frame was dropped. Then the
+// time from pressing Fit (the whole graph, in outlines) to the frame that shows it, and from a
+// click on an outline to the frame with that box's ports (ROUNDS times each).
+// scripts/bench-scale runs it at the smallest size of its run too: the baseline, the same pages
+// with a small network, in the same run.
 import { base, launch, adminPage } from "./browser.mjs";
 
 const rounds = Number(process.env.ROUNDS ?? 5);
@@ -91,18 +95,44 @@ const port = page.locator("[data-testid=connection-graph] .port-dot.out").first(
 const at = await port.boundingBox();
 const wire = await frames(at.x + at.width / 2, at.y + at.height / 2, 300, 200);
 await page.keyboard.press("Escape");
+/** Run `act` in the page and wait for `ready`; ms from before `act` to the frame after `ready`. */
+async function timed(act, ready) {
+  return page.evaluate(
+    async ([act, ready]) => {
+      const t0 = performance.now();
+      new Function(act)();
+      const done = new Function(`return (${ready})`);
+      for (let i = 0; i < 600 && !done(); i++) await new Promise((r) => requestAnimationFrame(r));
+      await new Promise((r) => requestAnimationFrame(r));
+      return performance.now() - t0;
+    },
+    [act, ready],
+  );
+}
+const fits = [], zooms = [];
+for (let i = 0; i < rounds; i++) {
+  fits.push(await timed(`document.querySelector("[data-testid=zoom-fit]").click()`,
+    `document.querySelectorAll(".boxes > g.outline").length > 0 || document.querySelectorAll(".boxes > g").length === Number(document.querySelector("[data-testid=connection-graph]").dataset.processes)`));
+  zooms.push(await timed(`(document.querySelectorAll(".boxes > g.outline")[${7 + i}] ?? { dispatchEvent() {} }).dispatchEvent(new MouseEvent("click", { bubbles: true }))`,
+    `document.querySelector(".boxes > g:not(.outline) .port") !== null`));
+}
 const processes = await page.evaluate(() => {
-  const m = document.body.textContent.match(/Showing the oldest (\d+) of (\d+) processes/);
-  return m ? `${m[1]} of ${m[2]} processes drawn` : `${document.querySelectorAll(".boxes > g").length} processes drawn`;
+  const inEditor = document.querySelector("[data-testid=connection-graph]").dataset.processes;
+  return `${inEditor} processes in the editor`;
 });
+const firstDrawn = results["connection editor"][0].boxes;
 
-console.log(`browser at scale (Chromium, 1440x1000, ${rounds} loads each; ${processes}):`);
+console.log(`browser at scale (Chromium, 1440x1000, ${rounds} loads each; ${processes}, ${firstDrawn} boxes drawn on opening):`);
 console.log(`${"".padEnd(34)} ${"p50 ms".padStart(7)} ${"max ms".padStart(7)}`);
 for (const [name, loads] of Object.entries(results)) {
   const a = stats(loads.map((l) => l.interactive));
   const b = stats(loads.map((l) => l.afterData));
   console.log(`${(name + ": load -> interactive").padEnd(34)} ${f(a.p50)} ${f(a.max)}`);
   console.log(`${(name + ": data -> interactive").padEnd(34)} ${f(b.p50)} ${f(b.max)}`);
+}
+for (const [name, xs] of [["Fit: the whole graph drawn", fits], ["an outline clicked: its ports", zooms]]) {
+  const s = stats(xs);
+  console.log(`${name.padEnd(34)} ${f(s.p50)} ${f(s.max)}`);
 }
 for (const [name, xs] of [["panning", pan], ["dragging a wire", wire]]) {
   const s = stats(xs);
