@@ -355,16 +355,7 @@ fn drawn_edges(ed: EditorState) -> Vec<(Connection, bool)> {
 /// Enter zooms in on it.
 fn outline_box(ed: EditorState, p: Process) -> AnyView {
     let pid = p.id.clone();
-    let transform = {
-        let pid = pid.clone();
-        rx(move || {
-            ed.layout.with(|l| l.boxes.get(&pid).map(|b| format!("translate({} {})", b.x, b.y)).unwrap_or_default())
-        })
-    };
-    let h = box_height(&p);
-    let staged = p.id.starts_with(DRAFT);
-    let state = if staged { "NEW" } else { p.state.as_str() };
-    let lower = if staged { "staged".to_string() } else { state.to_lowercase() };
+    let BoxLook { transform, h, staged, state, lower } = box_look(ed, &p);
     let label = format!("{} ({}, {}): zoom in on it", p.name, p.service_id, state.to_lowercase());
     let (p1, p2) = (pid.clone(), pid.clone());
     view! {
@@ -407,18 +398,30 @@ fn edge_line(ed: EditorState, c: Connection) -> AnyView {
     .into_any()
 }
 
-pub(super) fn process_box(ed: EditorState, p: Process) -> AnyView {
+/// What both drawings of a box share: where it is (following the layout), its height, and its
+/// state as shown (a process staged in the draft is NEW).
+struct BoxLook {
+    transform: crate::components::Rx<String>,
+    h: f64,
+    staged: bool,
+    state: &'static str,
+    lower: String,
+}
+
+fn box_look(ed: EditorState, p: &Process) -> BoxLook {
     let pid = p.id.clone();
-    let transform = {
-        let pid = pid.clone();
-        rx(move || {
-            ed.layout.with(|l| l.boxes.get(&pid).map(|b| format!("translate({} {})", b.x, b.y)).unwrap_or_default())
-        })
-    };
-    let h = box_height(&p);
+    let transform = rx(move || {
+        ed.layout.with(|l| l.boxes.get(&pid).map(|b| format!("translate({} {})", b.x, b.y)).unwrap_or_default())
+    });
     let staged = p.id.starts_with(DRAFT);
     let state = if staged { "NEW" } else { p.state.as_str() };
     let lower = if staged { "staged".to_string() } else { state.to_lowercase() };
+    BoxLook { transform, h: box_height(p), staged, state, lower }
+}
+
+pub(super) fn process_box(ed: EditorState, p: Process) -> AnyView {
+    let pid = p.id.clone();
+    let BoxLook { transform, h, staged, state, lower } = box_look(ed, &p);
     let badge_w = state.len() as f64 * 7.0 + 14.0;
     let title = format!(
         "{} — {} {} — {}{}",
