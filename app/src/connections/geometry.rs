@@ -96,7 +96,8 @@ pub(super) fn columns(n: usize) -> usize {
         2..=4 => 2,
         5..=9 => 3,
         10..=40 => 4,
-        _ => ((n as f64 * 0.4).sqrt().ceil() as usize).max(4),
+        // Even: processes made in pairs (a sender, then its receiver) stay side by side.
+        _ => ((n as f64 * 0.4).sqrt().ceil() as usize).max(4).next_multiple_of(2),
     }
 }
 
@@ -481,6 +482,21 @@ pub fn frame_size(width: f64, window_h: f64, content: (f64, f64)) -> (f64, f64) 
     (width, (content.1 * scale).clamp(260.0, max_h))
 }
 
+/// Text cut to `max` characters by an ellipsis in its middle, so both ends show (names of a
+/// network's processes tend to differ at their ends: `sensor-0012`, `sensor-0013`).
+pub(super) fn clip_middle(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max || max < 3 {
+        return clip(s, max);
+    }
+    let tail = (max - 1) / 2;
+    let head = max - 1 - tail;
+    let mut t: String = s.chars().take(head).collect();
+    t.push('…');
+    t.extend(s.chars().skip(n - tail));
+    t
+}
+
 /// Text cut to `max` characters, with an ellipsis when cut.
 pub(super) fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -748,7 +764,7 @@ pub(super) mod tests {
         // Small: the whole graph, as before.
         assert_eq!(View::initial((1000.0, 500.0), (400.0, 300.0)), View::fit((1000.0, 500.0), (400.0, 300.0)));
         assert_eq!(View::initial((390.0, 600.0), (714.0, 300.0)).k, 390.0 / 714.0);
-        assert_eq!((columns(40), columns(41), columns(200), columns(1000)), (4, 5, 9, 20));
+        assert_eq!((columns(40), columns(41), columns(200), columns(500), columns(1000)), (4, 6, 10, 16, 20));
         // 200 boxes in 4 columns: fitting would draw them at a tenth; the top at 1:1 instead.
         let big = View::initial((1400.0, 700.0), (1214.0, 8000.0));
         assert_eq!((big.k, big.dx, big.dy), (1.0, 93.0, 0.0));
@@ -778,5 +794,7 @@ pub(super) mod tests {
         assert_eq!(PortRef::parse("nospace"), None);
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("abc", 4), "abc");
+        assert_eq!(clip_middle("sensor-0012", 9), "sens…0012");
+        assert_eq!(clip_middle("kitchen", 9), "kitchen");
     }
 }

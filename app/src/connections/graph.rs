@@ -10,8 +10,8 @@ use switchyard_core::model::{Connection, Process};
 use super::{
     draft::DRAFT,
     geometry::{
-        anchor, box_height, clip, edge_geometry, ends_text, first_frame, messages_short, messages_text, process_name,
-        source_target, state_word, versions_text, EdgeFlow, Flow, PortRef, View, BOX_W, HEADER_H, PORT_H,
+        anchor, box_height, clip, clip_middle, edge_geometry, ends_text, first_frame, messages_short, messages_text,
+        process_name, source_target, state_word, versions_text, EdgeFlow, Flow, PortRef, View, BOX_W, HEADER_H, PORT_H,
     },
     state::{save_positions, EditorState, Look},
 };
@@ -369,7 +369,7 @@ fn outline_box(ed: EditorState, p: Process) -> AnyView {
             <title>{format!("{} — {} {} — {state}", p.name, p.service_id, p.service_version)}</title>
             <rect class="proc-box" width=BOX_W.to_string() height=h.to_string() rx="8"/>
             <rect class="outline-state" width="14" height=h.to_string() rx="4"/>
-            <text class="outline-name" x="28" y=(h / 2.0 + 14.0).to_string()>{clip(&p.name, 10)}</text>
+            <text class="outline-name" x="28" y=(h / 2.0 + 11.0).to_string()>{clip_middle(&p.name, 12)}</text>
         </g>
     }
     .into_any()
