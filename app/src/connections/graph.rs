@@ -10,8 +10,8 @@ use switchyard_core::model::{Connection, Process};
 use super::{
     draft::DRAFT,
     geometry::{
-        anchor, box_height, clip, clip_middle, edge_geometry, ends_text, first_frame, messages_short, messages_text,
-        process_name, source_target, state_word, versions_text, EdgeFlow, Flow, PortRef, View, BOX_W, HEADER_H, PORT_H,
+        anchor, box_height, clip, clip_middle, edge_geometry, ends_text, messages_short, messages_text, process_name,
+        source_target, state_word, versions_text, EdgeFlow, Flow, PortRef, View, BOX_W, HEADER_H, PORT_H,
     },
     state::{save_positions, EditorState, Look},
 };
@@ -24,9 +24,12 @@ const PAN_STEP: f64 = 48.0;
 
 #[component]
 pub(super) fn Graph(ed: EditorState) -> impl IntoView {
-    // The box: measured in the browser; before that the graph at its own size.
-    let size =
-        Memo::new(move |_| ed.zoom.frame.get().unwrap_or_else(|| ed.layout.with(|l| first_frame((l.width, l.height)))));
+    // The box: measured in the browser; before that the graph's top left corner (`viewbox`).
+    let size = Memo::new(move |_| {
+        ed.zoom.frame.track();
+        ed.layout.track();
+        ed.viewbox()
+    });
     // The rubber band from the held port to the pointer: one element, moved, never rebuilt.
     let band = Memo::new(move |_| -> Option<(f64, f64, f64, f64)> {
         let from = ed.drag.from.get()?;
