@@ -137,6 +137,14 @@ impl<T: Entity> Mirror<T> {
         Ok(all.into_iter().map(|(_, e)| e.value.clone()).collect())
     }
 
+    /// The document `id`, when the copy holds it.
+    pub async fn get(&self, store: &Store, id: &str) -> Result<Option<Arc<T>>> {
+        if self.due() {
+            self.load(store).await?;
+        }
+        Ok(self.state().docs.get(id).map(|e| e.value.clone()))
+    }
+
     /// Whether any document is one `test` says yes to (no copy of the list is made).
     pub async fn any(&self, store: &Store, test: impl Fn(&T) -> bool) -> Result<bool> {
         if self.due() {
@@ -319,6 +327,9 @@ mod tests {
             names(&mirror.all(&store).await.unwrap()),
             [("a".into(), "renamed".into(), 2), ("c".into(), "new".into(), 1)]
         );
+        // One document by its id, as written last; a deleted one is not there.
+        assert_eq!(mirror.get(&store, "a").await.unwrap().map(|t| t.name.clone()).as_deref(), Some("renamed"));
+        assert!(mirror.get(&store, "b").await.unwrap().is_none());
     }
 
     #[tokio::test]

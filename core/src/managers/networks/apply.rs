@@ -25,6 +25,14 @@ use crate::{
 /// A step not done after this long has failed.
 const STEP_TIMEOUT: chrono::Duration = chrono::Duration::minutes(10);
 
+/// Where the owner's processes can go, read once for a look's launches: a document names nodes
+/// and pools, and placing 500 processes must not read the owner's whole network 500 times.
+struct Places {
+    owner: User,
+    /// Only the nodes and pools (the processes and connections are not needed to place one).
+    current: Current,
+}
+
 impl NetworkManager {
     /// Apply a plan as one deployment (a new revision of the network). Refused when the plan has
     /// refusals, changes nothing, or is stale (the network changed since it was planned: the
@@ -395,14 +403,19 @@ impl NetworkManager {
     }
 
     /// Launch the RUNNING steps `indices` one after the other, then record what became of them in
-    /// one write. The store or Docker unreachable stops the launching there: the steps launched so
-    /// far are recorded, the rest stay RUNNING, unlaunched, and are launched again (a launch asks
-    /// for nothing that exists already, so one made before a crash is not made twice).
+    /// one write. One after the other: a launch only saves records and submits pending changes
+    /// (the engine does the work outside, many at once), and in order, so processes are created
+    /// in the document's order (an export lists them so) and each automatic placement sees the
+    /// ones before it. The store or Docker unreachable stops the launching there: the steps
+    /// launched so far are recorded, the rest stay RUNNING, unlaunched, and are launched again (a
+    /// launch asks for nothing that exists already, so one made before a crash is not made twice).
     async fn launch_all(&self, caller: &Caller, d: &Deployment, indices: &[usize]) -> Result<()> {
+        let started = std::time::Instant::now();
+        let places = self.places(&d.user_id).await?;
         let mut outcomes: Vec<(usize, Option<String>)> = Vec::with_capacity(indices.len());
         let mut stopped = None;
         for &i in indices {
-            match self.launch(caller, d, i).await {
+            match self.launch(caller, d, i, &places).await {
                 Ok(outcome) => outcomes.push((i, outcome)),
                 Err(e) => {
                     stopped = Some(e);
@@ -410,6 +423,12 @@ impl NetworkManager {
                 }
             }
         }
+        tracing::debug!(
+            deployment = %d.id,
+            launched = outcomes.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "launched a look's steps"
+        );
         if !outcomes.is_empty() {
             let now = Utc::now();
             self.0
@@ -436,14 +455,14 @@ impl NetworkManager {
     /// Ask for step `i`'s operation, unless what it makes exists already: `None` when it was
     /// asked for, or why it was refused (which fails the step). The store or Docker unreachable
     /// is an error: the step is launched again.
-    async fn launch(&self, caller: &Caller, d: &Deployment, i: usize) -> Result<Option<String>> {
+    async fn launch(&self, caller: &Caller, d: &Deployment, i: usize, places: &Places) -> Result<Option<String>> {
         let s = &d.steps[i];
         // Recorded in the audit trail as the applier's, like the request it stands for.
         let scope = crate::audit::Scope::new("deployment", None);
         let result = scope
             .run(async {
                 crate::audit::note_actor(caller, None);
-                self.launch_step(caller, d, s).await
+                self.launch_step(caller, d, s, places).await
             })
             .await;
         let (status, error) = match &result {
@@ -463,7 +482,7 @@ impl NetworkManager {
         }
     }
 
-    async fn launch_step(&self, caller: &Caller, d: &Deployment, s: &DeploymentStep) -> Result<()> {
+    async fn launch_step(&self, caller: &Caller, d: &Deployment, s: &DeploymentStep, places: &Places) -> Result<()> {
         let target = s.target_id.clone().unwrap_or_default();
         let spec = || {
             d.document
@@ -480,7 +499,7 @@ impl NetworkManager {
                     return Ok(());
                 }
                 let spec = spec()?;
-                let placement = self.placement_for(&d.user_id, &spec.placement).await?;
+                let placement = self.placement_for(places, &spec.placement)?;
                 let new = NewProcess {
                     name: Some(spec.name.clone()),
                     service_id: spec.service.clone(),
@@ -504,7 +523,7 @@ impl NetworkManager {
                 if s.step.changes.iter().any(|c| settings_field(&c.field)) {
                     p.update(caller, &target, settings(&spec)).await?;
                 }
-                let placement = self.placement_for(&d.user_id, &spec.placement).await?;
+                let placement = self.placement_for(places, &spec.placement)?;
                 let now = p.get(caller, &target).await?;
                 if now.placement == placement || now.moving_to_node_id.is_some() {
                     return Ok(());
@@ -524,7 +543,7 @@ impl NetworkManager {
                 if now.moving_to_node_id.is_some() || (now.service_version == version && now.limits == spec.limits) {
                     return Ok(());
                 }
-                let placement = self.placement_for(&d.user_id, &spec.placement).await?;
+                let placement = self.placement_for(places, &spec.placement)?;
                 let request = ProcessUpgrade {
                     service_version: version,
                     parameters: Some(spec.parameters.clone()),
@@ -577,11 +596,17 @@ impl NetworkManager {
         }
     }
 
-    /// A document's placement for the owner's network as it is now.
-    async fn placement_for(&self, user_id: &str, spec: &crate::model::PlacementSpec) -> Result<Placement> {
+    /// The owner's nodes and pools as they are now, for placing a look's processes.
+    async fn places(&self, user_id: &str) -> Result<Places> {
         let owner: User = self.0.store.fetch::<UserRecord>(user_id).await?.user;
-        let current = self.current(&owner).await?;
-        self.resolve_placement(&owner, &current, spec).map_err(|m| Error::invalid("placement", m))
+        let (nodes, _) = self.0.store.list::<Node>(&Query::all()).await?;
+        let (pools, _) = self.0.store.list::<NodePool>(&Query::all()).await?;
+        Ok(Places { owner, current: Current { processes: vec![], connections: vec![], nodes, pools } })
+    }
+
+    /// A document's placement, among the owner's nodes and pools.
+    fn placement_for(&self, places: &Places, spec: &crate::model::PlacementSpec) -> Result<Placement> {
+        self.resolve_placement(&places.owner, &places.current, spec).map_err(|m| Error::invalid("placement", m))
     }
 
     /// Whether a launched step took effect: `Some(DONE)`, `Some(FAILED with why)`, or `None`
@@ -604,7 +629,9 @@ impl NetworkManager {
             | StepAction::UpdateProcess
             | StepAction::MoveProcess
             | StepAction::UpgradeProcess => {
-                let Some(r) = self.0.processes.load(&target).await? else {
+                // A look follows every step under way (500 of them in a large document): the
+                // process is read from the in-memory copy of the live ones where it is there.
+                let Some(r) = self.0.processes.load_shared(&target).await? else {
                     return Ok(Some((StepState::Failed, Some("the process is gone".into()))));
                 };
                 let p = &r.process;

@@ -217,6 +217,15 @@ impl ProcessManager {
         self.0.store.get::<ProcessRecord>(id).await
     }
 
+    /// As [`ProcessManager::load`], from the in-memory copy when the process is live (starting,
+    /// initializing, running or failed), so that following hundreds of them reads no store.
+    pub(crate) async fn load_shared(&self, id: &str) -> Result<Option<Arc<ProcessRecord>>> {
+        match self.0.live.get(&self.0.store, id).await? {
+            Some(r) => Ok(Some(r)),
+            None => Ok(self.load(id).await?.map(Arc::new)),
+        }
+    }
+
     async fn set_state(&self, id: &str, state: ProcessState, reason: Option<String>) -> Result<()> {
         let now = Utc::now();
         match self
