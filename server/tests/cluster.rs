@@ -271,8 +271,48 @@ async fn placement_move_with_state_and_a_failing_worker() {
     }
     assert!(m["placement_reason"].as_str().unwrap().contains("moved off sy-w3, which went down"), "{m:#}");
     assert!(st["state_reason"].as_str().unwrap().contains("not set to move"), "{st:#}");
+
+    // A document deploying a process to w3 while it is down: the process fails for want of its
+    // node, and its step waits for the node to return instead of failing the deployment.
+    let doc = json!({"scope": "listed", "processes": [{"name": "sensor-late", "service": "sensor", "version": "1.0.0",
+        "parameters": params, "placement": {"node": w3_id}}]});
+    let r = c.post("/api/v1/plans", doc).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let plan: Value = r.json().await.unwrap();
+    let r = c.post("/api/v1/deployments", json!({"plan_id": plan["id"]})).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let deployment = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + UP;
+    let late = loop {
+        let all: Value = c.get("/api/v1/processes?search=sensor-late").await.json().await.unwrap();
+        let found = all.as_array().unwrap().iter().find(|p| p["name"] == "sensor-late").cloned();
+        if let Some(p) = found.as_ref().filter(|p| p["state"] == "FAILED") {
+            assert!(p["state_reason"].as_str().unwrap_or_default().contains("sy-w3 is down"), "{p:#}");
+            break p.clone();
+        }
+        assert!(Instant::now() < deadline, "the late process did not fail for its node: {found:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     drop(revive);
     wait_running_on(c, &stayer, w3_id).await;
+    wait_running_on(c, late["id"].as_str().unwrap(), w3_id).await;
+    let deadline = Instant::now() + UP;
+    loop {
+        let d: Value = c.get(&format!("/api/v1/deployments/{deployment}")).await.json().await.unwrap();
+        if d["state"] != "RUNNING" {
+            assert_eq!(d["state"], "SUCCEEDED", "the deployment waited for the node: {d:#}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the deployment did not finish: {d:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let late = late["id"].as_str().unwrap();
+    assert_eq!(c.delete(&format!("/api/v1/processes/{late}")).await.status(), 202);
+    let deadline = Instant::now() + UP;
+    while c.get(&format!("/api/v1/processes/{late}")).await.status() != 404 {
+        assert!(Instant::now() < deadline, "the late process is not deleted: {:#}", get(c, late).await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // The sync with the swarm wrote w3 (down, then ready again), which moved its revision; an
     // administrator's change based on the revision read before that still goes ahead. A second

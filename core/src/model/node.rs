@@ -68,6 +68,28 @@ pub struct Node {
     pub revision: u64,
 }
 
+impl Node {
+    /// Whether the swarm has lost it for now (down, disconnected or missing): its processes run
+    /// again when it returns, or move when they are set to.
+    pub fn is_lost(&self) -> bool {
+        matches!(self.status, NodeStatus::Down | NodeStatus::Missing | NodeStatus::Disconnected)
+    }
+
+    /// Why its processes failed when it was lost: how a FAILED process's reason begins when the
+    /// process waits for this node.
+    pub fn lost_reason(&self) -> String {
+        format!("its node {} is {}", self.name, format!("{:?}", self.status).to_lowercase())
+    }
+
+    /// Whether `reason` (a process's) says it failed because this node was lost.
+    pub fn lost_explains(&self, reason: &str) -> bool {
+        reason
+            .strip_prefix("its node ")
+            .and_then(|r| r.strip_prefix(self.name.as_str()))
+            .is_some_and(|r| r.starts_with(" is "))
+    }
+}
+
 /// A named group of public nodes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

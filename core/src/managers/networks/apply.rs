@@ -609,6 +609,14 @@ impl NetworkManager {
         self.resolve_placement(&places.owner, &places.current, spec).map_err(|m| Error::invalid("placement", m))
     }
 
+    /// Whether FAILED process `p` waits for its node: the node is lost for now, or it is back and
+    /// the process, failed when it was lost, is about to run again.
+    async fn waits_for_node(&self, p: &Process) -> Result<bool> {
+        let Some(id) = p.running_node_id.as_deref() else { return Ok(false) };
+        let Some(node) = self.0.store.get::<Node>(id).await? else { return Ok(false) };
+        Ok(node.is_lost() || p.state_reason.as_deref().is_some_and(|r| node.lost_explains(r)))
+    }
+
     /// Whether a launched step took effect: `Some(DONE)`, `Some(FAILED with why)`, or `None`
     /// (not yet).
     async fn settled(&self, s: &DeploymentStep) -> Result<Option<(StepState, Option<String>)>> {
@@ -638,6 +646,12 @@ impl NetworkManager {
                 let changes = self.0.engine.of_resource(&target).await?;
                 if let Some(why) = failed_in(&changes) {
                     return Ok(Some((StepState::Failed, Some(why))));
+                }
+                // A process failed because its node is lost for now (a worker that missed the
+                // swarm's heartbeats under load, say) runs again when the node returns, or moves
+                // when it is set to: its step waits for that, up to the step's time limit.
+                if p.state == ProcessState::Failed && !late && self.waits_for_node(p).await? {
+                    return Ok(None);
                 }
                 if p.state == ProcessState::Failed {
                     let why = p.state_reason.clone().unwrap_or_else(|| "it failed".into());

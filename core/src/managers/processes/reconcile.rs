@@ -271,10 +271,6 @@ fn settled(record: &ProcessRecord, current: &[TaskInfo]) -> bool {
     record.task_id.as_deref().is_some_and(|id| current.iter().any(|t| t.id == id && t.state == TaskState::Running))
 }
 
-fn node_lost(node: &Node) -> bool {
-    matches!(node.status, NodeStatus::Down | NodeStatus::Missing | NodeStatus::Disconnected)
-}
-
 /// The reconciler's decision for one process, from its record, whether its swarm service exists,
 /// its node and its service's tasks (newest first). Pure, so each case has a unit test.
 pub(super) fn decide(
@@ -295,9 +291,8 @@ pub(super) fn decide(
         let never_created = !record.has_run && record.task_id.is_none() && p.state == ProcessState::Starting;
         return Action::Create { recreate: !never_created };
     }
-    if let Some(node) = node.filter(|n| node_lost(n)) {
-        let status = format!("{:?}", node.status).to_lowercase();
-        let mut reason = format!("its node {} is {status}", node.name);
+    if let Some(node) = node.filter(|n| n.is_lost()) {
+        let mut reason = node.lost_reason();
         let moving = record.moving_to.is_some();
         if !moving && !p.move_on_failure {
             reason.push_str("; it runs again when the node returns (it is not set to move when its node fails)");
@@ -461,6 +456,10 @@ mod tests {
             reason,
             "its node edge-1 is down; it runs again when the node returns (it is not set to move when its node fails)"
         );
+        // A deployment's step waits for such a process: the node, down or back, explains it.
+        assert!(node(NodeStatus::Ready).lost_explains(&reason));
+        assert!(!Node { name: "edge-10".into(), ..node(NodeStatus::Down) }.lost_explains(&reason));
+        assert!(!node(NodeStatus::Ready).lost_explains("process exited with code 1"));
         r.process.move_on_failure = true;
         assert_eq!(
             run(&r, true, NodeStatus::Missing, &[]),
