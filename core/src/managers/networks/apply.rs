@@ -29,8 +29,8 @@ const STEP_TIMEOUT: chrono::Duration = chrono::Duration::minutes(10);
 /// and pools, and placing 500 processes must not read the owner's whole network 500 times.
 struct Places {
     owner: User,
-    /// Only the nodes and pools (the processes and connections are not needed to place one).
-    current: Current,
+    nodes: Vec<Node>,
+    pools: Vec<NodePool>,
 }
 
 impl NetworkManager {
@@ -601,12 +601,13 @@ impl NetworkManager {
         let owner: User = self.0.store.fetch::<UserRecord>(user_id).await?.user;
         let (nodes, _) = self.0.store.list::<Node>(&Query::all()).await?;
         let (pools, _) = self.0.store.list::<NodePool>(&Query::all()).await?;
-        Ok(Places { owner, current: Current { processes: vec![], connections: vec![], nodes, pools } })
+        Ok(Places { owner, nodes, pools })
     }
 
     /// A document's placement, among the owner's nodes and pools.
     fn placement_for(&self, places: &Places, spec: &crate::model::PlacementSpec) -> Result<Placement> {
-        self.resolve_placement(&places.owner, &places.current, spec).map_err(|m| Error::invalid("placement", m))
+        self.resolve_placement(&places.owner, &places.nodes, &places.pools, spec)
+            .map_err(|m| Error::invalid("placement", m))
     }
 
     /// Whether FAILED process `p` waits for its node: the node is lost for now, or it is back and

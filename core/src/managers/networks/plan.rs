@@ -155,7 +155,7 @@ impl NetworkManager {
                     ResourceLimits::default()
                 }
             };
-            let placement = match self.resolve_placement(&owner, &current, &spec.placement) {
+            let placement = match self.resolve_placement(&owner, &current.nodes, &current.pools, &spec.placement) {
                 Ok(p) => Some(p),
                 Err(message) => {
                     problem(at("placement"), message);
@@ -581,14 +581,14 @@ impl NetworkManager {
     pub(super) fn resolve_placement(
         &self,
         owner: &User,
-        current: &Current,
+        nodes: &[Node],
+        pools: &[NodePool],
         spec: &PlacementSpec,
     ) -> std::result::Result<Placement, String> {
         match spec {
             PlacementSpec::Automatic => Ok(Placement::Automatic),
             PlacementSpec::Node(name) => {
-                let mine: Vec<&Node> = current
-                    .nodes
+                let mine: Vec<&Node> = nodes
                     .iter()
                     .filter(|n| {
                         n.kind == crate::model::NodeKind::Private && n.user_id.as_deref() == Some(owner.id.as_str())
@@ -608,15 +608,15 @@ impl NetworkManager {
                     )),
                 }
             }
-            PlacementSpec::Pool(name) => match current.pools.iter().find(|p| &p.name == name || &p.id == name) {
+            PlacementSpec::Pool(name) => match pools.iter().find(|p| &p.name == name || &p.id == name) {
                 Some(p) => Ok(Placement::NodePool { pool_id: p.id.clone() }),
                 None => Err(format!(
                     "no node pool named '{name}'{}; there are {}",
-                    super::did_you_mean(name, current.pools.iter().map(|p| p.name.as_str())),
-                    if current.pools.is_empty() {
+                    super::did_you_mean(name, pools.iter().map(|p| p.name.as_str())),
+                    if pools.is_empty() {
                         "none".to_string()
                     } else {
-                        current.pools.iter().map(|p| format!("'{}'", p.name)).collect::<Vec<_>>().join(", ")
+                        pools.iter().map(|p| format!("'{}'", p.name)).collect::<Vec<_>>().join(", ")
                     }
                 )),
             },
