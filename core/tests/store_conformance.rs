@@ -32,6 +32,36 @@ async fn conformance(store: &Store) {
     unique_fields(store).await;
     listing(store).await;
     concurrent_updates(store).await;
+    tallies(store).await;
+}
+
+/// Counts by fields' values agree with the records, and follow writes (the metrics' gauges).
+async fn tallies(store: &Store) {
+    let count = |colour: &str| {
+        let colour = colour.to_string();
+        move |all: &[Widget]| all.iter().filter(|w| w.colour.as_deref().unwrap_or("") == colour).count() as u64
+    };
+    for (i, colour) in ["red", "red", "blue"].iter().enumerate() {
+        let w = Widget { colour: Some(colour.to_string()), ..widget(&format!("tally-{i}"), 100 + i as u64) };
+        store.insert(&w).await.unwrap();
+    }
+    let all = store.list::<Widget>(&Query::all()).await.unwrap().0;
+    let tally = store.tally::<Widget>(&["colour"]).await.unwrap();
+    for colour in ["red", "blue", ""] {
+        assert_eq!(tally.get(&vec![colour.to_string()]).copied().unwrap_or(0), count(colour)(&all), "{colour:?}");
+    }
+    assert_eq!(tally.values().sum::<u64>(), all.len() as u64, "every record counted once: {tally:?}");
+
+    // Two fields, and after an update moved one record.
+    let blue = all.iter().find(|w| w.colour.as_deref() == Some("blue")).unwrap().clone();
+    store.update(&Widget { colour: Some("red".into()), ..blue.clone() }).await.unwrap();
+    let tally = store.tally::<Widget>(&["colour", "name"]).await.unwrap();
+    assert_eq!(tally.get(&vec!["red".to_string(), blue.name.clone()]), Some(&1));
+    assert_eq!(tally.get(&vec!["blue".to_string(), blue.name]), None);
+    let by_colour = store.tally::<Widget>(&["colour"]).await.unwrap();
+    let (red, blue) = (count("red")(&all), count("blue")(&all));
+    let of = |colour: &str| by_colour.get(&vec![colour.to_string()]).copied().unwrap_or(0);
+    assert_eq!((of("red"), of("blue")), (red + 1, blue - 1), "{by_colour:?}");
 }
 
 async fn crud_and_revisions(store: &Store) {

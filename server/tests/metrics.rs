@@ -63,6 +63,29 @@ async fn only_administrators_and_the_configured_token_read_the_metrics() {
     let heap = sample(&text, "switchyard_heap_in_use_bytes").unwrap_or_default();
     assert!((1e6..1e9).contains(&heap), "heap in use: {heap} bytes\n{text}");
     assert!(admin.get("/metrics").await.status().is_success(), "an administrator's session reads it too");
+
+    // The gauges count what the store holds: the swarm's nodes, by status and kind, as the node
+    // list shows them.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let nodes = loop {
+        let nodes: Vec<Value> = admin.get("/api/v1/nodes").await.json().await.unwrap();
+        if !nodes.is_empty() || Instant::now() > deadline {
+            break nodes;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(!nodes.is_empty(), "the node sync lists the swarm's node within 30 s");
+    let text = admin.get("/metrics").await.text().await.unwrap();
+    for n in &nodes {
+        let (status, kind) = (n["status"].as_str().unwrap(), n["kind"].as_str().unwrap());
+        let want = nodes.iter().filter(|m| m["status"] == status && m["kind"] == kind).count() as f64;
+        let labels = [format!(r#"status="{status}""#), format!(r#"kind="{kind}""#)];
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("switchyard_nodes{") && labels.iter().all(|x| l.contains(x.as_str())))
+            .unwrap_or_else(|| panic!("no switchyard_nodes sample for {labels:?}\n{text}"));
+        assert_eq!(line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()), Some(want), "{line}");
+    }
 }
 
 struct Prometheus(Child);

@@ -19,7 +19,8 @@ use redb::{Database, ReadableTable, TableDefinition, TableError};
 use serde_json::Value;
 
 use super::{
-    doc_id, duplicate, matches, not_found, sort_and_page_refs, stale, table::Table, Backend, CollectionSpec, Query,
+    doc_id, duplicate, matches, not_found, sort_and_page_refs, stale, table::Table, tally_docs, Backend,
+    CollectionSpec, Query, Tally,
 };
 use crate::error::{Error, Result};
 
@@ -53,6 +54,28 @@ fn index_name(coll: &CollectionSpec, field: &str) -> String {
 
 fn revision(doc: &Value) -> u64 {
     doc.get("revision").and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// `coll`'s projection, made on its first use by projecting every document once. The caller
+/// holds the projections' lock, which writers wait on, so nothing is committed between the scan
+/// and its install.
+fn projection<'a>(
+    db: &Database,
+    all: &'a mut HashMap<&'static str, Table>,
+    coll: &'static CollectionSpec,
+) -> Result<&'a Table> {
+    if !all.contains_key(coll.name) {
+        let fresh = db.begin_read().map_err(db_err)?;
+        let mut projection = Table::new(coll);
+        if let Ok(t) = fresh.open_table(docs_table(coll)) {
+            for entry in t.iter().map_err(db_err)? {
+                let (_, v) = entry.map_err(db_err)?;
+                projection.upsert(&parse(v.value())?);
+            }
+        }
+        all.insert(coll.name, projection);
+    }
+    Ok(&all[coll.name])
 }
 
 fn parse(bytes: &[u8]) -> Result<Value> {
@@ -258,20 +281,7 @@ impl Backend for EmbeddedBackend {
         self.blocking(move |db| {
             let selected = {
                 let mut all = projections.lock().expect("not poisoned");
-                if !all.contains_key(coll.name) {
-                    // First list of this collection: project every document once. Writers wait
-                    // on the lock, so nothing is committed between this scan and its install.
-                    let fresh = db.begin_read().map_err(db_err)?;
-                    let mut projection = Table::new(coll);
-                    if let Ok(t) = fresh.open_table(docs_table(coll)) {
-                        for entry in t.iter().map_err(db_err)? {
-                            let (_, v) = entry.map_err(db_err)?;
-                            projection.upsert(&parse(v.value())?);
-                        }
-                    }
-                    all.insert(coll.name, projection);
-                }
-                all[coll.name].select(&query)
+                projection(db, &mut all, coll)?.select(&query)
             };
             if let Some((page, total)) = &selected {
                 if page.is_empty() {
@@ -346,6 +356,21 @@ impl Backend for EmbeddedBackend {
             Ok(out)
         })
         .await
+    }
+
+    async fn tally(&self, coll: &'static CollectionSpec, fields: &[&'static str]) -> Result<Tally> {
+        let (projections, wanted) = (self.projections.clone(), fields.to_vec());
+        let counted = self
+            .blocking(move |db| {
+                let mut all = projections.lock().expect("not poisoned");
+                Ok(projection(db, &mut all, coll)?.tally(&wanted))
+            })
+            .await?;
+        match counted {
+            Some(counts) => Ok(counts),
+            // A field the projection leaves out: count the documents.
+            None => Ok(tally_docs(&self.list(coll, &Query::all()).await?.0, fields)),
+        }
     }
 
     async fn ping(&self) -> Result<()> {

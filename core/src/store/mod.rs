@@ -18,7 +18,7 @@ mod records;
 mod sessions;
 mod table;
 
-use std::{cmp::Ordering, sync::Arc};
+use std::{cmp::Ordering, collections::BTreeMap, sync::Arc};
 
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
@@ -140,6 +140,13 @@ pub trait Backend: Send + Sync {
             out.push(self.list(coll, &Query::all()).await?.0);
         }
         Ok(out)
+    }
+    /// How many documents have each combination of `fields`' values (a string, or "" for
+    /// anything else). The embedded store counts its in-memory projection; the default reads
+    /// every document.
+    async fn tally(&self, coll: &'static CollectionSpec, fields: &[&'static str]) -> Result<Tally> {
+        let (docs, _) = self.list(coll, &Query::all()).await?;
+        Ok(tally_docs(&docs, fields))
     }
     /// Whether the backend answers.
     async fn ping(&self) -> Result<()>;
@@ -289,6 +296,12 @@ impl Store {
         self.0.dump(colls).await
     }
 
+    /// How many of `T`'s records have each combination of `fields`' values (see
+    /// [`Backend::tally`]): what a count by state needs, without reading the records.
+    pub async fn tally<T: Entity>(&self, fields: &[&'static str]) -> Result<Tally> {
+        self.0.tally(&T::COLLECTION, fields).await
+    }
+
     /// Insert a document as it is (revision included), for restoring a backup.
     pub async fn insert_raw(&self, coll: &'static CollectionSpec, doc: Value) -> Result<()> {
         doc_id(&doc)?;
@@ -332,6 +345,19 @@ pub fn new_id() -> String {
 }
 
 // --- query evaluation shared by backends that filter in memory -------------------------------
+
+/// Counts by a combination of fields' values (see [`Backend::tally`]).
+pub type Tally = BTreeMap<Vec<String>, u64>;
+
+/// [`Backend::tally`] of these documents.
+pub(crate) fn tally_docs<'a>(docs: impl IntoIterator<Item = &'a Value>, fields: &[&str]) -> Tally {
+    let mut counts = Tally::new();
+    for doc in docs {
+        let key = fields.iter().map(|f| doc.get(*f).and_then(Value::as_str).unwrap_or("").to_string()).collect();
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+}
 
 pub(crate) fn matches(doc: &Value, filters: &[Filter]) -> bool {
     filters.iter().all(|f| match f {

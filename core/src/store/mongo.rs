@@ -14,7 +14,7 @@ use mongodb::{
 };
 use serde_json::Value;
 
-use super::{doc_id, duplicate, not_found, stale, Backend, CollectionSpec, Filter, Query};
+use super::{doc_id, duplicate, not_found, stale, Backend, CollectionSpec, Filter, Query, Tally};
 use crate::error::{Error, Result};
 
 pub struct MongoBackend {
@@ -233,6 +233,31 @@ impl Backend for MongoBackend {
         }
         let docs: Vec<Document> = find.await.map_err(mongo_err)?.try_collect().await.map_err(mongo_err)?;
         Ok((docs.into_iter().map(from_document).collect(), total))
+    }
+
+    async fn tally(&self, coll: &'static CollectionSpec, fields: &[&'static str]) -> Result<Tally> {
+        let c = self.collection(coll).await?;
+        let mut group = Document::new();
+        for (i, f) in fields.iter().enumerate() {
+            group.insert(format!("f{i}"), format!("${}", field_name(f)));
+        }
+        let pipeline = vec![doc! { "$group": { "_id": group, "n": { "$sum": 1 } } }];
+        let groups: Vec<Document> =
+            c.aggregate(pipeline).await.map_err(mongo_err)?.try_collect().await.map_err(mongo_err)?;
+        let mut counts = Tally::new();
+        for g in groups {
+            let key = g.get_document("_id").ok();
+            let key = (0..fields.len())
+                .map(|i| key.and_then(|k| k.get_str(format!("f{i}")).ok()).unwrap_or("").to_string())
+                .collect();
+            let n = match g.get("n") {
+                Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+                Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+                _ => 0,
+            };
+            *counts.entry(key).or_default() += n;
+        }
+        Ok(counts)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -371,6 +371,29 @@ impl Table {
         field.and_then(|f| self.indexes.iter().find(|i| i.field == f))
     }
 
+    /// How many rows have each combination of `fields`' values (a string, or "" for anything
+    /// else), as [`super::tally_docs`] counts documents; `None` when a field is not projected.
+    pub(crate) fn tally(&self, fields: &[&str]) -> Option<BTreeMap<Vec<String>, u64>> {
+        if let Some(keep) = &self.keep {
+            if !fields.iter().all(|f| keep.contains(f)) {
+                return None;
+            }
+        }
+        let numbers: Vec<Option<u16>> = fields.iter().map(|f| self.field(f)).collect();
+        let mut counts: BTreeMap<Vec<&str>, u64> = BTreeMap::new();
+        for row in self.slots.iter().flatten() {
+            let key = numbers
+                .iter()
+                .map(|f| match row.get(*f) {
+                    Cell::Str(s) => &**s,
+                    _ => "",
+                })
+                .collect();
+            *counts.entry(key).or_default() += 1;
+        }
+        Some(counts.into_iter().map(|(k, n)| (k.into_iter().map(str::to_string).collect(), n)).collect())
+    }
+
     /// The ids of the query's page and how many documents match it; `None` when the query names
     /// a field the projection leaves out (the caller reads the documents instead).
     pub(crate) fn select(&self, query: &Query) -> Option<(Vec<Arc<str>>, u64)> {
@@ -627,6 +650,10 @@ mod tests {
                         docs.insert(d["id"].as_str().unwrap().to_string(), d);
                     }
                 }
+                for fields in [&["owner"][..], &["state", "owner"], &["n"], &["flag", "missing"]] {
+                    let want = crate::store::tally_docs(docs.values(), fields);
+                    assert_eq!(table.tally(fields), Some(want), "tally of {fields:?}");
+                }
                 for _ in 0..60 {
                     let q = query(&mut r);
                     let matching: Vec<&Value> = docs.values().filter(|d| matches(d, &q.filters)).collect();
@@ -646,5 +673,7 @@ mod tests {
         assert!(table.select(&Query::all().eq("color", "red")).is_none());
         assert!(table.select(&Query::all().sort("color", false)).is_none());
         assert!(table.select(&Query::all().eq("owner", "ann").sort("name", true)).is_some());
+        assert!(table.tally(&["color"]).is_none());
+        assert!(table.tally(&["owner", "flag"]).is_some());
     }
 }
