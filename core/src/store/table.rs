@@ -373,6 +373,8 @@ impl Table {
 
     /// How many rows have each combination of `fields`' values (a string, or "" for anything
     /// else), as [`super::tally_docs`] counts documents; `None` when a field is not projected.
+    /// For fields of short values only (states, kinds): a string longer than
+    /// `PROJECTED_STRING_MAX` is not projected, and counts as "" here.
     pub(crate) fn tally(&self, fields: &[&str]) -> Option<BTreeMap<Vec<String>, u64>> {
         if let Some(keep) = &self.keep {
             if !fields.iter().all(|f| keep.contains(f)) {
