@@ -234,6 +234,22 @@ pub(super) fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
         }
     });
 
+    // Below the graph: the table, the form and the matrix, built once the graph has been painted
+    // when the app opens the editor itself (a link followed); at 500 processes they are two thirds
+    // of the editor's elements (the form's 500 ports, 50 rows of 18) and are below the fold. A
+    // page the server rendered has them from the start, as the server sent them.
+    let below = RwSignal::new(!opened_by_the_app());
+    #[cfg(feature = "hydrate")]
+    if !below.get_untracked() {
+        request_animation_frame(move || {
+            set_timeout(
+                move || {
+                    let _ = below.try_set(true);
+                },
+                std::time::Duration::ZERO,
+            );
+        });
+    }
     let empty = Memo::new(move |_| graph.with(|g| g.processes.is_empty()));
     view! {
         <p class="visually-hidden" aria-live="polite">{rx(move || announce.get())}</p>
@@ -272,13 +288,28 @@ pub(super) fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
                     </div>
                     {rv(move || ed.selection.id.get().map(|id| view! { <Panel ed id/> }))}
                 </div>
-                <ConnectionTable ed/>
-                <ConnectForm ed/>
-                <Matrix ed/>
+                {rv(move || below.get().then(|| view! {
+                    <ConnectionTable ed/>
+                    <ConnectForm ed/>
+                    <Matrix ed/>
+                }))}
             }.into_any()
         })}
     }
     .into_any()
+}
+
+/// Whether the running app opened the page (a link followed), rather than the server rendering it
+/// for the app to hydrate: the app marks the document once it has hydrated.
+fn opened_by_the_app() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        document().body().is_some_and(|b| b.has_attribute("data-hydrated"))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
 }
 
 /// Whether a key press is meant for a text field (its own undo).
