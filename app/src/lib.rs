@@ -3,6 +3,10 @@
 //! components together; server functions call the managers in `switchyard-core` directly, so
 //! the UI obeys exactly the rules of the REST API.
 
+/// The attribute the WASM entry point puts on `<body>` once the app has hydrated: the browser
+/// tests wait for it, and a page built after it was opened by the running app, not the server.
+pub const HYDRATED_ATTRIBUTE: &str = "data-hydrated";
+
 pub mod account;
 pub mod activity;
 pub mod auth;

@@ -13,7 +13,7 @@ pub fn hydrate() {
         // Mark the document once the app is hydrated, modules and all: the browser tests wait
         // for it before they use a form.
         if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "");
+            let _ = body.set_attribute(switchyard_app::HYDRATED_ATTRIBUTE, "");
         }
     });
 }

@@ -300,11 +300,11 @@ pub(super) fn Editor(initial: ConnectionGraph, owner: String) -> impl IntoView {
 }
 
 /// Whether the running app opened the page (a link followed), rather than the server rendering it
-/// for the app to hydrate: the app marks the document once it has hydrated.
+/// for the app to hydrate ([`crate::HYDRATED_ATTRIBUTE`]).
 fn opened_by_the_app() -> bool {
     #[cfg(feature = "hydrate")]
     {
-        document().body().is_some_and(|b| b.has_attribute("data-hydrated"))
+        document().body().is_some_and(|b| b.has_attribute(crate::HYDRATED_ATTRIBUTE))
     }
     #[cfg(not(feature = "hydrate"))]
     {

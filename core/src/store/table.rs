@@ -22,7 +22,7 @@ use std::{
 
 use serde_json::Value;
 
-use super::{CollectionSpec, Filter, Query};
+use super::{CollectionSpec, Filter, Query, Tally};
 
 /// Strings longer than this are left out of projections (no query filters on such fields).
 const PROJECTED_STRING_MAX: usize = 1024;
@@ -375,7 +375,7 @@ impl Table {
     /// else), as [`super::tally_docs`] counts documents; `None` when a field is not projected.
     /// For fields of short values only (states, kinds): a string longer than
     /// `PROJECTED_STRING_MAX` is not projected, and counts as "" here.
-    pub(crate) fn tally(&self, fields: &[&str]) -> Option<BTreeMap<Vec<String>, u64>> {
+    pub(crate) fn tally(&self, fields: &[&str]) -> Option<Tally> {
         if let Some(keep) = &self.keep {
             if !fields.iter().all(|f| keep.contains(f)) {
                 return None;
