@@ -19,7 +19,7 @@ use super::managers::{Caller, ListParams};
 use crate::{
     error::{Error, Result},
     model::{AuditActor, AuditEntry, AuditOutcome, AuditResource, FieldChange, Page},
-    store::{new_id, CollectionSpec, Entity, Observer, Query, Store},
+    store::{new_id, CollectionSpec, Entity, Observer, Query, Store, Write},
     validate,
 };
 
@@ -116,6 +116,14 @@ impl Observer for Audit {
 
     fn wants_before(&self, _coll: &CollectionSpec) -> bool {
         true
+    }
+
+    /// The request's scope goes with its writes into the tasks they run in.
+    fn carry(&self, write: Write) -> Write {
+        match current() {
+            Some(scope) => Box::pin(SCOPE.scope(scope, write)),
+            None => write,
+        }
     }
 
     fn written(&self, coll: &CollectionSpec, before: Option<&Value>, after: Option<&Value>) {

@@ -411,4 +411,89 @@ mod tests {
         store.insert(&thing("b", "done")).await.unwrap();
         assert_eq!(names(&mirror.all(&store).await.unwrap()), [("a".into(), "open".into(), 1)]);
     }
+
+    /// The embedded store, stopping after each write it committed until let go on: the moment
+    /// at which a writer that stops waiting (a request whose client hung up) is dropped.
+    struct PausingAfterCommit {
+        inner: EmbeddedBackend,
+        committed: Arc<tokio::sync::Notify>,
+        go_on: Arc<tokio::sync::Notify>,
+    }
+
+    impl PausingAfterCommit {
+        async fn pause(&self) {
+            self.committed.notify_one();
+            self.go_on.notified().await;
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl crate::store::Backend for PausingAfterCommit {
+        async fn insert(&self, coll: &'static CollectionSpec, doc: Value) -> Result<()> {
+            self.inner.insert(coll, doc).await?;
+            self.pause().await;
+            Ok(())
+        }
+        async fn get(&self, coll: &'static CollectionSpec, id: &str) -> Result<Option<Value>> {
+            self.inner.get(coll, id).await
+        }
+        async fn replace(&self, coll: &'static CollectionSpec, doc: Value, expected: u64) -> Result<()> {
+            self.inner.replace(coll, doc, expected).await?;
+            self.pause().await;
+            Ok(())
+        }
+        async fn delete(&self, coll: &'static CollectionSpec, id: &str, expected: Option<u64>) -> Result<bool> {
+            let deleted = self.inner.delete(coll, id, expected).await?;
+            self.pause().await;
+            Ok(deleted)
+        }
+        async fn list(&self, coll: &'static CollectionSpec, query: &Query) -> Result<(Vec<Value>, u64)> {
+            self.inner.list(coll, query).await
+        }
+        async fn ping(&self) -> Result<()> {
+            self.inner.ping().await
+        }
+        fn kind(&self) -> &'static str {
+            "pausing"
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_writer_is_dropped_after_the_commit_is_still_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let (committed, go_on) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()));
+        let inner = EmbeddedBackend::open(dir.path().to_str().unwrap()).unwrap();
+        let backend = PausingAfterCommit { inner, committed: committed.clone(), go_on: go_on.clone() };
+        let mirror = Mirror::<Thing>::new();
+        let store = Store::new(Arc::new(backend)).observed(Arc::new(mirror.clone()));
+        // Loaded now: until its next reload, minutes away, the writes told are all it learns.
+        assert!(mirror.all(&store).await.unwrap().is_empty());
+        let inserted = thing("a", "inserted");
+        tokio::select! {
+            _ = store.insert(&inserted) => panic!("the insert finished before it was let go on"),
+            _ = committed.notified() => {}, // the insert is dropped here, committed and not yet told
+        }
+        go_on.notify_one();
+        told(&mirror, &store, ("a", "inserted", 1)).await;
+        let updated = Thing { name: "updated".into(), ..store.fetch::<Thing>("a").await.unwrap() };
+        tokio::select! {
+            _ = store.update(&updated) => panic!("the update finished before it was let go on"),
+            _ = committed.notified() => {},
+        }
+        go_on.notify_one();
+        told(&mirror, &store, ("a", "updated", 2)).await;
+    }
+
+    /// Wait (10 s at most) until `mirror` holds `expected` (id, name, revision).
+    async fn told(mirror: &Mirror<Thing>, store: &Store, expected: (&str, &str, u64)) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let all = names(&mirror.all(store).await.unwrap());
+            if all.iter().any(|(id, name, rev)| (id.as_str(), name.as_str(), *rev) == expected) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "never told of {expected:?}; the copy holds {all:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }

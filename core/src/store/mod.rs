@@ -165,7 +165,16 @@ pub trait Observer: Send + Sync {
     /// A document was inserted (`before` is `None`), replaced, or deleted (`after` is `None`).
     /// `before` of an update is there only when [`Observer::wants_before`] said so.
     fn written(&self, coll: &CollectionSpec, before: Option<&Value>, after: Option<&Value>);
+    /// Called in the writer's task before the write runs in a task of its own (see
+    /// [`Store::insert`]): wrap `write` in what this observer needs of the writer's context (the
+    /// audit trail, the request's scope), so that it is there when [`Observer::written`] runs.
+    fn carry(&self, write: Write) -> Write {
+        write
+    }
 }
+
+/// A write and the telling of it, as it runs in a task of its own.
+pub type Write = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// The typed store every manager uses.
 #[derive(Clone)]
@@ -220,9 +229,36 @@ impl Store {
     pub async fn insert<T: Entity>(&self, entity: &T) -> Result<T> {
         let mut doc = to_doc(entity)?;
         doc["revision"] = Value::from(1u64);
-        self.0.insert(&T::COLLECTION, doc.clone()).await?;
-        self.tell(&T::COLLECTION, None, Some(&doc));
+        let (store, coll) = (self.clone(), &T::COLLECTION);
+        let doc = self
+            .to_the_end(async move {
+                store.0.insert(coll, doc.clone()).await?;
+                store.tell(coll, None, Some(&doc));
+                Ok(doc)
+            })
+            .await?;
         from_doc(doc)
+    }
+
+    /// Run a write and the telling of it to the end, even when the caller stops waiting. A
+    /// request handler is dropped at its next `.await` when its client hangs up (a process's
+    /// trigger that timed out under load): dropped while the backend committed, the write
+    /// happened but was never told, so the in-memory copies lacked it (a pending change the
+    /// dispatcher did not see until the copy's next reload, minutes later), and so did the
+    /// event stream and the audit trail.
+    async fn to_the_end<R: Send + 'static>(
+        &self,
+        write: impl std::future::Future<Output = Result<R>> + Send + 'static,
+    ) -> Result<R> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let mut task: Write = Box::pin(async move {
+            let _ = done.send(write.await);
+        });
+        for observer in self.1.iter() {
+            task = observer.carry(task);
+        }
+        tokio::spawn(task);
+        result.await.map_err(|_| Error::Internal("a store write stopped before it finished".into()))?
     }
 
     pub async fn get<T: Entity>(&self, id: &str) -> Result<Option<T>> {
@@ -240,12 +276,19 @@ impl Store {
         let mut doc = to_doc(entity)?;
         let expected = doc["revision"].as_u64().ok_or_else(|| Error::Internal("entity without revision".into()))?;
         doc["revision"] = Value::from(expected + 1);
-        let before = match self.before_wanted(&T::COLLECTION) {
-            true => self.0.get(&T::COLLECTION, doc_id(&doc)?).await?,
-            false => None,
-        };
-        self.0.replace(&T::COLLECTION, doc.clone(), expected).await?;
-        self.tell(&T::COLLECTION, before.as_ref(), Some(&doc));
+        let id = doc_id(&doc)?.to_string();
+        let (store, coll) = (self.clone(), &T::COLLECTION);
+        let doc = self
+            .to_the_end(async move {
+                let before = match store.before_wanted(coll) {
+                    true => store.0.get(coll, &id).await?,
+                    false => None,
+                };
+                store.0.replace(coll, doc.clone(), expected).await?;
+                store.tell(coll, before.as_ref(), Some(&doc));
+                Ok(doc)
+            })
+            .await?;
         from_doc(doc)
     }
 
@@ -264,16 +307,19 @@ impl Store {
     }
 
     pub async fn delete<T: Entity>(&self, id: &str, expected: Option<u64>) -> Result<bool> {
-        let coll = &T::COLLECTION;
-        let before = match self.watched(coll) {
-            true => self.0.get(coll, id).await?,
-            false => None,
-        };
-        let deleted = self.0.delete(coll, id, expected).await?;
-        if let (true, Some(doc)) = (deleted, before) {
-            self.tell(coll, Some(&doc), None);
-        }
-        Ok(deleted)
+        let (store, coll, id) = (self.clone(), &T::COLLECTION, id.to_string());
+        self.to_the_end(async move {
+            let before = match store.watched(coll) {
+                true => store.0.get(coll, &id).await?,
+                false => None,
+            };
+            let deleted = store.0.delete(coll, &id, expected).await?;
+            if let (true, Some(doc)) = (deleted, before) {
+                store.tell(coll, Some(&doc), None);
+            }
+            Ok(deleted)
+        })
+        .await
     }
 
     pub async fn list<T: Entity>(&self, query: &Query) -> Result<(Vec<T>, u64)> {
@@ -305,9 +351,13 @@ impl Store {
     /// Insert a document as it is (revision included), for restoring a backup.
     pub async fn insert_raw(&self, coll: &'static CollectionSpec, doc: Value) -> Result<()> {
         doc_id(&doc)?;
-        self.0.insert(coll, doc.clone()).await?;
-        self.tell(coll, None, Some(&doc));
-        Ok(())
+        let store = self.clone();
+        self.to_the_end(async move {
+            store.0.insert(coll, doc.clone()).await?;
+            store.tell(coll, None, Some(&doc));
+            Ok(())
+        })
+        .await
     }
 
     pub async fn count<T: Entity>(&self, query: Query) -> Result<u64> {
