@@ -13,12 +13,16 @@ overlay settings, same concurrency), in the same run:
   changes_per_s pending changes done per second while the document was applied
   idle_cpu_pct  Switchyard's CPU (user + system, % of one core) over an idle window with the
                 network up; dockerd_cpu_pct the manager's dockerd over the same window
-  idle_rss_mib  Switchyard's resident memory at the end of that window
+  idle_rss_mib  Switchyard's resident memory at the end of that window; idle_rss_anon_mib the
+                part of it that is its own (anonymous: heap, stacks), idle_rss_file_mib the part
+                mapped from files (the binary's code and the libraries': shared with the page
+                cache, reclaimable, not grown by load)
   idle_heap_mib what its allocator has handed out and not had back then (/metrics, glibc)
   reconcile_ms  mean duration of one upkeep round (nodes + processes + connections) in the window,
                 from Switchyard's own histogram; reconcile_proc_ms the processes part alone
   dockerd_services_ms, dockerd_tasks_ms  the two listings a round asks dockerd for, timed
-                directly (median of 5): the part of a round that is dockerd's, not Switchyard's
+                directly (median of 5): the part of a round that is dockerd's, not Switchyard's;
+                dockerd_tasks_kib the size of that tasks listing
   move_s        a connected counter moved to another worker until RUNNING and CONNECTED again
   suspend_resume_s  the same counter suspended and resumed until RUNNING and CONNECTED
   remove_s      the whole network removed with an empty document
@@ -37,6 +41,7 @@ import json
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -193,10 +198,11 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
-def rss_mib(pid):
+def rss_mib(pid, field="VmRSS"):
+    """A resident size from /proc/PID/status, MiB: VmRSS (all of it), RssAnon or RssFile."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -365,10 +371,16 @@ def move_and_suspend(pid):
     return move, time.monotonic() - start
 
 
-def idle_window(pid):
+def idle_window(pid, profile=None):
+    """CPU, memory and reconcile rounds over IDLE_SECONDS with nothing asked of the server. With
+    `profile` (a file name), `perf record` samples the server over the same window."""
     dpid = dockerd_pid()
     m0, c0, d0, t0 = metrics(), cpu_ticks(pid), cpu_ticks(dpid), time.monotonic()
-    time.sleep(IDLE_SECONDS)  # the measurement window itself, not a synchronisation
+    if profile:
+        subprocess.run(["perf", "record", "-q", "--call-graph", "dwarf", "-F", "499", "-p", str(pid), "-o", profile,
+                        "--", "sleep", str(IDLE_SECONDS)], check=False)
+    else:
+        time.sleep(IDLE_SECONDS)  # the measurement window itself, not a synchronisation
     m1, c1, d1, t1 = metrics(), cpu_ticks(pid), cpu_ticks(dpid), time.monotonic()
     cpu = (c1 - c0) / TICKS / (t1 - t0) * 100
     dcpu = (d1 - d0) / TICKS / (t1 - t0) * 100
@@ -398,6 +410,11 @@ def dockerd_listings_ms(repeat=5):
             times.append((time.perf_counter() - start) * 1000)
             conn.close()
         out[what] = statistics.median(times)
+        if what == "tasks":
+            conn = UnixHTTPConnection("/var/run/docker.sock")
+            conn.request("GET", path)
+            out["tasks_kib"] = len(conn.getresponse().read()) / 1024
+            conn.close()
     return out
 
 
@@ -436,7 +453,6 @@ def browser_at_scale(n):
     if not os.environ.get("BENCH_ADMIN_PASSWORD"):
         print("    browser at scale: skipped (no BENCH_ADMIN_PASSWORD)", file=sys.stderr)
         return
-    import subprocess
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, E2E_BASE_URL=URL, E2E_ADMIN_PASSWORD=os.environ["BENCH_ADMIN_PASSWORD"])
     done = subprocess.run(["node", "tools/bench-scale-ui.mjs"], cwd=os.path.join(root, "end2end"), env=env,
@@ -476,7 +492,7 @@ def main():
     fields = ["processes", "connections", "docker_s", "api_s", "api_conn_s", "doc_s", "doc_conn_s", "ratio_api",
               "ratio_doc", "changes_per_s", "idle_cpu_pct", "dockerd_cpu_pct", "idle_rss_mib", "reconcile_ms",
               "reconcile_proc_ms", "reconcile_conn_ms", "dockerd_services_ms", "dockerd_tasks_ms", "move_s", "suspend_resume_s", "remove_s",
-              "idle_heap_mib"]
+              "idle_heap_mib", "idle_rss_anon_mib", "idle_rss_file_mib", "dockerd_tasks_kib"]
     try:
         # Warm-up: images pulled on every worker, the user's network and the anchor made.
         docker_round(len(DOCKER_NODES) * 2, network)
@@ -503,12 +519,15 @@ def main():
                   f"({done_after - done_before} changes)", file=sys.stderr, flush=True)
             row["ratio_api"] = row["api_s"] / row["docker_s"] if "api_s" in row else ""
             row["ratio_doc"] = row["doc_s"] / row["docker_s"]
-            cpu, dcpu, rss, heap, means = idle_window(pid)
+            profile = os.environ.get("BENCH_PERF") if n == max(SIZES) else None
+            cpu, dcpu, rss, heap, means = idle_window(pid, profile)
+            row.update(idle_rss_anon_mib=rss_mib(pid, "RssAnon"), idle_rss_file_mib=rss_mib(pid, "RssFile"))
             row.update(idle_cpu_pct=cpu, dockerd_cpu_pct=dcpu, idle_rss_mib=rss, idle_heap_mib=heap,
                        reconcile_ms=sum(means.values()), reconcile_proc_ms=means["processes"],
                        reconcile_conn_ms=means["connections"])
             listings = dockerd_listings_ms()
-            row.update(dockerd_services_ms=listings["services"], dockerd_tasks_ms=listings["tasks"])
+            row.update(dockerd_services_ms=listings["services"], dockerd_tasks_ms=listings["tasks"],
+                       dockerd_tasks_kib=listings["tasks_kib"])
             counter = next(p["id"] for p in all_processes() if p["name"] == "c0")
             row["move_s"], row["suspend_resume_s"] = move_and_suspend(counter)
             if n == min(SIZES) and len(SIZES) > 1:
@@ -544,7 +563,7 @@ def main():
     fmt = lambda v, spec: format(v, spec) if isinstance(v, (int, float)) else "-"  # noqa: E731
     print(f"{'procs':>5} {'docker s':>9} {'api s':>7} {'ratio':>6} {'doc s':>7} {'ratio':>6} {'conn s':>7} "
           f"{'chg/s':>6} {'cpu %':>6} {'dockerd%':>8} {'rss MiB':>8} {'round ms':>9} {'proc ms':>8} "
-          f"{'dkr ms':>7} {'move s':>7} {'s+r s':>6} {'rm s':>6} {'heap MiB':>8}")
+          f"{'dkr ms':>7} {'move s':>7} {'s+r s':>6} {'rm s':>6} {'heap MiB':>8} {'anon MiB':>8} {'file MiB':>8}")
     for r in rows:
         print(f"{r['processes']:>5} {fmt(r['docker_s'], '9.1f')} {fmt(r.get('api_s'), '7.1f')} "
               f"{fmt(r.get('ratio_api'), '6.2f')} {fmt(r['doc_s'], '7.1f')} {fmt(r['ratio_doc'], '6.2f')} "
@@ -552,7 +571,8 @@ def main():
               f"{fmt(r['dockerd_cpu_pct'], '8.2f')} {fmt(r['idle_rss_mib'], '8.1f')} {fmt(r['reconcile_ms'], '9.1f')} "
               f"{fmt(r['reconcile_proc_ms'], '8.1f')} {fmt(max(r['dockerd_services_ms'], r['dockerd_tasks_ms']), '7.1f')} "
               f"{fmt(r['move_s'], '7.1f')} {fmt(r['suspend_resume_s'], '6.1f')} "
-              f"{fmt(r['remove_s'], '6.1f')} {fmt(r.get('idle_heap_mib'), '8.1f')}")
+              f"{fmt(r['remove_s'], '6.1f')} {fmt(r.get('idle_heap_mib'), '8.1f')} "
+              f"{fmt(r.get('idle_rss_anon_mib'), '8.1f')} {fmt(r.get('idle_rss_file_mib'), '8.1f')}")
     for r in rows:
         if r.get("subscribers_note"):
             print(f"at {r['processes']} processes, {r['subscribers_note']}")
