@@ -406,15 +406,11 @@ def dockerd_listings_ms(repeat=5):
             conn = UnixHTTPConnection("/var/run/docker.sock")
             start = time.perf_counter()
             conn.request("GET", path)
-            conn.getresponse().read()
+            size = len(conn.getresponse().read())
             times.append((time.perf_counter() - start) * 1000)
             conn.close()
         out[what] = statistics.median(times)
-        if what == "tasks":
-            conn = UnixHTTPConnection("/var/run/docker.sock")
-            conn.request("GET", path)
-            out["tasks_kib"] = len(conn.getresponse().read()) / 1024
-            conn.close()
+        out[what + "_kib"] = size / 1024
     return out
 
 

@@ -229,20 +229,23 @@ impl Store {
     pub async fn insert<T: Entity>(&self, entity: &T) -> Result<T> {
         let mut doc = to_doc(entity)?;
         doc["revision"] = Value::from(1u64);
-        let (store, coll) = (self.clone(), &T::COLLECTION);
-        let doc = self
-            .to_the_end(async move {
-                store.0.insert(coll, doc.clone()).await?;
-                store.tell(coll, None, Some(&doc));
-                Ok(doc)
-            })
-            .await?;
-        from_doc(doc)
+        from_doc(self.insert_doc(&T::COLLECTION, doc).await?)
+    }
+
+    /// Insert `doc` as it is and tell the observers; returns it.
+    async fn insert_doc(&self, coll: &'static CollectionSpec, doc: Value) -> Result<Value> {
+        let store = self.clone();
+        self.to_the_end(async move {
+            store.0.insert(coll, doc.clone()).await?;
+            store.tell(coll, None, Some(&doc));
+            Ok(doc)
+        })
+        .await
     }
 
     /// Run a write and the telling of it to the end, even when the caller stops waiting. A
     /// request handler is dropped at its next `.await` when its client hangs up (a process's
-    /// trigger that timed out under load): dropped while the backend committed, the write
+    /// trigger that times out under load, say): dropped while the backend committed, the write
     /// happened but was never told, so the in-memory copies lacked it (a pending change the
     /// dispatcher did not see until the copy's next reload, minutes later), and so did the
     /// event stream and the audit trail.
@@ -351,13 +354,7 @@ impl Store {
     /// Insert a document as it is (revision included), for restoring a backup.
     pub async fn insert_raw(&self, coll: &'static CollectionSpec, doc: Value) -> Result<()> {
         doc_id(&doc)?;
-        let store = self.clone();
-        self.to_the_end(async move {
-            store.0.insert(coll, doc.clone()).await?;
-            store.tell(coll, None, Some(&doc));
-            Ok(())
-        })
-        .await
+        self.insert_doc(coll, doc).await.map(drop)
     }
 
     pub async fn count<T: Entity>(&self, query: Query) -> Result<u64> {
