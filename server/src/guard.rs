@@ -11,6 +11,8 @@
 //!   `Authorization` header carry their own credentials and are not a browser's ambient ones.
 //! * [`server_fn_bodies`]: server functions take only the encodings they are written for, and a
 //!   body over the limit is a 413, as in the REST API.
+//! * [`run_to_end`]: a request that may change something runs to its end even when its client
+//!   hangs up, so that no request is left half done (its first write made, its second not).
 //! * [`security_headers`]: a Content-Security-Policy (scripts only from this origin or with this
 //!   response's nonce, which Leptos puts on its inline scripts; `wasm-unsafe-eval` for the
 //!   WebAssembly module), no framing, `nosniff`, a same-origin referrer, and `no-store` on
@@ -99,6 +101,28 @@ fn forwarded_client(headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
 
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// A request that may change something (any method but GET, HEAD and OPTIONS) runs in a task of
+/// its own, to its end, whatever becomes of its client. Otherwise a client that hangs up (a
+/// process's config trigger timing out under load, a script stopped with Ctrl-C) drops the
+/// handler at its next `.await`: between two writes, that leaves the first made and the second
+/// not (the trigger sets a process INITIALIZING, then submits the change that configures it).
+/// Reads stay cancellable: an event stream or a page nobody waits for stops there. A handler
+/// that panics answers 500, as an uncaught panic would have ended the connection.
+pub async fn run_to_end(request: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    if is_safe(request.method()) {
+        return next.run(request).await;
+    }
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    match tokio::spawn(next.run(request).in_current_span()).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(%method, %path, error = %e, "a request's handler failed");
+            ApiError::from(switchyard_core::Error::Internal(format!("{method} {path} failed: {e}"))).into_response()
+        }
+    }
 }
 
 /// Refuse a browser's state change that does not come from a page of this origin.
@@ -256,6 +280,58 @@ mod tests {
         let trusted: Vec<IpAddr> = vec!["10.0.0.1".parse().unwrap()];
         let h = headers(&[("x-forwarded-for", "1.2.3.4, 5.6.7.8, 10.0.0.1")]);
         assert_eq!(forwarded_client(&h, &trusted), Some("5.6.7.8".parse().unwrap()));
+    }
+
+    /// A change whose client hangs up mid-way still makes its second write; a read whose client
+    /// hangs up stops.
+    #[tokio::test]
+    async fn a_change_runs_to_its_end_when_its_client_hangs_up_and_a_read_does_not() {
+        use axum::{routing::any, Router};
+        use tokio::sync::{mpsc, Notify};
+        use tower::ServiceExt;
+        // The handler makes its "first write" (says it started), waits to be let on, and makes
+        // its "second" (says it finished).
+        let (started_tx, mut started) = mpsc::unbounded_channel::<()>();
+        let (finished_tx, mut finished) = mpsc::unbounded_channel::<()>();
+        let go_on = Arc::new(Notify::new());
+        let handler = {
+            let go_on = go_on.clone();
+            move || {
+                let (started_tx, finished_tx, go_on) = (started_tx.clone(), finished_tx.clone(), go_on.clone());
+                async move {
+                    started_tx.send(()).unwrap();
+                    go_on.notified().await;
+                    finished_tx.send(()).unwrap();
+                    "done"
+                }
+            }
+        };
+        let app = Router::new().route("/x", any(handler)).layer(axum::middleware::from_fn(run_to_end));
+        // GET last: the permit its notify leaves behind is for nobody.
+        for (method, runs_on) in
+            [(Method::POST, true), (Method::PUT, true), (Method::DELETE, true), (Method::GET, false)]
+        {
+            let request = Request::builder().method(method.clone()).uri("/x").body(Body::empty()).unwrap();
+            let mut call = Box::pin(app.clone().oneshot(request));
+            // Drive the request until its handler has started, then hang up (drop the call).
+            tokio::select! {
+                _ = &mut call => panic!("{method}: answered before it was let on"),
+                _ = started.recv() => {}
+            }
+            drop(call);
+            go_on.notify_one();
+            if runs_on {
+                let made = tokio::time::timeout(std::time::Duration::from_secs(5), finished.recv()).await;
+                assert!(made.is_ok(), "{method}: the second write was not made after the client hung up");
+            } else {
+                // A handler still alive would be woken by the notify and finish within a few
+                // turns of this (single-threaded) runtime.
+                for _ in 0..20 {
+                    tokio::task::yield_now().await;
+                }
+                assert!(finished.try_recv().is_err(), "{method}: a read ran on after its client hung up");
+            }
+        }
     }
 
     #[tokio::test]

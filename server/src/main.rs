@@ -334,6 +334,8 @@ async fn run(config: Config) -> Result<(), String> {
         .route_layer(middleware::from_fn_with_state(state.clone(), http::record_audit))
         .route_layer(middleware::from_fn_with_state(state.clone(), http::metrics::track))
         .layer(session_layer)
+        // Inside it: the handler, the audit record and the session's saving all run to the end.
+        .layer(middleware::from_fn(guard::run_to_end))
         .layer(middleware::from_fn_with_state(guards.clone(), guard::server_fn_bodies))
         .layer(middleware::from_fn_with_state(guards.clone(), guard::same_origin_only))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -384,7 +386,9 @@ async fn upkeep(state: AppState, every: Duration, audit_days: u64, trigger_on_ma
                 }
                 match ns.listen(std::net::SocketAddr::from(([0, 0, 0, 0], TRIGGER_PORT))) {
                     Ok(listener) => {
-                        let app = http::processes::trigger_router().with_state(state.clone());
+                        let app = http::processes::trigger_router()
+                            .layer(middleware::from_fn(guard::run_to_end))
+                            .with_state(state.clone());
                         tracing::info!(
                             anchor_pid = ns.pid(),
                             "config trigger listens on orchestrator:{TRIGGER_PORT} on users' networks"
