@@ -73,7 +73,8 @@ if scale:
     a2.set_ylim(bottom=0)
     a2.legend(fontsize=7)
     for key, label, style in [("reconcile_ms", "whole round", "C0-o"), ("reconcile_proc_ms", "processes", "C1-s"),
-                              ("reconcile_conn_ms", "connections", "C2-^")]:
+                              ("reconcile_conn_ms", "connections", "C2-^"),
+                              ("reconcile_look_ms", "processes' look at the swarm", "C4-v")]:
         xs, ys = series(scale, "processes", key)
         a3.plot(xs, ys, style, markersize=4, label=label)
     # The round's share that is dockerd's: its two listings timed directly (made at once).

@@ -19,7 +19,9 @@ overlay settings, same concurrency), in the same run:
                 cache, reclaimable, not grown by load)
   idle_heap_mib what its allocator has handed out and not had back then (/metrics, glibc)
   reconcile_ms  mean duration of one upkeep round (nodes + processes + connections) in the window,
-                from Switchyard's own histogram; reconcile_proc_ms the processes part alone
+                from Switchyard's own histogram; reconcile_proc_ms the processes part alone,
+                reconcile_look_ms the part of that spent on its look at the swarm (dockerd's
+                listings received and decoded), reconcile_rounds how many rounds the means are of
   dockerd_services_ms, dockerd_tasks_ms  the two listings a round asks dockerd for, timed
                 directly (median of 5): the part of a round that is dockerd's, not Switchyard's;
                 dockerd_tasks_kib the size of that tasks listing
@@ -218,8 +220,9 @@ def metrics():
         text = r.read().decode()
     out = {}
     for line in text.splitlines():
-        if line.startswith("switchyard_reconcile_round_seconds_sum") or line.startswith(
-                "switchyard_reconcile_round_seconds_count") or line.startswith("switchyard_heap_in_use_bytes "):
+        if line.startswith(("switchyard_reconcile_round_seconds_sum", "switchyard_reconcile_round_seconds_count",
+                            "switchyard_reconcile_swarm_look_seconds_sum",
+                            "switchyard_reconcile_swarm_look_seconds_count", "switchyard_heap_in_use_bytes ")):
             name, value = line.rsplit(" ", 1)
             out[name] = float(value)
     return out
@@ -234,6 +237,13 @@ def reconcile_means(before, after):
         rounds = after.get(c, 0) - before.get(c, 0)
         means[part] = (after.get(s, 0) - before.get(s, 0)) / rounds * 1000 if rounds else float("nan")
     return means
+
+
+def look_mean(before, after):
+    """Mean ms of the processes part's look at the swarm between two readings, and the rounds."""
+    s, c = "switchyard_reconcile_swarm_look_seconds_sum", "switchyard_reconcile_swarm_look_seconds_count"
+    rounds = after.get(c, 0) - before.get(c, 0)
+    return ((after.get(s, 0) - before.get(s, 0)) / rounds * 1000 if rounds else float("nan")), rounds
 
 
 def api_round(n):
@@ -384,7 +394,7 @@ def idle_window(pid, profile=None):
     m1, c1, d1, t1 = metrics(), cpu_ticks(pid), cpu_ticks(dpid), time.monotonic()
     cpu = (c1 - c0) / TICKS / (t1 - t0) * 100
     dcpu = (d1 - d0) / TICKS / (t1 - t0) * 100
-    return cpu, dcpu, rss_mib(pid), heap_mib(m1), reconcile_means(m0, m1)
+    return cpu, dcpu, rss_mib(pid), heap_mib(m1), reconcile_means(m0, m1), look_mean(m0, m1)
 
 
 def heap_mib(m=None):
@@ -488,7 +498,8 @@ def main():
     fields = ["processes", "connections", "docker_s", "api_s", "api_conn_s", "doc_s", "doc_conn_s", "ratio_api",
               "ratio_doc", "changes_per_s", "idle_cpu_pct", "dockerd_cpu_pct", "idle_rss_mib", "reconcile_ms",
               "reconcile_proc_ms", "reconcile_conn_ms", "dockerd_services_ms", "dockerd_tasks_ms", "move_s", "suspend_resume_s", "remove_s",
-              "idle_heap_mib", "idle_rss_anon_mib", "idle_rss_file_mib", "dockerd_tasks_kib"]
+              "idle_heap_mib", "idle_rss_anon_mib", "idle_rss_file_mib", "dockerd_tasks_kib", "reconcile_look_ms",
+              "reconcile_rounds"]
     try:
         # Warm-up: images pulled on every worker, the user's network and the anchor made.
         docker_round(len(DOCKER_NODES) * 2, network)
@@ -516,11 +527,11 @@ def main():
             row["ratio_api"] = row["api_s"] / row["docker_s"] if "api_s" in row else ""
             row["ratio_doc"] = row["doc_s"] / row["docker_s"]
             profile = os.environ.get("BENCH_PERF") if n == max(SIZES) else None
-            cpu, dcpu, rss, heap, means = idle_window(pid, profile)
+            cpu, dcpu, rss, heap, means, (look, rounds) = idle_window(pid, profile)
             row.update(idle_rss_anon_mib=rss_mib(pid, "RssAnon"), idle_rss_file_mib=rss_mib(pid, "RssFile"))
             row.update(idle_cpu_pct=cpu, dockerd_cpu_pct=dcpu, idle_rss_mib=rss, idle_heap_mib=heap,
                        reconcile_ms=sum(means.values()), reconcile_proc_ms=means["processes"],
-                       reconcile_conn_ms=means["connections"])
+                       reconcile_conn_ms=means["connections"], reconcile_look_ms=look, reconcile_rounds=rounds)
             listings = dockerd_listings_ms()
             row.update(dockerd_services_ms=listings["services"], dockerd_tasks_ms=listings["tasks"],
                        dockerd_tasks_kib=listings["tasks_kib"])
@@ -559,13 +570,13 @@ def main():
     fmt = lambda v, spec: format(v, spec) if isinstance(v, (int, float)) else "-"  # noqa: E731
     print(f"{'procs':>5} {'docker s':>9} {'api s':>7} {'ratio':>6} {'doc s':>7} {'ratio':>6} {'conn s':>7} "
           f"{'chg/s':>6} {'cpu %':>6} {'dockerd%':>8} {'rss MiB':>8} {'round ms':>9} {'proc ms':>8} "
-          f"{'dkr ms':>7} {'move s':>7} {'s+r s':>6} {'rm s':>6} {'heap MiB':>8} {'anon MiB':>8} {'file MiB':>8}")
+          f"{'look ms':>7} {'dkr ms':>7} {'move s':>7} {'s+r s':>6} {'rm s':>6} {'heap MiB':>8} {'anon MiB':>8} {'file MiB':>8}")
     for r in rows:
         print(f"{r['processes']:>5} {fmt(r['docker_s'], '9.1f')} {fmt(r.get('api_s'), '7.1f')} "
               f"{fmt(r.get('ratio_api'), '6.2f')} {fmt(r['doc_s'], '7.1f')} {fmt(r['ratio_doc'], '6.2f')} "
               f"{fmt(r['doc_conn_s'], '7.1f')} {fmt(r['changes_per_s'], '6.1f')} {fmt(r['idle_cpu_pct'], '6.2f')} "
               f"{fmt(r['dockerd_cpu_pct'], '8.2f')} {fmt(r['idle_rss_mib'], '8.1f')} {fmt(r['reconcile_ms'], '9.1f')} "
-              f"{fmt(r['reconcile_proc_ms'], '8.1f')} {fmt(max(r['dockerd_services_ms'], r['dockerd_tasks_ms']), '7.1f')} "
+              f"{fmt(r['reconcile_proc_ms'], '8.1f')} {fmt(r.get('reconcile_look_ms'), '7.1f')} {fmt(max(r['dockerd_services_ms'], r['dockerd_tasks_ms']), '7.1f')} "
               f"{fmt(r['move_s'], '7.1f')} {fmt(r['suspend_resume_s'], '6.1f')} "
               f"{fmt(r['remove_s'], '6.1f')} {fmt(r.get('idle_heap_mib'), '8.1f')} "
               f"{fmt(r.get('idle_rss_anon_mib'), '8.1f')} {fmt(r.get('idle_rss_file_mib'), '8.1f')}")

@@ -25,6 +25,7 @@ struct Inner {
     change_seconds: HistogramVec,
     change_attempts: HistogramVec,
     reconcile_seconds: HistogramVec,
+    swarm_look_seconds: HistogramVec,
     http_requests: IntCounterVec,
     http_seconds: HistogramVec,
     subscribers: IntGauge,
@@ -101,6 +102,14 @@ impl Metrics {
                 &["part"],
                 vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
             ),
+            swarm_look_seconds: histogram(
+                &registry,
+                "reconcile_swarm_look_seconds",
+                "The processes part's one look at the swarm (Docker's listing of the installation's services \
+                 and their tasks, received and decoded); the rest of the part is Switchyard's own",
+                &[],
+                vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+            ),
             http_seconds: histogram(
                 &registry,
                 "http_request_duration_seconds",
@@ -133,6 +142,11 @@ impl Metrics {
     /// One part of an upkeep round took `seconds`.
     pub fn reconcile_part(&self, part: &str, seconds: f64) {
         self.0.reconcile_seconds.with_label_values(&[part]).observe(seconds);
+    }
+
+    /// The reconciler's look at the swarm took `seconds`.
+    pub fn swarm_look(&self, seconds: f64) {
+        self.0.swarm_look_seconds.with_label_values(&[] as &[&str]).observe(seconds);
     }
 
     /// Count what the store holds, and render everything in the text exposition format.

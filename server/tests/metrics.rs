@@ -86,6 +86,27 @@ async fn only_administrators_and_the_configured_token_read_the_metrics() {
             .unwrap_or_else(|| panic!("no switchyard_nodes sample for {labels:?}\n{text}"));
         assert_eq!(line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()), Some(want), "{line}");
     }
+
+    // An upkeep round times its parts, and within the processes part its look at the swarm:
+    // the look is part of the part, never longer than it. (Read between rounds: a look is counted
+    // just before its part is.)
+    let count = |text: &str, series: &str| sample(text, series).unwrap_or_default();
+    let processes = r#"switchyard_reconcile_round_seconds_count{part="processes"}"#;
+    let looks = "switchyard_reconcile_swarm_look_seconds_count";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = admin.get("/metrics").await.text().await.unwrap();
+        let rounds = count(&text, processes);
+        if (rounds >= 1.0 && count(&text, looks) == rounds) || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let rounds = count(&text, processes);
+    assert!(rounds >= 1.0 && count(&text, looks) == rounds, "a look in each round within 30 s\n{text}");
+    let part = count(&text, r#"switchyard_reconcile_round_seconds_sum{part="processes"}"#);
+    let look = count(&text, "switchyard_reconcile_swarm_look_seconds_sum");
+    assert!(look > 0.0 && look <= part, "the look took {look} s of a part of {part} s\n{text}");
 }
 
 struct Prometheus(Child);

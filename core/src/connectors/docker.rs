@@ -930,8 +930,9 @@ impl DockerConnector {
     }
 
     /// A GET to the Engine API for what bollard does not model (task network attachments, service
-    /// logs).
-    async fn raw_get(&self, path: &str) -> Result<Vec<u8>> {
+    /// logs). The body as received, not copied again: at 500 processes the reconciler's tasks
+    /// listing is over a MiB, read every round.
+    async fn raw_get(&self, path: &str) -> Result<bytes::Bytes> {
         use http_body_util::BodyExt;
         let version = self.docker.client_version();
         let versioned = format!("/v{}.{}{}", version.major_version, version.minor_version, path);
@@ -948,7 +949,7 @@ impl DockerConnector {
                 .map_err(|_| fail("timed out".into()))?
                 .map_err(|e| fail(e.to_string()))?;
             let status = response.status().as_u16();
-            let body = response.into_body().collect().await.map_err(|e| fail(e.to_string()))?.to_bytes().to_vec();
+            let body = response.into_body().collect().await.map_err(|e| fail(e.to_string()))?.to_bytes();
             (status, body)
         } else {
             let base = self.endpoint.replacen("tcp://", "http://", 1);
@@ -959,7 +960,7 @@ impl DockerConnector {
                 .await
                 .map_err(|e| fail(e.to_string()))?;
             let status = response.status().as_u16();
-            (status, response.bytes().await.map_err(|e| fail(e.to_string()))?.to_vec())
+            (status, response.bytes().await.map_err(|e| fail(e.to_string()))?)
         };
         match status {
             200..=299 => Ok(body),
