@@ -80,8 +80,9 @@ const RETRY_MODULE_FETCH: &str = r#"(() => {
 /// `<link rel="prefetch">` for the editors' modules (see [`lazy_pages!`]): the browser fetches
 /// them when it is idle, so opening an editor later waits for nothing. A prefetch the browser
 /// drops (the page is left, the network fails) costs nothing: the module is fetched again when
-/// its page opens. (Loading them from the app instead, with `LazyRoute::preload`, panics the
-/// whole app when a load fails — as it does whenever the page is left during the download.)
+/// its page opens. Once the app has hydrated, the browser entry point has the split loader
+/// instantiate them from the cache as well, around the app (`LazyRoute::preload` would panic the
+/// whole app when a load fails, as it does whenever the page is left during the download).
 #[component]
 fn EditorPrefetch() -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -91,7 +92,7 @@ fn EditorPrefetch() -> impl IntoView {
                 m.0.try_with_value(|(pkg, manifest, _)| {
                     let mut files: Vec<String> = manifest
                         .iter()
-                        .filter(|(split, _)| EDITOR_ROUTES.iter().any(|r| split.contains(r)))
+                        .filter(|(split, _)| PRELOADED_ROUTES.iter().any(|r| split.contains(r)))
                         .flat_map(|(_, files)| files.iter().map(|f| format!("{pkg}/{f}.wasm")))
                         .collect();
                     files.sort();
@@ -171,7 +172,7 @@ macro_rules! lazy_pages {
 
 /// Pages that need no data before their code: each its own module, kept out of the first
 /// download (which is the overview's), fetched when first visited or, for the lists, ahead of
-/// time when the browser is idle (see `EDITOR_ROUTES`).
+/// time when the browser is idle (see `PRELOADED_ROUTES`).
 macro_rules! lazy_plain_pages {
     ($($route:ident => $page:path),* $(,)?) => {
         $(
@@ -210,9 +211,9 @@ use processes::{DeployData, NewProcessPage, ProcessData, ProcessPage};
 
 /// The modules fetched ahead, when the browser is idle: the editors and the lists (the pages
 /// most visits go to next), as `#[lazy_route]` names them after their route types.
-/// [`EditorPrefetch`] finds their files in the split manifest by these.
-#[cfg(feature = "ssr")]
-const EDITOR_ROUTES: &[&str] = &[
+/// [`EditorPrefetch`] finds their files in the split manifest by these, and once the app has
+/// hydrated, the browser entry point has them loaded (instantiated) ahead too.
+pub const PRELOADED_ROUTES: &[&str] = &[
     "process_route",
     "connections_route",
     "processes_route",

@@ -11,8 +11,9 @@ test("the editors' and lists' modules load in the background after the first pag
 }) => {
   // The release build (`cargo xtask build`) cuts the editors and the lists out of the first download;
   // every page names their files as <link rel="prefetch">, so the browser fetches them when it
-  // is idle (a prefetch cut short by leaving the page costs nothing; a load by the app itself
-  // would panic it).
+  // is idle (a prefetch cut short by leaving the page costs nothing), and once the app has
+  // hydrated, the split loader instantiates them ahead, around the app (a failed load by the app
+  // itself would panic it).
   const editors = [
     "connections_route",
     "new_process_route",
@@ -92,4 +93,47 @@ test("a lazily loaded page asks for its data while its code is still downloading
   await expect(page.getByRole("heading", { name: "Connections" })).toBeVisible({ timeout: 20_000 });
   await expect.poll(() => asked && arrived, { timeout: 20_000 }).toBeTruthy();
   expect(asked, "the graph was asked for only after the editor's code arrived").toBeLessThan(arrived);
+});
+
+test("once the app has hydrated it loads the editors' modules ahead, and one that fails is left for its page", async ({
+  page,
+}) => {
+  const pageErrors: string[] = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  // The connection editor's module cannot be downloaded (a network failure) until the test lets it.
+  const connections = /\/pkg\/split___connections_route_view_\d+\.[\w-]+\.wasm$/;
+  let failing = true;
+  let asked = 0;
+  await page.route(connections, (route) => {
+    asked++;
+    return failing ? route.abort("failed") : route.continue();
+  });
+  const processes = /\/pkg\/split___processes_route_view_\d+\.[\w-]+\.wasm$/;
+  let processesAsked = 0;
+  page.on("request", (r) => {
+    if (processes.test(r.url())) processesAsked++;
+  });
+  await login(page, "admin", adminPassword());
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await expect(page.locator("body[data-hydrated]")).toBeAttached();
+  // Seven modules go by the names the app gives (the editors, `new_process_route` among them by
+  // its name, and the lists); all but the one that failed are loaded.
+  const loaded = await page.evaluate(() => (globalThis as { __switchyardPreloaded?: Promise<number> }).__switchyardPreloaded);
+  expect(loaded).toBe(6);
+  expect(asked, "the failing module was asked for").toBeGreaterThan(0);
+  expect(pageErrors, "a failed load ahead never reaches the app").toEqual([]);
+
+  // A list loaded ahead opens without asking for its module again.
+  const before = processesAsked;
+  await page.getByRole("navigation").getByRole("link", { name: "Processes", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Processes", level: 1 })).toBeVisible();
+  expect(processesAsked, "the processes list's module was loaded ahead").toBe(before);
+
+  // The one that failed is loaded when its page opens.
+  failing = false;
+  const askedBefore = asked;
+  await page.getByRole("navigation").getByRole("link", { name: "Connections" }).click();
+  await expect(page.getByRole("heading", { name: "Connections", exact: true })).toBeVisible({ timeout: 20_000 });
+  expect(asked, "the editor's module was asked for again when its page opened").toBeGreaterThan(askedBefore);
+  expect(pageErrors).toEqual([]);
 });

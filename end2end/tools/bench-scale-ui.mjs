@@ -9,7 +9,8 @@
 //    load includes parsing the page and starting the app (the same at any size);
 //  - and the editor reached from the node view by its link in the menu (the app running already):
 //    from the click, and from the end of the editor's data (its server function) until drawn, and
-//    until the connection table and the connect form below the graph are built too;
+//    until the connection table and the connect form below the graph are built too; once at
+//    once after the node view hydrated, once after the app loaded the editor's module ahead;
 // and in the editor, the interval between animation frames (Performance API, requestAnimationFrame
 // timestamps) while the background is dragged (panning) and while a wire is dragged from a port:
 // p50 / p95 / max over 120 pointer moves. At 60 Hz, 16.7 ms means no frame was dropped. Then the
@@ -85,9 +86,15 @@ const belowReady = () =>
   document.querySelectorAll("#connect-from option").length > 1;
 const nodesReady = () => document.body.hasAttribute("data-hydrated") && document.querySelector("main table, main .node-card, main article") !== null;
 
-/** From the node view, hydrated, follow the menu's link to the editor; the times, in ms. */
-async function navigate() {
+/** From the node view, hydrated, follow the menu's link to the editor; the times, in ms. With
+ * `settled`, the link is followed once the app has loaded the editor's module ahead (what a
+ * visitor who reads the page for a moment gets); otherwise at once. */
+async function navigate(settled = false) {
   await load("/nodes", nodesReady);
+  if (settled) {
+    const loaded = await page.evaluate(() => globalThis.__switchyardPreloaded ?? Promise.resolve(-1));
+    if (loaded < 1) throw new Error(`the app loaded no module ahead (${loaded}): is the site a split build?`);
+  }
   return page.evaluate(async ([ready, whole_]) => {
     performance.clearResourceTimings();
     const t0 = performance.now();
@@ -123,6 +130,9 @@ for (const [name, path, ready] of [
   const loads = [];
   for (let i = 0; i < rounds; i++) loads.push(await navigate());
   results["editor, by its link"] = loads;
+  const settled = [];
+  for (let i = 0; i < rounds; i++) settled.push(await navigate(true));
+  results["editor, by its link once settled"] = settled;
 }
 await load("/connections", editorReady);
 const graph = page.locator("[data-testid=connection-graph]");

@@ -15,5 +15,20 @@ pub fn hydrate() {
         if let Some(body) = document().body() {
             let _ = body.set_attribute(switchyard_app::HYDRATED_ATTRIBUTE, "");
         }
+        // Then, when the browser is idle, the modules of the pages most visits go to next are
+        // loaded ahead (the `<link rel="prefetch">`s have them in the cache by then): following a
+        // link to an editor waits for its data only. A build without split modules has no such
+        // loader; nothing happens.
+        let parts: Vec<String> = switchyard_app::PRELOADED_ROUTES.iter().map(|r| r.to_string()).collect();
+        let _ = preload(parts);
     });
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// Added to the split modules' loader by the build (`xtask/src/front.rs`, `with_preload`):
+    /// loads, when the browser is idle, the modules whose names contain one of `parts`. A load
+    /// that fails is left for the page to try again when it opens; it never reaches the app.
+    #[wasm_bindgen(js_namespace = globalThis, js_name = __switchyardPreload, catch)]
+    fn preload(parts: Vec<String>) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
 }

@@ -151,12 +151,69 @@ pub fn split(p: &Project, modules: &Modules) -> Result<Modules> {
     let split = wasm_split_cli_support::transform(opts).map_err(|e| anyhow!("splitting the browser module: {e:#}"))?;
     let manifest = serde_json::to_string_pretty(&split.prefetch_map)?;
     std::fs::write(pkg.join("__wasm_split_manifest.json"), manifest)?;
+    let loader = pkg.join(SPLIT_LOADER_PLACEHOLDER);
+    let js = std::fs::read_to_string(&loader).with_context(|| format!("reading {}", loader.display()))?;
+    std::fs::write(&loader, with_preload(&js)?)?;
     Ok(Modules {
         compiled: modules.compiled.clone(),
         main_input: modules.main_input.clone(),
         main: modules.main.clone(),
         split: split.split_modules,
     })
+}
+
+/// What [`with_preload`] puts before the loader's first export.
+const LOADER_PRELUDE: &str = r#"// Added by Switchyard's build (xtask/src/front.rs, `with_preload`).
+const __switchyardLoads = new Map();
+function __switchyardKeep(name, load) {
+    __switchyardLoads.set(name, load);
+    return wrapAsyncCb(load);
+}
+globalThis.__switchyardPreload = (parts) => {
+    const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(f, 1));
+    return (globalThis.__switchyardPreloaded = new Promise((resolve) => idle(() => {
+        const loads = [...__switchyardLoads]
+            .filter(([name]) => parts.some((part) => name.includes(part)))
+            .map(([, load]) => load().then(() => 1, () => 0));
+        Promise.all(loads).then((done) => resolve(done.reduce((a, b) => a + b, 0)));
+    })));
+};
+"#;
+
+/// What the loader gains: `globalThis.__switchyardPreload(parts)`, which fetches and instantiates
+/// the split modules whose names contain one of `parts` when the browser is next idle, and
+/// answers (a promise, also left in `globalThis.__switchyardPreloaded`) how many it loaded. It goes
+/// around the app: the loader remembers a module it loaded, so when the app asks for one later
+/// (its page is opened) it is there at once, and a load that failed (the page was left during
+/// the download) is forgotten, to be tried again then. Leptos's own `LazyRoute::preload` cannot do
+/// this: a failed load panics the whole app.
+///
+/// The loader is `wasm_split_cli_support`'s (pinned in Cargo.toml); each module's export is
+/// `export const <name> = wrapAsyncCb(makeLoad(…))`. Each is named to a map on the way, so the
+/// parentheses stay as they were.
+fn with_preload(js: &str) -> Result<String> {
+    const EXPORT: &str = "export const __wasm_split_load_";
+    const WRAP: &str = " = wrapAsyncCb(makeLoad(";
+    let Some(first) = js.find(EXPORT) else {
+        bail!("the split loader has no `{EXPORT}…`: wasm_split_cli_support changed")
+    };
+    let mut out = String::with_capacity(js.len() + LOADER_PRELUDE.len() + 4096);
+    out.push_str(&js[..first]);
+    out.push_str(LOADER_PRELUDE);
+    let mut rest = &js[first..];
+    while let Some(at) = rest.find(EXPORT) {
+        out.push_str(&rest[..at]);
+        let decl = &rest[at + "export const ".len()..];
+        let name_len = decl.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(decl.len());
+        let name = &decl[..name_len];
+        let Some(tail) = decl[name_len..].strip_prefix(WRAP) else {
+            bail!("the split loader's `{name}` is not `{WRAP}…`: wasm_split_cli_support changed")
+        };
+        out.push_str(&format!("export const {name} = __switchyardKeep(\"{name}\", makeLoad("));
+        rest = tail;
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Step 4: the JS glue, for a browser loading ES modules (`--target web`). Its module is
@@ -235,6 +292,28 @@ pub fn style(p: &Project) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_loader_names_each_module_it_can_preload_and_keeps_its_parentheses() {
+        let js =
+            "import { initSync } from \"./m.js\";\nfunction wrapAsyncCb(callee) {}\nfunction makeLoad(f, deps) {}\n\
+                  const __chunk_1 = makeLoad(() => {}, []);\n\
+                  export const __wasm_split_load___a_route_view_1 = wrapAsyncCb(makeLoad(() => x(), [__chunk_1]));\n\
+                  export const __wasm_split_load___b_route_view_2 = wrapAsyncCb(makeLoad(() => y(), []));\n";
+        let out = with_preload(js).unwrap();
+        assert!(out.contains(
+            "export const __wasm_split_load___a_route_view_1 = __switchyardKeep(\"__wasm_split_load___a_route_view_1\", makeLoad(() => x(), [__chunk_1]));"
+        ));
+        assert!(out.contains("__switchyardKeep(\"__wasm_split_load___b_route_view_2\", makeLoad(() => y(), []));"));
+        // The map is made before the first export uses it, after the functions it calls.
+        let (map, first) = (out.find("const __switchyardLoads").unwrap(), out.find("export const").unwrap());
+        assert!(out.find("function makeLoad").unwrap() < map && map < first);
+        let parens = |s: &str| (s.matches('(').count(), s.matches(')').count());
+        let (prelude, before, after) = (parens(LOADER_PRELUDE), parens(js), parens(&out));
+        assert_eq!((after.0 - prelude.0, after.1 - prelude.1), before);
+        assert!(with_preload("export const __wasm_split_load___c = somethingElse(1);").is_err());
+        assert!(with_preload("no exports").is_err());
+    }
 
     #[test]
     fn a_site_is_kept_only_with_its_fingerprint_and_every_file_its_hash_file_names() {
