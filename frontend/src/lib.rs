@@ -16,8 +16,8 @@ pub fn hydrate() {
             let _ = body.set_attribute(switchyard_app::HYDRATED_ATTRIBUTE, "");
         }
         // Then, when the browser is idle, the modules of the pages most visits go to next are
-        // loaded ahead (the `<link rel="prefetch">`s have them in the cache by then): following a
-        // link to an editor waits for its data only. A build without split modules has no such
+        // loaded ahead (usually from the cache, where the `<link rel="prefetch">`s put them):
+        // following a link to an editor then waits for its data only. A build without split modules has no such
         // loader; nothing happens.
         let parts: Vec<String> = switchyard_app::PRELOADED_ROUTES.iter().map(|r| r.to_string()).collect();
         let _ = preload(parts);
