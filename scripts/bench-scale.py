@@ -228,22 +228,23 @@ def metrics():
     return out
 
 
+def mean_ms(before, after, name, labels=""):
+    """Mean ms per observation of histogram `name` (its series with `labels`, as `{part="x"}`)
+    between two metric readings, and how many observations that is."""
+    s, c = f"{name}_sum{labels}", f"{name}_count{labels}"
+    count = after.get(c, 0) - before.get(c, 0)
+    return ((after.get(s, 0) - before.get(s, 0)) / count * 1000 if count else float("nan")), count
+
+
 def reconcile_means(before, after):
     """Mean ms per round of each part between two metric readings."""
-    means = {}
-    for part in ("nodes", "processes", "connections"):
-        s = f'switchyard_reconcile_round_seconds_sum{{part="{part}"}}'
-        c = f'switchyard_reconcile_round_seconds_count{{part="{part}"}}'
-        rounds = after.get(c, 0) - before.get(c, 0)
-        means[part] = (after.get(s, 0) - before.get(s, 0)) / rounds * 1000 if rounds else float("nan")
-    return means
+    return {part: mean_ms(before, after, "switchyard_reconcile_round_seconds", f'{{part="{part}"}}')[0]
+            for part in ("nodes", "processes", "connections")}
 
 
 def look_mean(before, after):
     """Mean ms of the processes part's look at the swarm between two readings, and the rounds."""
-    s, c = "switchyard_reconcile_swarm_look_seconds_sum", "switchyard_reconcile_swarm_look_seconds_count"
-    rounds = after.get(c, 0) - before.get(c, 0)
-    return ((after.get(s, 0) - before.get(s, 0)) / rounds * 1000 if rounds else float("nan")), rounds
+    return mean_ms(before, after, "switchyard_reconcile_swarm_look_seconds")
 
 
 def api_round(n):

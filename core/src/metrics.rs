@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::{
@@ -25,7 +25,7 @@ struct Inner {
     change_seconds: HistogramVec,
     change_attempts: HistogramVec,
     reconcile_seconds: HistogramVec,
-    swarm_look_seconds: HistogramVec,
+    swarm_look_seconds: Histogram,
     http_requests: IntCounterVec,
     http_seconds: HistogramVec,
     subscribers: IntGauge,
@@ -59,6 +59,8 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new_custom(Some("switchyard".into()), None).expect("a valid prefix");
         let seconds = vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0];
+        // An upkeep round's parts, and the look at the swarm within one.
+        let round = vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
         let http_requests = IntCounterVec::new(
             Opts::new("http_requests_total", "HTTP requests answered, by method, route and status"),
             &["method", "route", "status"],
@@ -100,16 +102,19 @@ impl Metrics {
                 "reconcile_round_seconds",
                 "One round of the upkeep loop, by part (nodes, processes, connections)",
                 &["part"],
-                vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+                round.clone(),
             ),
-            swarm_look_seconds: histogram(
-                &registry,
-                "reconcile_swarm_look_seconds",
-                "The processes part's one look at the swarm (Docker's listing of the installation's services \
-                 and their tasks, received and decoded); the rest of the part is Switchyard's own",
-                &[],
-                vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
-            ),
+            swarm_look_seconds: {
+                let opts = HistogramOpts::new(
+                    "reconcile_swarm_look_seconds",
+                    "The processes part's one look at the swarm (Docker's listing of the installation's \
+                     services and their tasks, received and decoded); the rest of the part is Switchyard's own",
+                )
+                .buckets(round);
+                let h = Histogram::with_opts(opts).expect("valid metric");
+                registry.register(Box::new(h.clone())).expect("registered once");
+                h
+            },
             http_seconds: histogram(
                 &registry,
                 "http_request_duration_seconds",
@@ -146,7 +151,7 @@ impl Metrics {
 
     /// The reconciler's look at the swarm took `seconds`.
     pub fn swarm_look(&self, seconds: f64) {
-        self.0.swarm_look_seconds.with_label_values(&[] as &[&str]).observe(seconds);
+        self.0.swarm_look_seconds.observe(seconds);
     }
 
     /// Count what the store holds, and render everything in the text exposition format.
